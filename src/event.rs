@@ -1,0 +1,481 @@
+//! The one event model shared by the browser and the server.
+//!
+//! Every interaction Vitrina observes becomes an [`Event`]: a kind, an id, a
+//! timestamp and a handful of optional fields. The same struct is applied to the
+//! on-device profile, queued in the outbox, encoded on the wire and decoded and
+//! stored by the server. Validation lives here too, so that nothing malformed is
+//! ever stored or sent, whichever door it came through.
+//!
+//! Money is carried in hundredths of the currency unit (`8990` is 89.90) so that no
+//! float formatting is needed anywhere on the device.
+
+use std::fmt;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(u8)]
+pub enum Kind {
+    /// A page was shown (first load or an SPA route change).
+    #[default]
+    PageView = 1,
+    /// A product page was shown; carries the dwell time when it ends.
+    ProductView = 2,
+    /// A recommendation was seen in a slot.
+    Impression = 3,
+    /// A recommendation was clicked.
+    RecClick = 4,
+    /// Items were added to the cart.
+    CartAdd = 5,
+    /// Items were removed from the cart.
+    CartRemove = 6,
+    /// An order was placed.
+    Purchase = 7,
+    /// The shopper liked an item.
+    Like = 8,
+    /// The shopper took a like back.
+    Unlike = 9,
+    /// The shopper searched; carries normalized terms.
+    Search = 10,
+    /// The shopper shared an item.
+    Share = 11,
+    /// A shop-defined event with a small property map.
+    Custom = 12,
+}
+
+impl Kind {
+    /// Every kind, in wire order.
+    pub const ALL: [Kind; 12] = [
+        Kind::PageView,
+        Kind::ProductView,
+        Kind::Impression,
+        Kind::RecClick,
+        Kind::CartAdd,
+        Kind::CartRemove,
+        Kind::Purchase,
+        Kind::Like,
+        Kind::Unlike,
+        Kind::Search,
+        Kind::Share,
+        Kind::Custom,
+    ];
+
+    /// The public name used by the JS API and the JSON format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::PageView => "page",
+            Kind::ProductView => "view",
+            Kind::Impression => "impression",
+            Kind::RecClick => "rec-click",
+            Kind::CartAdd => "cart-add",
+            Kind::CartRemove => "cart-remove",
+            Kind::Purchase => "purchase",
+            Kind::Like => "like",
+            Kind::Unlike => "unlike",
+            Kind::Search => "search",
+            Kind::Share => "share",
+            Kind::Custom => "custom",
+        }
+    }
+
+    /// Parses a public name (see [`Kind::name`]); a few common aliases are accepted.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "page" | "pageview" | "page-view" | "page_view" => Kind::PageView,
+            "view" | "product" | "product-view" | "product_view" => Kind::ProductView,
+            "impression" => Kind::Impression,
+            "rec-click" | "click" => Kind::RecClick,
+            "cart-add" | "add-to-cart" | "cart_add" => Kind::CartAdd,
+            "cart-remove" | "remove-from-cart" | "cart_remove" => Kind::CartRemove,
+            "purchase" | "order" => Kind::Purchase,
+            "like" => Kind::Like,
+            "unlike" => Kind::Unlike,
+            "search" => Kind::Search,
+            "share" => Kind::Share,
+            "custom" => Kind::Custom,
+            _ => return None,
+        })
+    }
+
+    /// The wire code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Inverse of [`Kind::code`].
+    pub fn from_code(c: u8) -> Option<Kind> {
+        Kind::ALL.get((c as usize).wrapping_sub(1)).copied()
+    }
+
+    /// Whether an item id is required for this kind.
+    pub fn needs_item(self) -> bool {
+        matches!(
+            self,
+            Kind::ProductView
+                | Kind::Impression
+                | Kind::RecClick
+                | Kind::CartAdd
+                | Kind::CartRemove
+                | Kind::Like
+                | Kind::Unlike
+                | Kind::Share
+        )
+    }
+}
+
+/// One line of a purchase.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Line {
+    /// Item id.
+    pub item: String,
+    /// Quantity, at least 1.
+    pub qty: u32,
+    /// Unit price in hundredths.
+    pub price: Option<i64>,
+}
+
+/// One observed interaction. Optional fields are `None`/empty when absent.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Event {
+    /// Unique per client: the high 32 bits identify the page load (tab), the low 32
+    /// bits count events within it. The server deduplicates on (client, id).
+    pub id: u64,
+    /// What happened.
+    pub kind: Kind,
+    /// When, in milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// Item id (SKU).
+    pub item: Option<String>,
+    /// Category path such as `shoes/running`.
+    pub category: Option<String>,
+    /// Brand.
+    pub brand: Option<String>,
+    /// Price (unit price, or order value for purchases) in hundredths.
+    pub price: Option<i64>,
+    /// ISO 4217 currency code.
+    pub currency: Option<String>,
+    /// Quantity (cart events).
+    pub qty: Option<u32>,
+    /// Page path, without query string or fragment.
+    pub url: Option<String>,
+    /// Recommendation slot (`for-you`, `similar`, ...).
+    pub slot: Option<String>,
+    /// Recommendation id, for click attribution.
+    pub rec: Option<String>,
+    /// Visible time on a product page, in milliseconds.
+    pub dwell_ms: Option<u32>,
+    /// Order id (purchases).
+    pub order: Option<String>,
+    /// Purchase lines.
+    pub lines: Vec<Line>,
+    /// Normalized search terms.
+    pub terms: Vec<String>,
+    /// Custom event name.
+    pub name: Option<String>,
+    /// Custom event properties.
+    pub props: Vec<(String, String)>,
+}
+
+/// Limits that make an event "absurd" and therefore rejected.
+pub mod limits {
+    /// Longest id (item, order, recommendation).
+    pub const ID_LEN: usize = 100;
+    /// Longest free text (category path, brand, url, names, property values).
+    pub const TEXT_LEN: usize = 256;
+    /// Highest price or value in hundredths (10 million units).
+    pub const MAX_PRICE: i64 = 1_000_000_000;
+    /// Highest quantity.
+    pub const MAX_QTY: u32 = 10_000;
+    /// Most purchase lines.
+    pub const MAX_LINES: usize = 100;
+    /// Most search terms.
+    pub const MAX_TERMS: usize = 16;
+    /// Most custom properties.
+    pub const MAX_PROPS: usize = 16;
+    /// Longest dwell time recorded (one day).
+    pub const MAX_DWELL_MS: u32 = 86_400_000;
+    /// Earliest plausible timestamp (2020-01-01).
+    pub const MIN_TS: u64 = 1_577_836_800_000;
+    /// Latest plausible timestamp (2100-01-01).
+    pub const MAX_TS: u64 = 4_102_444_800_000;
+}
+
+/// Why an event was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    /// A required field is missing.
+    Missing(&'static str),
+    /// A text field is empty, too long, or has control characters.
+    BadText(&'static str),
+    /// A number is out of range.
+    OutOfRange(&'static str),
+    /// Too many entries in a list.
+    TooMany(&'static str),
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::Missing(w) => write!(f, "missing {w}"),
+            Invalid::BadText(w) => write!(f, "bad {w}: empty, too long or has control characters"),
+            Invalid::OutOfRange(w) => write!(f, "{w} out of range"),
+            Invalid::TooMany(w) => write!(f, "too many {w}"),
+        }
+    }
+}
+
+fn text_ok(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && !s.chars().any(char::is_control)
+}
+
+fn check_text(v: &Option<String>, max: usize, what: &'static str) -> Result<(), Invalid> {
+    match v {
+        Some(s) if !text_ok(s, max) => Err(Invalid::BadText(what)),
+        _ => Ok(()),
+    }
+}
+
+fn check_price(v: Option<i64>, what: &'static str) -> Result<(), Invalid> {
+    match v {
+        Some(p) if !(0..=limits::MAX_PRICE).contains(&p) => Err(Invalid::OutOfRange(what)),
+        _ => Ok(()),
+    }
+}
+
+impl Event {
+    /// A new event of `kind` at `ts`, with every optional field empty.
+    pub fn new(kind: Kind, ts: u64) -> Event {
+        Event { kind, ts, ..Event::default() }
+    }
+
+    /// Checks the event against the rules every door shares: required fields,
+    /// lengths, control characters, ranges.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        use limits::*;
+        if !(MIN_TS..=MAX_TS).contains(&self.ts) {
+            return Err(Invalid::OutOfRange("timestamp"));
+        }
+        if self.kind.needs_item() && self.item.is_none() {
+            return Err(Invalid::Missing("item"));
+        }
+        check_text(&self.item, ID_LEN, "item")?;
+        check_text(&self.category, TEXT_LEN, "category")?;
+        if let Some(c) = &self.category {
+            if c.split('/').any(str::is_empty) {
+                return Err(Invalid::BadText("category"));
+            }
+        }
+        check_text(&self.brand, TEXT_LEN, "brand")?;
+        check_price(self.price, "price")?;
+        if let Some(c) = &self.currency {
+            if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(Invalid::BadText("currency"));
+            }
+        }
+        if let Some(q) = self.qty {
+            if q == 0 || q > MAX_QTY {
+                return Err(Invalid::OutOfRange("quantity"));
+            }
+        }
+        check_text(&self.url, TEXT_LEN, "url")?;
+        check_text(&self.slot, ID_LEN, "slot")?;
+        check_text(&self.rec, ID_LEN, "rec")?;
+        if let Some(d) = self.dwell_ms {
+            if d > MAX_DWELL_MS {
+                return Err(Invalid::OutOfRange("dwell"));
+            }
+        }
+        check_text(&self.order, ID_LEN, "order")?;
+        check_text(&self.name, ID_LEN, "name")?;
+        match self.kind {
+            Kind::Purchase => {
+                if self.lines.is_empty() {
+                    return Err(Invalid::Missing("lines"));
+                }
+            }
+            Kind::Search => {
+                if self.terms.is_empty() {
+                    return Err(Invalid::Missing("terms"));
+                }
+            }
+            Kind::Custom => {
+                if self.name.is_none() {
+                    return Err(Invalid::Missing("name"));
+                }
+            }
+            _ => {}
+        }
+        if self.lines.len() > MAX_LINES {
+            return Err(Invalid::TooMany("lines"));
+        }
+        for l in &self.lines {
+            if !text_ok(&l.item, ID_LEN) {
+                return Err(Invalid::BadText("line item"));
+            }
+            if l.qty == 0 || l.qty > MAX_QTY {
+                return Err(Invalid::OutOfRange("line quantity"));
+            }
+            check_price(l.price, "line price")?;
+        }
+        if self.terms.len() > MAX_TERMS {
+            return Err(Invalid::TooMany("terms"));
+        }
+        if self.terms.iter().any(|t| !text_ok(t, ID_LEN)) {
+            return Err(Invalid::BadText("term"));
+        }
+        if self.props.len() > MAX_PROPS {
+            return Err(Invalid::TooMany("props"));
+        }
+        for (k, v) in &self.props {
+            if !text_ok(k, ID_LEN) || v.len() > TEXT_LEN || v.chars().any(char::is_control) {
+                return Err(Invalid::BadText("prop"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Display data for an item, kept on the device to render slots. Never sent.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ItemInfo {
+    /// Name shown to the shopper.
+    pub name: Option<String>,
+    /// Image URL.
+    pub image: Option<String>,
+    /// Product page URL.
+    pub url: Option<String>,
+}
+
+/// Reduces a free-text search query to normalized terms: lowercase, split on
+/// anything that is not a letter or digit, at most [`limits::MAX_TERMS`] terms of at
+/// most 32 characters each, duplicates removed.
+pub fn normalize_terms(query: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in query.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        let t: String = word.chars().take(32).flat_map(char::to_lowercase).collect();
+        if !out.contains(&t) {
+            out.push(t);
+        }
+        if out.len() == limits::MAX_TERMS {
+            break;
+        }
+    }
+    out
+}
+
+/// Parses a decimal price such as `"89.90"`, `"89,9"` or `"1 299.00"` into hundredths,
+/// without floats. Returns `None` for anything that is not a plain non-negative amount.
+pub fn parse_price(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (int, frac) = match s.rfind(['.', ',']) {
+        Some(i) if s.len() - i - 1 <= 2 => (&s[..i], &s[i + 1..]),
+        _ => (s, ""),
+    };
+    let mut v: i64 = 0;
+    let mut digits = 0;
+    for c in int.chars() {
+        match c {
+            '0'..='9' => {
+                v = v.checked_mul(10)?.checked_add(c as i64 - '0' as i64)?;
+                digits += 1;
+            }
+            ' ' | '\u{a0}' | '\'' | '.' | ',' => {}
+            _ => return None,
+        }
+    }
+    let mut f = 0;
+    for (i, c) in frac.chars().enumerate() {
+        let d = c.to_digit(10)? as i64;
+        f += if i == 0 { d * 10 } else { d };
+    }
+    if digits == 0 && frac.is_empty() {
+        return None;
+    }
+    let cents = v.checked_mul(100)?.checked_add(f)?;
+    (cents <= limits::MAX_PRICE).then_some(cents)
+}
+
+/// Converts a JS number (units) to hundredths; `None` for NaN, infinities or
+/// negative values.
+pub fn price_from_f64(x: f64) -> Option<i64> {
+    if !x.is_finite() || x < 0.0 || x > (limits::MAX_PRICE / 100) as f64 {
+        return None;
+    }
+    Some((x * 100.0 + 0.5) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: u64 = 1_700_000_000_000;
+
+    fn view(item: &str) -> Event {
+        Event { item: Some(item.into()), ..Event::new(Kind::ProductView, T) }
+    }
+
+    #[test]
+    fn kinds_round_trip_names_and_codes() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::parse(k.name()), Some(k));
+            assert_eq!(Kind::from_code(k.code()), Some(k));
+        }
+        assert_eq!(Kind::from_code(0), None);
+        assert_eq!(Kind::from_code(13), None);
+        assert_eq!(Kind::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn validation_rejects_absurd_events() {
+        let cases: Vec<(Event, Option<Invalid>)> = vec![
+            (view("SKU-1"), None),
+            (Event::new(Kind::ProductView, T), Some(Invalid::Missing("item"))),
+            (view(""), Some(Invalid::BadText("item"))),
+            (view(&"x".repeat(10_000)), Some(Invalid::BadText("item"))),
+            (view("SKU\u{0007}"), Some(Invalid::BadText("item"))),
+            (Event { price: Some(-1), ..view("a") }, Some(Invalid::OutOfRange("price"))),
+            (Event { qty: Some(0), ..view("a") }, Some(Invalid::OutOfRange("quantity"))),
+            (Event { currency: Some("eur".into()), ..view("a") }, Some(Invalid::BadText("currency"))),
+            (Event { category: Some("shoes//x".into()), ..view("a") }, Some(Invalid::BadText("category"))),
+            (Event { ts: 5, ..view("a") }, Some(Invalid::OutOfRange("timestamp"))),
+            (Event::new(Kind::Purchase, T), Some(Invalid::Missing("lines"))),
+            (Event::new(Kind::Search, T), Some(Invalid::Missing("terms"))),
+            (Event::new(Kind::Custom, T), Some(Invalid::Missing("name"))),
+            (Event::new(Kind::PageView, T), None),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.validate().err(), want, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn terms_are_normalized() {
+        assert_eq!(normalize_terms("  Trail RUNNER, size 42!! trail"), ["trail", "runner", "size", "42"]);
+        assert_eq!(normalize_terms("Zapatillas Montaña"), ["zapatillas", "montaña"]);
+        assert!(normalize_terms("  ,,, ").is_empty());
+    }
+
+    #[test]
+    fn prices_parse_without_floats() {
+        for (s, want) in [
+            ("89.90", Some(8990)),
+            ("89.9", Some(8990)),
+            ("89,90", Some(8990)),
+            ("1 299.00", Some(129900)),
+            ("1,299.00", Some(129900)),
+            ("12", Some(1200)),
+            ("0", Some(0)),
+            ("-5", None),
+            ("abc", None),
+            ("", None),
+            ("99999999999999999999", None),
+        ] {
+            assert_eq!(parse_price(s), want, "{s}");
+        }
+        assert_eq!(price_from_f64(89.9), Some(8990));
+        assert_eq!(price_from_f64(-1.0), None);
+        assert_eq!(price_from_f64(f64::NAN), None);
+    }
+}

@@ -1,0 +1,695 @@
+//! The shopper's private profile, kept on the device.
+//!
+//! A profile is what Vitrina remembers of one shopper: decaying interests
+//! (affinities) per category level, brand and price band; recently viewed items;
+//! the cart; purchases; likes; and sessions. [`Profile::apply`] folds one event into
+//! it; [`Profile::encode`] writes a versioned, compact binary form bounded in size,
+//! evicting the least informative data first.
+//!
+//! The key design decision is that affinities are stored as (score, time of last
+//! update) and decayed lazily: reading or bumping a score first brings it to "now"
+//! with `score · 2^(-Δt / half_life)`. Nothing ever has to walk the whole profile
+//! on a timer.
+
+use crate::codec::{put_varint, DecodeError, Reader};
+use crate::event::{Event, ItemInfo, Kind};
+
+/// How the profile behaves. Defaults suit a typical shop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Half-life of interests, in days.
+    pub half_life_days: f64,
+    /// Hard bound on the encoded size, in bytes.
+    pub max_bytes: usize,
+    /// Data older than this many days is purged on load.
+    pub retention_days: u32,
+    /// Most recently viewed items kept.
+    pub max_recent: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { half_life_days: 14.0, max_bytes: 16 * 1024, retention_days: 180, max_recent: 24 }
+    }
+}
+
+const DAY_MS: f64 = 86_400_000.0;
+/// Inactivity that ends a session.
+pub const SESSION_GAP_MS: u64 = 30 * 60 * 1000;
+/// Past sessions kept.
+pub const MAX_PAST_SESSIONS: usize = 8;
+const MAX_AFFINITIES: usize = 96;
+const MAX_CART: usize = 50;
+const MAX_LIKES: usize = 200;
+const MAX_PURCHASES: usize = 200;
+
+/// A recently viewed item with what is needed to show it again.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Recent {
+    /// Item id.
+    pub item: String,
+    /// Display data (name, image, url).
+    pub info: ItemInfo,
+    /// Category path.
+    pub category: Option<String>,
+    /// Price in hundredths.
+    pub price: Option<i64>,
+    /// Last viewed, ms since epoch.
+    pub ts: u64,
+    /// How many times it was viewed.
+    pub views: u32,
+    /// Visible time accumulated on its page, ms.
+    pub dwell_ms: u32,
+}
+
+/// A line in the cart.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct CartLine {
+    /// Item id.
+    pub item: String,
+    /// Quantity.
+    pub qty: u32,
+    /// Unit price in hundredths.
+    pub price: Option<i64>,
+    /// When it was last changed.
+    pub ts: u64,
+}
+
+/// One interest: a key such as `c:shoes/running`, `b:Stride` or `p:4`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Affinity {
+    /// `c:` category path (every level), `b:` brand, `p:` price band.
+    pub key: String,
+    /// Score as of `ts`.
+    pub score: f64,
+    /// When the score was last brought up to date.
+    pub ts: u64,
+}
+
+/// A session: a run of activity without a 30-minute gap.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Session {
+    /// Random session number (sent in batch headers).
+    pub id: u32,
+    /// First event.
+    pub start: u64,
+    /// Last event.
+    pub last: u64,
+    /// Events in it.
+    pub events: u32,
+    /// Items viewed in it, most recent last (bounded).
+    pub items: Vec<String>,
+}
+
+/// Everything Vitrina keeps about one shopper on one device.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Profile {
+    /// Recently viewed, most recent first, de-duplicated.
+    pub recent: Vec<Recent>,
+    /// The cart.
+    pub cart: Vec<CartLine>,
+    /// Liked items with when, most recent first.
+    pub likes: Vec<(String, u64)>,
+    /// Purchased items with when, most recent first.
+    pub purchases: Vec<(String, u64)>,
+    /// Interests.
+    pub affinity: Vec<Affinity>,
+    /// The current session.
+    pub session: Session,
+    /// Past sessions, most recent first.
+    pub past: Vec<Session>,
+    /// Last change, ms since epoch.
+    pub updated: u64,
+}
+
+/// Why a stored profile could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProfileError {
+    /// Written by a newer version of Vitrina.
+    FutureVersion(u8),
+    /// Not a profile, or damaged.
+    Corrupt(DecodeError),
+}
+
+impl std::fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProfileError::FutureVersion(v) => write!(f, "stored profile has future version {v}"),
+            ProfileError::Corrupt(e) => write!(f, "stored profile is corrupt: {e}"),
+        }
+    }
+}
+
+impl From<DecodeError> for ProfileError {
+    fn from(e: DecodeError) -> Self {
+        ProfileError::Corrupt(e)
+    }
+}
+
+/// The price band of a price in hundredths: roughly logarithmic, so 10, 20, 50,
+/// 100, 200, 500... units fall in successive bands.
+pub fn price_band(price: i64) -> u32 {
+    const EDGES: [i64; 10] = [1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000];
+    EDGES.iter().position(|&e| price < e).unwrap_or(EDGES.len()) as u32
+}
+
+fn decay(score: f64, from: u64, to: u64, half_life_days: f64) -> f64 {
+    if to <= from || half_life_days <= 0.0 {
+        return score;
+    }
+    let dt = (to - from) as f64 / DAY_MS;
+    score * (-(dt / half_life_days) * core::f64::consts::LN_2).exp()
+}
+
+impl Profile {
+    /// Brings the session up to date for activity at `now`, starting a new one
+    /// after 30 minutes of inactivity. `rand` is a random number for the new id.
+    pub fn touch_session(&mut self, now: u64, rand: u32) {
+        let s = &mut self.session;
+        if s.events == 0 || now.saturating_sub(s.last) > SESSION_GAP_MS {
+            if s.events > 0 {
+                let old = std::mem::take(s);
+                self.past.insert(0, old);
+                self.past.truncate(MAX_PAST_SESSIONS);
+            }
+            self.session = Session { id: rand, start: now, last: now, events: 0, items: Vec::new() };
+        }
+        self.session.last = self.session.last.max(now);
+        self.session.events += 1;
+    }
+
+    /// Adds `weight` to an interest, decaying it to `now` first.
+    pub fn bump(&mut self, key: String, weight: f64, now: u64, cfg: &Config) {
+        match self.affinity.iter_mut().find(|a| a.key == key) {
+            Some(a) => {
+                a.score = decay(a.score, a.ts, now, cfg.half_life_days) + weight;
+                a.ts = a.ts.max(now);
+            }
+            None => self.affinity.push(Affinity { key, score: weight, ts: now }),
+        }
+        if self.affinity.len() > MAX_AFFINITIES {
+            // Drop the weakest interest as of now.
+            if let Some((i, _)) = self
+                .affinity
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (i, decay(a.score, a.ts, now, cfg.half_life_days)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+            {
+                self.affinity.swap_remove(i);
+            }
+        }
+    }
+
+    fn bump_item(&mut self, e: &Event, weight: f64, now: u64, cfg: &Config) {
+        if let Some(c) = &e.category {
+            // Every level of the path: `shoes`, `shoes/running`.
+            for (i, _) in c.match_indices('/').chain(std::iter::once((c.len(), ""))) {
+                self.bump(format!("c:{}", &c[..i]), weight, now, cfg);
+            }
+        }
+        if let Some(b) = &e.brand {
+            self.bump(format!("b:{b}"), weight * 0.5, now, cfg);
+        }
+        if let Some(p) = e.price {
+            self.bump(format!("p:{}", price_band(p)), weight * 0.3, now, cfg);
+        }
+    }
+
+    /// Folds one (validated) event into the profile. `info` is the item's display
+    /// data when the page knows it.
+    pub fn apply(&mut self, e: &Event, info: Option<&ItemInfo>, cfg: &Config) {
+        let now = e.ts;
+        self.updated = self.updated.max(now);
+        let item = e.item.as_deref().unwrap_or("");
+        match e.kind {
+            Kind::ProductView => {
+                let pos = self.recent.iter().position(|r| r.item == item);
+                let mut r = match pos {
+                    Some(i) => self.recent.remove(i),
+                    None => Recent { item: item.to_owned(), ..Recent::default() },
+                };
+                // A dwell report for a view already counted only adds time.
+                if e.dwell_ms.is_none() || pos.is_none() {
+                    r.views += 1;
+                    self.bump_item(e, 1.0, now, cfg);
+                    if !self.session.items.iter().any(|i| i == item) || self.session.items.last().map(String::as_str) != Some(item) {
+                        self.session.items.push(item.to_owned());
+                        if self.session.items.len() > 32 {
+                            self.session.items.remove(0);
+                        }
+                    }
+                }
+                if let Some(d) = e.dwell_ms {
+                    r.dwell_ms = r.dwell_ms.saturating_add(d);
+                    // Long looks say more than glances: up to one more point.
+                    self.bump_item(e, (d as f64 / 60_000.0).min(1.0), now, cfg);
+                }
+                if let Some(i) = info {
+                    if i.name.is_some() {
+                        r.info.name = i.name.clone();
+                    }
+                    if i.image.is_some() {
+                        r.info.image = i.image.clone();
+                    }
+                    if i.url.is_some() {
+                        r.info.url = i.url.clone();
+                    }
+                }
+                if e.category.is_some() {
+                    r.category = e.category.clone();
+                }
+                if e.price.is_some() {
+                    r.price = e.price;
+                }
+                r.ts = now;
+                self.recent.insert(0, r);
+                self.recent.truncate(cfg.max_recent);
+            }
+            Kind::CartAdd => {
+                let qty = e.qty.unwrap_or(1);
+                match self.cart.iter_mut().find(|l| l.item == item) {
+                    Some(l) => {
+                        l.qty = l.qty.saturating_add(qty).min(crate::event::limits::MAX_QTY);
+                        l.ts = now;
+                        if e.price.is_some() {
+                            l.price = e.price;
+                        }
+                    }
+                    None => {
+                        self.cart.push(CartLine { item: item.to_owned(), qty, price: e.price, ts: now });
+                        if self.cart.len() > MAX_CART {
+                            self.cart.remove(0);
+                        }
+                    }
+                }
+                self.bump_item(e, 3.0, now, cfg);
+            }
+            Kind::CartRemove => {
+                if let Some(i) = self.cart.iter().position(|l| l.item == item) {
+                    match e.qty {
+                        Some(q) if q < self.cart[i].qty => self.cart[i].qty -= q,
+                        _ => {
+                            self.cart.remove(i);
+                        }
+                    }
+                }
+            }
+            Kind::Purchase => {
+                for l in &e.lines {
+                    self.purchases.retain(|(p, _)| *p != l.item);
+                    self.purchases.insert(0, (l.item.clone(), now));
+                    self.cart.retain(|c| c.item != l.item);
+                }
+                self.purchases.truncate(MAX_PURCHASES);
+            }
+            Kind::Like => {
+                self.likes.retain(|(l, _)| l != item);
+                self.likes.insert(0, (item.to_owned(), now));
+                self.likes.truncate(MAX_LIKES);
+                self.bump_item(e, 2.0, now, cfg);
+            }
+            Kind::Unlike => self.likes.retain(|(l, _)| l != item),
+            _ => {}
+        }
+    }
+
+    /// Whether the shopper likes `item`.
+    pub fn likes(&self, item: &str) -> bool {
+        self.likes.iter().any(|(l, _)| l == item)
+    }
+
+    /// The strongest interests as of `now` whose keys start with `prefix`
+    /// (`"c:"` for categories), strongest first.
+    pub fn top(&self, prefix: &str, n: usize, now: u64, cfg: &Config) -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = self
+            .affinity
+            .iter()
+            .filter(|a| a.key.starts_with(prefix))
+            .map(|a| (a.key[prefix.len()..].to_owned(), decay(a.score, a.ts, now, cfg.half_life_days)))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
+
+    /// Drops everything older than the retention period.
+    pub fn purge(&mut self, now: u64, cfg: &Config) {
+        let cutoff = now.saturating_sub(cfg.retention_days as u64 * 86_400_000);
+        self.recent.retain(|r| r.ts >= cutoff);
+        self.cart.retain(|l| l.ts >= cutoff);
+        self.likes.retain(|l| l.1 >= cutoff);
+        self.purchases.retain(|p| p.1 >= cutoff);
+        self.affinity.retain(|a| a.ts >= cutoff);
+        self.past.retain(|s| s.last >= cutoff);
+        if self.session.last < cutoff {
+            self.session = Session::default();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Serialized form.
+
+/// The version [`Profile::encode`] writes.
+pub const PROFILE_VERSION: u8 = 1;
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt(out: &mut Vec<u8>, s: &Option<String>) {
+    match s {
+        Some(s) => {
+            put_varint(out, s.len() as u64 + 1);
+            out.extend_from_slice(s.as_bytes());
+        }
+        None => out.push(0),
+    }
+}
+
+fn put_price(out: &mut Vec<u8>, p: Option<i64>) {
+    put_varint(out, p.map_or(0, |p| p.max(0) as u64 + 1));
+}
+
+fn get_opt(r: &mut Reader<'_>) -> Result<Option<String>, DecodeError> {
+    let n = r.varint("string")?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let b = r.bytes((n - 1).min(usize::MAX as u64) as usize, "string")?;
+    Ok(Some(std::str::from_utf8(b).map_err(|_| DecodeError::BadUtf8)?.to_owned()))
+}
+
+fn get_price(r: &mut Reader<'_>) -> Result<Option<i64>, DecodeError> {
+    let p = r.varint("price")?;
+    Ok(if p == 0 { None } else { Some((p - 1).min(i64::MAX as u64) as i64) })
+}
+
+impl Profile {
+    /// Writes the profile in its compact versioned form, evicting the least
+    /// informative data until it fits `cfg.max_bytes`.
+    pub fn encode(&self, cfg: &Config) -> Vec<u8> {
+        let mut p = self.clone();
+        loop {
+            let out = p.encode_raw();
+            if out.len() <= cfg.max_bytes || !p.evict_one(cfg) {
+                return out;
+            }
+        }
+    }
+
+    /// Removes one piece of the least informative data. Order: old past sessions,
+    /// then the oldest recently viewed beyond the newest eight, then the weakest
+    /// interests, then old likes and purchases. Returns false when nothing is left.
+    fn evict_one(&mut self, cfg: &Config) -> bool {
+        if self.past.len() > 2 {
+            self.past.pop();
+        } else if self.recent.len() > 8 {
+            self.recent.pop();
+        } else if self.affinity.len() > 16 {
+            let now = self.updated;
+            if let Some((i, _)) = self
+                .affinity
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (i, decay(a.score, a.ts, now, cfg.half_life_days)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+            {
+                self.affinity.swap_remove(i);
+            }
+        } else if self.likes.len() > 20 {
+            self.likes.pop();
+        } else if self.purchases.len() > 20 {
+            self.purchases.pop();
+        } else if !self.past.is_empty() {
+            self.past.pop();
+        } else if !self.recent.is_empty() {
+            self.recent.pop();
+        } else if !self.likes.is_empty() {
+            self.likes.pop();
+        } else if !self.purchases.is_empty() {
+            self.purchases.pop();
+        } else if !self.affinity.is_empty() {
+            self.affinity.pop();
+        } else if !self.cart.is_empty() {
+            self.cart.remove(0);
+        } else if !self.session.items.is_empty() {
+            self.session.items.remove(0);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    fn encode_raw(&self) -> Vec<u8> {
+        let mut o = Vec::with_capacity(1024);
+        o.push(PROFILE_VERSION);
+        put_varint(&mut o, self.updated);
+        let base = self.updated;
+        let age = |ts: u64| base.saturating_sub(ts);
+        put_varint(&mut o, self.recent.len() as u64);
+        for r in &self.recent {
+            put_str(&mut o, &r.item);
+            put_opt(&mut o, &r.info.name);
+            put_opt(&mut o, &r.info.image);
+            put_opt(&mut o, &r.info.url);
+            put_opt(&mut o, &r.category);
+            put_price(&mut o, r.price);
+            put_varint(&mut o, age(r.ts));
+            put_varint(&mut o, r.views as u64);
+            put_varint(&mut o, r.dwell_ms as u64);
+        }
+        put_varint(&mut o, self.cart.len() as u64);
+        for l in &self.cart {
+            put_str(&mut o, &l.item);
+            put_varint(&mut o, l.qty as u64);
+            put_price(&mut o, l.price);
+            put_varint(&mut o, age(l.ts));
+        }
+        for list in [&self.likes, &self.purchases] {
+            put_varint(&mut o, list.len() as u64);
+            for (i, ts) in list {
+                put_str(&mut o, i);
+                put_varint(&mut o, age(*ts));
+            }
+        }
+        put_varint(&mut o, self.affinity.len() as u64);
+        for a in &self.affinity {
+            put_str(&mut o, &a.key);
+            // Thousandths are plenty for a ranking signal.
+            put_varint(&mut o, (a.score.max(0.0) * 1000.0 + 0.5) as u64);
+            put_varint(&mut o, age(a.ts));
+        }
+        put_varint(&mut o, 1 + self.past.len() as u64);
+        for s in std::iter::once(&self.session).chain(&self.past) {
+            put_varint(&mut o, s.id as u64);
+            put_varint(&mut o, age(s.start));
+            put_varint(&mut o, s.last.saturating_sub(s.start));
+            put_varint(&mut o, s.events as u64);
+            put_varint(&mut o, s.items.len() as u64);
+            for i in &s.items {
+                put_str(&mut o, i);
+            }
+        }
+        o
+    }
+
+    /// Reads a stored profile, migrating from earlier versions.
+    pub fn decode(buf: &[u8]) -> Result<Profile, ProfileError> {
+        let mut r = Reader::new(buf);
+        let version = r.byte("version")?;
+        match version {
+            0 => return Err(ProfileError::Corrupt(DecodeError::UnsupportedVersion(0))),
+            PROFILE_VERSION => {}
+            v => return Err(ProfileError::FutureVersion(v)),
+        }
+        let mut p = Profile { updated: r.varint("updated")?, ..Profile::default() };
+        let base = p.updated;
+        let at = |r: &mut Reader<'_>| -> Result<u64, DecodeError> { Ok(base.saturating_sub(r.varint("age")?)) };
+        let s = |r: &mut Reader<'_>| -> Result<String, DecodeError> { Ok(r.string("string")?.to_owned()) };
+        for _ in 0..r.count("recent", 1000, 8)? {
+            let item = s(&mut r)?;
+            let info = ItemInfo { name: get_opt(&mut r)?, image: get_opt(&mut r)?, url: get_opt(&mut r)? };
+            p.recent.push(Recent {
+                item,
+                info,
+                category: get_opt(&mut r)?,
+                price: get_price(&mut r)?,
+                ts: at(&mut r)?,
+                views: r.varint32("views")?,
+                dwell_ms: r.varint32("dwell")?,
+            });
+        }
+        for _ in 0..r.count("cart", 1000, 4)? {
+            p.cart.push(CartLine { item: s(&mut r)?, qty: r.varint32("qty")?, price: get_price(&mut r)?, ts: at(&mut r)? });
+        }
+        for k in 0..2 {
+            let n = r.count("likes", 10_000, 2)?;
+            let list = if k == 0 { &mut p.likes } else { &mut p.purchases };
+            for _ in 0..n {
+                list.push((s(&mut r)?, at(&mut r)?));
+            }
+        }
+        for _ in 0..r.count("affinity", 10_000, 3)? {
+            p.affinity.push(Affinity { key: s(&mut r)?, score: r.varint("score")? as f64 / 1000.0, ts: at(&mut r)? });
+        }
+        let n = r.count("sessions", 1000, 5)?;
+        for i in 0..n {
+            let id = r.varint32("session id")?;
+            let start = at(&mut r)?;
+            let last = start.saturating_add(r.varint("session length")?);
+            let events = r.varint32("session events")?;
+            let mut items = Vec::new();
+            for _ in 0..r.count("session items", 1000, 1)? {
+                items.push(s(&mut r)?);
+            }
+            let sess = Session { id, start, last, events, items };
+            if i == 0 {
+                p.session = sess;
+            } else {
+                p.past.push(sess);
+            }
+        }
+        if r.remaining() != 0 {
+            return Err(ProfileError::Corrupt(DecodeError::TrailingBytes(r.remaining())));
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Line;
+
+    const T: u64 = 1_700_000_000_000;
+    const H: u64 = 3_600_000;
+
+    fn ev(kind: Kind, item: &str, cat: &str, ts: u64) -> Event {
+        Event {
+            item: Some(item.into()),
+            category: Some(cat.into()),
+            brand: Some("Stride".into()),
+            price: Some(8990),
+            ..Event::new(kind, ts)
+        }
+    }
+
+    fn replay(events: &[Event]) -> Profile {
+        let cfg = Config::default();
+        let mut p = Profile::default();
+        for e in events {
+            p.touch_session(e.ts, 7);
+            p.apply(e, Some(&ItemInfo { name: Some(format!("Name of {}", e.item.as_deref().unwrap_or(""))), ..ItemInfo::default() }), &cfg);
+        }
+        p
+    }
+
+    #[test]
+    fn recently_viewed_is_deduplicated_and_bounded() {
+        let mut evs: Vec<Event> = (0..40).map(|i| ev(Kind::ProductView, &format!("S{i}"), "shoes/running", T + i)).collect();
+        evs.push(ev(Kind::ProductView, "S39", "shoes/running", T + 100));
+        evs.push(ev(Kind::ProductView, "S20", "shoes/running", T + 101));
+        let p = replay(&evs);
+        let ids: Vec<&str> = p.recent.iter().map(|r| r.item.as_str()).take(3).collect();
+        assert_eq!(ids, ["S20", "S39", "S38"]);
+        assert_eq!(p.recent.len(), Config::default().max_recent);
+        assert_eq!(p.recent[1].views, 2);
+        assert_eq!(p.recent[0].info.name.as_deref(), Some("Name of S20"));
+    }
+
+    #[test]
+    fn cart_likes_and_purchases() {
+        let mut add = ev(Kind::CartAdd, "A", "shoes/trail", T);
+        add.qty = Some(2);
+        let mut rm = ev(Kind::CartRemove, "A", "shoes/trail", T + 1);
+        rm.qty = Some(1);
+        let buy = Event { lines: vec![Line { item: "A".into(), qty: 1, price: None }], ..Event::new(Kind::Purchase, T + 2) };
+        let p = replay(&[add.clone(), rm.clone()]);
+        assert_eq!(p.cart.len(), 1);
+        assert_eq!(p.cart[0].qty, 1);
+        let p = replay(&[add, rm, buy]);
+        assert!(p.cart.is_empty());
+        assert_eq!(p.purchases[0].0, "A");
+        let p = replay(&[ev(Kind::Like, "B", "x", T), ev(Kind::Like, "C", "x", T + 1), ev(Kind::Unlike, "B", "x", T + 2)]);
+        assert!(p.likes("C") && !p.likes("B"));
+    }
+
+    #[test]
+    fn interests_cover_every_level_and_decay() {
+        let cfg = Config::default();
+        let mut evs: Vec<Event> = (0..5).map(|i| ev(Kind::ProductView, "R", "shoes/running", T + i)).collect();
+        // Later, one strong look at tents: a cart add weighs three views.
+        evs.push(ev(Kind::CartAdd, "T", "camping/tents", T + 10));
+        let p = replay(&evs);
+        let top = p.top("c:", 4, T + 10, &cfg);
+        assert_eq!(top[0].0, "shoes");
+        assert_eq!(top[1].0, "shoes/running");
+        // Four weeks later (two half-lives) the scores are a quarter.
+        let later = p.top("c:", 1, T + 10 + 28 * 24 * H, &cfg);
+        assert!((later[0].1 - top[0].1 / 4.0).abs() < 0.01, "{later:?} vs {top:?}");
+    }
+
+    #[test]
+    fn sessions_end_after_thirty_minutes() {
+        let p = replay(&[
+            ev(Kind::ProductView, "A", "x", T),
+            ev(Kind::ProductView, "B", "x", T + 29 * 60_000),
+            ev(Kind::ProductView, "C", "x", T + 29 * 60_000 + 31 * 60_000),
+        ]);
+        assert_eq!(p.past.len(), 1);
+        assert_eq!(p.past[0].items, ["A", "B"]);
+        assert_eq!(p.session.items, ["C"]);
+    }
+
+    #[test]
+    fn encode_round_trips_and_stays_bounded() {
+        let cfg = Config::default();
+        let mut evs = Vec::new();
+        for i in 0..500u64 {
+            evs.push(ev(Kind::ProductView, &format!("SKU-{i:06}"), &format!("cat{}/sub{}", i % 13, i % 7), T + i * H));
+            if i % 10 == 0 {
+                evs.push(ev(Kind::CartAdd, &format!("SKU-{i:06}"), "cat/x", T + i * H + 1));
+                evs.push(ev(Kind::Like, &format!("SKU-{i:06}"), "cat/x", T + i * H + 2));
+            }
+        }
+        let p = replay(&evs);
+        let bytes = p.encode(&cfg);
+        assert!(bytes.len() <= cfg.max_bytes, "{}", bytes.len());
+        let q = Profile::decode(&bytes).unwrap();
+        assert_eq!(q.recent.len(), p.recent.len());
+        assert_eq!(q.cart, p.cart.iter().map(|l| CartLine { ts: l.ts, ..l.clone() }).collect::<Vec<_>>());
+        // Small profiles round-trip exactly (scores to the thousandth).
+        let small = replay(&evs[..5]);
+        let q = Profile::decode(&small.encode(&cfg)).unwrap();
+        assert_eq!(q.recent, small.recent);
+        assert_eq!(q.session, small.session);
+        // A tiny bound still yields something decodable.
+        let tiny = Config { max_bytes: 200, ..cfg };
+        let b = p.encode(&tiny);
+        assert!(b.len() <= 200);
+        assert!(Profile::decode(&b).is_ok());
+    }
+
+    #[test]
+    fn corrupt_and_future_data_are_refused() {
+        assert_eq!(Profile::decode(&[9, 0]), Err(ProfileError::FutureVersion(9)));
+        assert!(Profile::decode(b"garbage!").is_err());
+        assert!(Profile::decode(&[]).is_err());
+        let good = replay(&[ev(Kind::ProductView, "A", "x", T)]).encode(&Config::default());
+        for cut in 0..good.len() {
+            assert!(Profile::decode(&good[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn purge_drops_old_data() {
+        let cfg = Config { retention_days: 30, ..Config::default() };
+        let mut p = replay(&[ev(Kind::ProductView, "OLD", "x", T), ev(Kind::ProductView, "NEW", "x", T + 40 * 24 * H)]);
+        p.purge(T + 41 * 24 * H, &cfg);
+        assert_eq!(p.recent.len(), 1);
+        assert_eq!(p.recent[0].item, "NEW");
+    }
+}
