@@ -536,6 +536,40 @@ pub fn parse_client(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+// ---------------------------------------------------------------------------
+// Base64 (standard alphabet, no padding) for keeping bytes in string storage.
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Encodes bytes as base64 without padding.
+pub fn b64_encode(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..=c.len() {
+            s.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    s
+}
+
+/// Decodes base64 (padding optional); `None` on any other character.
+pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim_end_matches('=');
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut n) = (0u32, 0);
+    for c in s.bytes() {
+        let v = B64.iter().position(|&b| b == c)? as u32;
+        acc = acc << 6 | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((acc >> n) as u8);
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,5 +701,12 @@ mod tests {
         let id = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255];
         assert_eq!(parse_client(&hex(&id)), Some(id));
         assert_eq!(parse_client("zz"), None);
+        for n in 0..40u8 {
+            let b: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37)).collect();
+            assert_eq!(b64_decode(&b64_encode(&b)), Some(b));
+        }
+        assert_eq!(b64_encode(b"Man"), "TWFu");
+        assert_eq!(b64_decode("TWE="), Some(b"Ma".to_vec()));
+        assert_eq!(b64_decode("T!"), None);
     }
 }

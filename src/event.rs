@@ -287,21 +287,9 @@ impl Event {
         check_text(&self.order, ID_LEN, "order")?;
         check_text(&self.name, ID_LEN, "name")?;
         match self.kind {
-            Kind::Purchase => {
-                if self.lines.is_empty() {
-                    return Err(Invalid::Missing("lines"));
-                }
-            }
-            Kind::Search => {
-                if self.terms.is_empty() {
-                    return Err(Invalid::Missing("terms"));
-                }
-            }
-            Kind::Custom => {
-                if self.name.is_none() {
-                    return Err(Invalid::Missing("name"));
-                }
-            }
+            Kind::Purchase if self.lines.is_empty() => return Err(Invalid::Missing("lines")),
+            Kind::Search if self.terms.is_empty() => return Err(Invalid::Missing("terms")),
+            Kind::Custom if self.name.is_none() => return Err(Invalid::Missing("name")),
             _ => {}
         }
         if self.lines.len() > MAX_LINES {

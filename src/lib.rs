@@ -9,6 +9,8 @@
 
 pub mod codec;
 pub mod event;
+pub mod i18n;
+pub mod json;
 pub mod profile;
 
 #[cfg(target_arch = "wasm32")]

@@ -559,6 +559,96 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// Everything kept, as JSON, for the shopper's "your data" panel and export.
+    /// Scores are given in thousandths, decayed to `now`.
+    pub fn to_json(&self, now: u64, cfg: &Config) -> String {
+        use crate::json::{push_str, Obj};
+        let mut s = String::with_capacity(2048);
+        let mut o = Obj::new(&mut s);
+        o.int("version", PROFILE_VERSION as i64).int("updated", self.updated as i64);
+        let out = o.key("recent");
+        out.push('[');
+        for (i, r) in self.recent.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut x = Obj::new(out);
+            x.str("item", &r.item).opt_str("name", &r.info.name).opt_str("image", &r.info.image);
+            x.opt_str("url", &r.info.url).opt_str("category", &r.category);
+            if let Some(p) = r.price {
+                x.int("price", p);
+            }
+            x.int("ts", r.ts as i64).int("views", r.views as i64).int("dwell_ms", r.dwell_ms as i64);
+            x.end();
+        }
+        out.push(']');
+        let out = o.key("cart");
+        out.push('[');
+        for (i, l) in self.cart.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut x = Obj::new(out);
+            x.str("item", &l.item).int("qty", l.qty as i64);
+            if let Some(p) = l.price {
+                x.int("price", p);
+            }
+            x.int("ts", l.ts as i64);
+            x.end();
+        }
+        out.push(']');
+        for (k, list) in [("likes", &self.likes), ("purchases", &self.purchases)] {
+            let out = o.key(k);
+            out.push('[');
+            for (i, (item, ts)) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let mut x = Obj::new(out);
+                x.str("item", item).int("ts", *ts as i64);
+                x.end();
+            }
+            out.push(']');
+        }
+        let out = o.key("interests");
+        out.push('[');
+        let mut all: Vec<(String, f64)> = self.top("", usize::MAX, now, cfg);
+        all.retain(|(_, v)| *v >= 0.001);
+        for (i, (k, v)) in all.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut x = Obj::new(out);
+            x.str("key", k).int("score_milli", (v * 1000.0 + 0.5) as i64);
+            x.end();
+        }
+        out.push(']');
+        let out = o.key("sessions");
+        out.push('[');
+        for (i, se) in std::iter::once(&self.session).chain(&self.past).filter(|s| s.events > 0).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut x = Obj::new(out);
+            x.int("start", se.start as i64).int("last", se.last as i64).int("events", se.events as i64);
+            let items = x.key("items");
+            items.push('[');
+            for (j, it) in se.items.iter().enumerate() {
+                if j > 0 {
+                    items.push(',');
+                }
+                push_str(items, it);
+            }
+            items.push(']');
+            x.end();
+        }
+        out.push(']');
+        o.end();
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -682,6 +772,15 @@ mod tests {
         for cut in 0..good.len() {
             assert!(Profile::decode(&good[..cut]).is_err());
         }
+    }
+
+    #[test]
+    fn exports_json() {
+        let p = replay(&[ev(Kind::ProductView, "A<b>", "shoes/running", T), ev(Kind::Like, "A<b>", "shoes/running", T + 1)]);
+        let j = p.to_json(T + 1, &Config::default());
+        assert!(j.starts_with(r#"{"version":1,"updated":1700000000001,"recent":[{"item":"A\u003cb>","name":"Name of A\u003cb>""#), "{j}");
+        assert!(j.contains(r#""likes":[{"item":"A\u003cb>","ts":1700000000001}]"#), "{j}");
+        assert!(j.contains(r#"{"key":"c:shoes","score_milli":3000}"#), "{j}");
     }
 
     #[test]

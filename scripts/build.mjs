@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// Builds the browser widget:
+//   1. cargo build --lib --target wasm32-unknown-unknown --profile wasm   (--dev: default dev profile)
+//   2. wasm-bindgen --target web --out-name vitrina_core  -> target/wasm-bindgen/
+//   3. wasm-opt -Oz (release only)                        -> www/dist/vitrina_core_bg.wasm
+//   4. esbuild: www/src/loader.js -> www/dist/vitrina.js (iife)
+//               www/src/core.js   -> www/dist/vitrina-core.js (esm, bundles the wasm-bindgen glue)
+//      npm package files          -> www/npm/dist/ (glue .js, .d.ts, optimized .wasm)
+// Steps whose outputs are newer than their inputs are skipped.
+// Usage: node scripts/build.mjs [--dev] [--force]
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import {
+  ROOT, UserError, capture, fmtBytes, fmtSecs, logger, main, mtime, newestMtime, oldestMtime, rel, run, table,
+} from './lib.mjs';
+
+const log = logger('build');
+const TARGET = 'wasm32-unknown-unknown';
+const CRATE = 'vitrina';
+const OUT_NAME = 'vitrina_core';
+const P = (...a) => path.join(ROOT, ...a);
+
+export const paths = {
+  bindgenDir: P('target', 'wasm-bindgen'),
+  glue: P('target', 'wasm-bindgen', `${OUT_NAME}.js`),
+  glueDts: P('target', 'wasm-bindgen', `${OUT_NAME}.d.ts`),
+  bindgenWasm: P('target', 'wasm-bindgen', `${OUT_NAME}_bg.wasm`),
+  dist: P('www', 'dist'),
+  distLoader: P('www', 'dist', 'vitrina.js'),
+  distCore: P('www', 'dist', 'vitrina-core.js'),
+  distWasm: P('www', 'dist', `${OUT_NAME}_bg.wasm`),
+  npmDir: P('www', 'npm'),
+  npmDist: P('www', 'npm', 'dist'),
+  loaderSrc: P('www', 'src', 'loader.js'),
+  coreSrc: P('www', 'src', 'core.js'),
+};
+const rawWasm = (dev) => P('target', TARGET, dev ? 'debug' : 'wasm', `${CRATE}.wasm`);
+
+// wasm features rustc enables by default for wasm32-unknown-unknown; wasm-opt must accept them
+// (the target_features section normally tells it, these make it explicit).
+const WASM_FEATURES = [
+  '--enable-bulk-memory', '--enable-bulk-memory-opt', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
+  '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue', '--enable-call-indirect-overlong',
+];
+
+// ---------------------------------------------------------------- freshness stamps
+
+const STAMP_DIR = P('target', 'build-stamps');
+function stampOk(step, key, outputs, inputsNewest) {
+  const oldest = oldestMtime(outputs);
+  if (!oldest || oldest < inputsNewest) return false;
+  try {
+    return fs.readFileSync(path.join(STAMP_DIR, `${step}.stamp`), 'utf8') === key;
+  } catch {
+    return false;
+  }
+}
+function writeStamp(step, key) {
+  fs.mkdirSync(STAMP_DIR, { recursive: true });
+  fs.writeFileSync(path.join(STAMP_DIR, `${step}.stamp`), key);
+}
+
+async function step(name, { key, outputs, inputs, force }, fn) {
+  if (!force && stampOk(name, key, outputs, inputs)) {
+    log.info(`${name}: up to date, skipped`);
+    return false;
+  }
+  log.info(`${name}…`);
+  const t0 = Date.now();
+  await fn();
+  writeStamp(name, key);
+  log.info(`${name}… ${fmtSecs(Date.now() - t0)}`);
+  return true;
+}
+
+// ---------------------------------------------------------------- steps
+
+function rustInputs() {
+  // every file under src/ (include_str!/include_bytes! data too), plus build.rs
+  const rs = newestMtime([P('src'), P('build.rs')]);
+  return Math.max(rs, mtime(P('Cargo.toml')), mtime(P('Cargo.lock')), mtime(P('.cargo', 'config.toml')));
+}
+
+async function cargoBuild(dev) {
+  const args = ['build', '--lib', '-p', CRATE, '--target', TARGET, ...(dev ? [] : ['--profile', 'wasm'])];
+  const res = await run('cargo', args, { inherit: true });
+  if (res.code !== 0) throw new UserError(`cargo ${args.join(' ')} failed (see the compiler output above).`);
+  if (!fs.existsSync(rawWasm(dev))) throw new UserError(`cargo succeeded but ${rel(rawWasm(dev))} is missing (is the lib crate-type cdylib?).`);
+}
+
+async function wasmBindgen(dev) {
+  const v = capture('wasm-bindgen', ['--version']);
+  if (!v.ok) throw new UserError('wasm-bindgen CLI not found.', 'run `npm run setup` (installs the version in Cargo.lock).');
+  fs.rmSync(paths.bindgenDir, { recursive: true, force: true });
+  const args = ['--target', 'web', '--out-dir', paths.bindgenDir, '--out-name', OUT_NAME, ...(dev ? ['--keep-debug'] : []), rawWasm(dev)];
+  const res = await run('wasm-bindgen', args);
+  if (res.code !== 0) {
+    const mismatch = /schema version|rust wasm file schema|version mismatch/i.test(res.output);
+    throw new UserError(`wasm-bindgen failed:\n${res.output.trim()}`,
+      mismatch ? 'the CLI version must equal the wasm-bindgen crate version in Cargo.lock: run `npm run setup`.' : undefined);
+  }
+}
+
+async function wasmOpt(dev) {
+  fs.mkdirSync(paths.dist, { recursive: true });
+  if (dev) {
+    fs.copyFileSync(paths.bindgenWasm, paths.distWasm);
+    return;
+  }
+  const bin = P('node_modules', '.bin', 'wasm-opt');
+  if (!fs.existsSync(bin)) throw new UserError('node_modules/.bin/wasm-opt not found (npm package binaryen).', 'run `npm run setup`.');
+  const args = [paths.bindgenWasm, '-Oz', ...WASM_FEATURES, '--strip-debug', '--strip-producers', '--strip-target-features', '-o', paths.distWasm];
+  const res = await run(bin, args);
+  if (res.code !== 0) throw new UserError(`wasm-opt failed:\n${res.output.trim()}`);
+}
+
+async function esbuildJs(dev) {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    throw new UserError('esbuild is not installed.', 'run `npm run setup`.');
+  }
+  for (const f of [paths.loaderSrc, paths.coreSrc]) {
+    if (!fs.existsSync(f)) throw new UserError(`${rel(f)} is missing.`);
+  }
+  const common = {
+    bundle: true, minify: !dev, target: 'es2020', legalComments: 'none', logLevel: 'warning',
+    sourcemap: dev ? 'linked' : false, charset: 'utf8',
+  };
+  try {
+    await esbuild.build({ ...common, entryPoints: [paths.loaderSrc], outfile: paths.distLoader, format: 'iife' });
+    // format esm keeps the glue's `new URL('vitrina_core_bg.wasm', import.meta.url)` untouched:
+    // at run time it resolves next to vitrina-core.js, where wasm-opt put the wasm.
+    await esbuild.build({ ...common, entryPoints: [paths.coreSrc], outfile: paths.distCore, format: 'esm' });
+  } catch (e) {
+    throw new UserError(`esbuild failed: ${e.message}`);
+  }
+}
+
+function npmFiles() {
+  fs.mkdirSync(paths.npmDist, { recursive: true });
+  fs.copyFileSync(paths.glue, path.join(paths.npmDist, `${OUT_NAME}.js`));
+  fs.copyFileSync(paths.glueDts, path.join(paths.npmDist, `${OUT_NAME}.d.ts`));
+  fs.copyFileSync(paths.distWasm, path.join(paths.npmDist, `${OUT_NAME}_bg.wasm`));
+  // The shared JS face (www/src/api.js) ships as-is in the npm package.
+  fs.copyFileSync(P('www', 'src', 'api.js'), path.join(paths.npmDist, 'api.js'));
+}
+
+// ---------------------------------------------------------------- main
+
+export async function build({ dev = false, force = false } = {}) {
+  const t0 = Date.now();
+  const profile = dev ? 'dev' : 'release';
+  const jsInputs = () => newestMtime([P('www', 'src')]);
+  const npmOut = ['js', 'd.ts', 'wasm'].map((e) => path.join(paths.npmDist, e === 'wasm' ? `${OUT_NAME}_bg.wasm` : `${OUT_NAME}.${e}`));
+  npmOut.push(path.join(paths.npmDist, 'api.js'));
+
+  await step(`wasm (${profile})`, { key: profile, outputs: [rawWasm(dev)], inputs: rustInputs(), force }, () => cargoBuild(dev));
+  await step('wasm-bindgen', {
+    key: `${profile}:${mtime(rawWasm(dev))}`, outputs: [paths.glue, paths.glueDts, paths.bindgenWasm],
+    inputs: mtime(rawWasm(dev)), force,
+  }, () => wasmBindgen(dev));
+  await step(dev ? 'wasm copy (dev, no wasm-opt)' : 'wasm-opt -Oz', {
+    key: `${profile}:${mtime(paths.bindgenWasm)}`, outputs: [paths.distWasm], inputs: mtime(paths.bindgenWasm), force,
+  }, () => wasmOpt(dev));
+  await step(`esbuild (${profile})`, {
+    key: `${profile}:${mtime(paths.glue)}`, outputs: [paths.distLoader, paths.distCore],
+    inputs: Math.max(jsInputs(), mtime(paths.glue)), force,
+  }, () => esbuildJs(dev));
+  if (fs.existsSync(paths.npmDir)) {
+    await step('npm package files', {
+      key: `${profile}:${mtime(paths.distWasm)}:${mtime(paths.glue)}`, outputs: npmOut,
+      inputs: Math.max(mtime(paths.glue), mtime(paths.glueDts), mtime(paths.distWasm), jsInputs()), force,
+    }, () => npmFiles());
+  }
+
+  const rows = [['file', 'raw', 'gzip']];
+  for (const f of [paths.distLoader, paths.distCore, paths.distWasm]) {
+    const buf = fs.readFileSync(f);
+    rows.push([rel(f), fmtBytes(buf.length), fmtBytes(zlib.gzipSync(buf, { level: 9 }).length)]);
+  }
+  console.log(table(rows, new Set([1, 2])).replace(/^/gm, '[build]   '));
+  log.info(`done: ${profile} build in ${fmtSecs(Date.now() - t0)}${dev ? ' (dev: unoptimized, not for size checks)' : ''}`);
+  return 0;
+}
+
+if (process.argv[1]?.endsWith('scripts/build.mjs')) {
+  main('build', () => build({ dev: process.argv.includes('--dev'), force: process.argv.includes('--force') }));
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Size budget for what a script-tag user downloads: loader, core glue, wasm.
+// Prints raw / gzip -9 / brotli (max quality) bytes; last line: `total: R raw, G gzip, B brotli`.
+// Fails (exit 1) when total gzip > 35,000 bytes or loader gzip > 2,048 bytes.
+// Builds (release) first when www/dist is missing.
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+import { logger, main, rel, table } from './lib.mjs';
+import { build, paths } from './build.mjs';
+
+const log = logger('size');
+export const BUDGET = { totalGzip: 35000, totalGzipStretch: 25000, loaderGzip: 2048 };
+
+export function measure(file) {
+  const buf = fs.readFileSync(file);
+  return {
+    raw: buf.length,
+    gzip: zlib.gzipSync(buf, { level: 9 }).length,
+    brotli: zlib.brotliCompressSync(buf, {
+      params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
+        [zlib.constants.BROTLI_PARAM_LGWIN]: zlib.constants.BROTLI_MAX_WINDOW_BITS,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buf.length,
+      },
+    }).length,
+  };
+}
+
+export async function size() {
+  const files = [
+    ['loader', paths.distLoader],
+    ['glue', paths.distCore],
+    ['wasm', paths.distWasm],
+  ];
+  if (files.some(([, f]) => !fs.existsSync(f))) {
+    log.info('www/dist is incomplete: building (release) first…');
+    await build();
+  }
+  const rows = [['', 'file', 'raw', 'gzip', 'brotli']];
+  const total = { raw: 0, gzip: 0, brotli: 0 };
+  const by = {};
+  for (const [label, f] of files) {
+    const m = measure(f);
+    by[label] = m;
+    for (const k of Object.keys(total)) total[k] += m[k];
+    rows.push([label, rel(f), m.raw, m.gzip, m.brotli]);
+  }
+  rows.push(['total', '', total.raw, total.gzip, total.brotli]);
+  console.log(table(rows, new Set([2, 3, 4])));
+
+  const failures = [];
+  if (total.gzip > BUDGET.totalGzip) {
+    failures.push(`total gzip ${total.gzip} B exceeds the budget of ${BUDGET.totalGzip} B by ${total.gzip - BUDGET.totalGzip} B`);
+  }
+  if (by.loader.gzip > BUDGET.loaderGzip) {
+    failures.push(`loader gzip ${by.loader.gzip} B exceeds the budget of ${BUDGET.loaderGzip} B by ${by.loader.gzip - BUDGET.loaderGzip} B`);
+  }
+  const stretch = total.gzip <= BUDGET.totalGzipStretch
+    ? `within the stretch goal of ${BUDGET.totalGzipStretch} B (${BUDGET.totalGzipStretch - total.gzip} B to spare)`
+    : `stretch goal ${BUDGET.totalGzipStretch} B: ${total.gzip - BUDGET.totalGzipStretch} B over`;
+  console.log(`budget: total gzip ${total.gzip}/${BUDGET.totalGzip} B, loader gzip ${by.loader.gzip}/${BUDGET.loaderGzip} B — ${failures.length ? 'EXCEEDED' : 'ok'}; info: ${stretch}`);
+  for (const f of failures) console.log(`budget exceeded: ${f} (see docs/size.md; \`npm run size\` after a release build)`);
+  console.log(`total: ${total.raw} raw, ${total.gzip} gzip, ${total.brotli} brotli`);
+  return failures.length ? 1 : 0;
+}
+
+if (process.argv[1]?.endsWith('scripts/size.mjs')) {
+  main('size', size);
+}

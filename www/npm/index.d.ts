@@ -1,0 +1,146 @@
+// Types for the public API of Vitrina. Script-tag users get the same API on
+// `window.vitrina` (also callable as `vitrina('track', ...)`).
+
+/** Event kinds, as accepted by {@link Vitrina.track}. */
+export type EventKind =
+  | 'page'
+  | 'view'
+  | 'impression'
+  | 'rec-click'
+  | 'cart-add'
+  | 'cart-remove'
+  | 'purchase'
+  | 'like'
+  | 'unlike'
+  | 'search'
+  | 'share'
+  | 'custom';
+
+/** Configuration for {@link init}. */
+export interface VitrinaConfig {
+  /** The shop's site id: 1-64 letters, digits, `-`, `_` or `.`. */
+  site: string;
+  /** Where batches are POSTed (a path or an http(s) URL). Omit to send nothing. */
+  endpoint?: string;
+  /** Log why events are rejected and other diagnostics to the console. */
+  debug?: boolean;
+  /** Language for texts and number formats (defaults to `<html lang>`). */
+  lang?: string;
+  /** Read `data-vitrina-*` markup automatically (default true). */
+  autoCapture?: boolean;
+  /** Counts below this are never shown as numbers (default 5). */
+  minCount?: number;
+  /** Where to load the .wasm from, when a bundler cannot resolve it. */
+  wasmUrl?: string | URL;
+  /** Deliver batches yourself (e.g. to a tag manager) instead of POSTing them. */
+  transport?: (batch: Uint8Array) => Promise<unknown> | unknown;
+}
+
+/** An item, as passed to the typed helpers. A string is an item id. */
+export interface ItemProps {
+  /** Item id (SKU). */
+  item: string;
+  /** Display name (kept on the device for slots, never sent). */
+  name?: string;
+  /** Category path such as `shoes/running`. */
+  category?: string;
+  /** Brand. */
+  brand?: string;
+  /** Unit price in currency units (e.g. 89.9). */
+  price?: number | string;
+  /** ISO 4217 code such as `EUR`. */
+  currency?: string;
+  /** Quantity for cart events. */
+  quantity?: number;
+  /** Image URL (kept on the device). */
+  image?: string;
+  /** Product page URL (kept on the device). */
+  url?: string;
+}
+
+/** One purchased line. */
+export interface PurchaseLine {
+  item: string;
+  quantity?: number;
+  price?: number | string;
+}
+
+/** A completed order. */
+export interface PurchaseProps {
+  order: string;
+  value?: number | string;
+  currency?: string;
+  lines: PurchaseLine[];
+}
+
+/** Properties accepted by {@link Vitrina.track}. */
+export interface TrackProps extends Partial<ItemProps> {
+  /** Recommendation slot and id, for impressions and clicks. */
+  slot?: string;
+  rec?: string;
+  /** Purchase fields. */
+  order?: string;
+  value?: number | string;
+  lines?: PurchaseLine[];
+  /** Search query (reduced to normalized terms before it is kept or sent). */
+  query?: string;
+  /** Custom event name and properties. */
+  event?: string;
+  props?: Record<string, string | number | boolean>;
+}
+
+/** What Vitrina keeps on this device (see the shopper's panel). */
+export interface ProfileSnapshot {
+  version: number;
+  updated: number;
+  recent: Array<{ item: string; name?: string; image?: string; url?: string; category?: string; price?: number; ts: number; views: number; dwell_ms: number }>;
+  cart: Array<{ item: string; qty: number; price?: number; ts: number }>;
+  likes: Array<{ item: string; ts: number }>;
+  purchases: Array<{ item: string; ts: number }>;
+  /** Interests (`c:` category, `b:` brand, `p:` price band) in thousandths. */
+  interests: Array<{ key: string; score_milli: number }>;
+  sessions: Array<{ start: number; last: number; events: number; items: string[] }>;
+}
+
+/** Delivery and storage diagnostics. */
+export interface Status {
+  client: string;
+  outbox: number;
+  inflight: number;
+  dropped: number;
+  persistent: boolean;
+  lang: string;
+}
+
+/** The Vitrina API. No method ever throws. */
+export interface Vitrina {
+  /** False for the no-op widget returned when Vitrina could not start. */
+  readonly ready: boolean;
+  /** Records an event; false when it was invalid (see `debug`). */
+  track(kind: EventKind, props?: TrackProps): boolean;
+  view(item: ItemProps | string): boolean;
+  cartAdd(item: ItemProps | string): boolean;
+  cartRemove(item: ItemProps | string): boolean;
+  purchase(order: PurchaseProps): boolean;
+  like(item: ItemProps | string): boolean;
+  unlike(item: ItemProps | string): boolean;
+  share(item: ItemProps | string): boolean;
+  search(query: string): boolean;
+  /** Records a page view (SPA routers: call after a route change). */
+  page(url?: string): boolean;
+  /** Sends what is waiting now. */
+  flush(): Promise<void>;
+  /** What is kept on this device. */
+  profile(): ProfileSnapshot | null;
+  status(): Status | null;
+  /** Reads the page's markup again after the shop re-rendered it. */
+  refresh(): void;
+  /** Erases everything kept on this device and rotates the client id. */
+  erase(): void;
+}
+
+/** Starts Vitrina (once per page). Resolves to a no-op widget, with one console warning, on a bad config. Never rejects. */
+export function init(config: VitrinaConfig): Promise<Vitrina>;
+
+/** A widget that does nothing. */
+export function noop(): Vitrina;
