@@ -212,14 +212,21 @@ pub enum Invalid {
     TooMany(&'static str),
 }
 
+impl Invalid {
+    /// A readable reason, built without the formatting machinery (kept out of the wasm).
+    pub fn message(&self) -> String {
+        match self {
+            Invalid::Missing(w) => ["missing ", w].concat(),
+            Invalid::BadText(w) => ["bad ", w, ": empty, too long or has control characters"].concat(),
+            Invalid::OutOfRange(w) => [w, " out of range"].concat(),
+            Invalid::TooMany(w) => ["too many ", w].concat(),
+        }
+    }
+}
+
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Invalid::Missing(w) => write!(f, "missing {w}"),
-            Invalid::BadText(w) => write!(f, "bad {w}: empty, too long or has control characters"),
-            Invalid::OutOfRange(w) => write!(f, "{w} out of range"),
-            Invalid::TooMany(w) => write!(f, "too many {w}"),
-        }
+        f.write_str(&self.message())
     }
 }
 
@@ -336,13 +343,17 @@ pub struct ItemInfo {
 /// Reduces a free-text search query to normalized terms: lowercase, split on
 /// anything that is not a letter or digit, at most [`limits::MAX_TERMS`] terms of at
 /// most 32 characters each, duplicates removed.
+///
+/// Letters are ASCII plus everything from U+00C0 up except the Latin-1 signs and
+/// general punctuation; lowercase covers ASCII, Latin-1, Greek and Cyrillic. This
+/// keeps Unicode tables out of the wasm while handling the languages shops use.
 pub fn normalize_terms(query: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for word in query.split(|c: char| !c.is_alphanumeric()) {
+    for word in query.split(|c: char| !is_word_char(c)) {
         if word.is_empty() {
             continue;
         }
-        let t: String = word.chars().take(32).flat_map(char::to_lowercase).collect();
+        let t: String = word.chars().take(32).map(lower).collect();
         if !out.contains(&t) {
             out.push(t);
         }
@@ -353,12 +364,28 @@ pub fn normalize_terms(query: &str) -> Vec<String> {
     out
 }
 
+fn is_word_char(c: char) -> bool {
+    let u = c as u32;
+    c.is_ascii_alphanumeric() || (u >= 0xC0 && u != 0xD7 && u != 0xF7 && !(0x2000..=0x2BFF).contains(&u) && !(0x3000..=0x303F).contains(&u) && !(0xFE30..=0xFE4F).contains(&u) && !(0xFF00..=0xFF0F).contains(&u))
+}
+
+fn lower(c: char) -> char {
+    let u = c as u32;
+    let l = match u {
+        0x41..=0x5A | 0xC0..=0xD6 | 0xD8..=0xDE | 0x391..=0x3A1 | 0x3A3..=0x3AB | 0x410..=0x42F => u + 0x20,
+        0x400..=0x40F => u + 0x50,
+        0x100..=0x17F if u % 2 == 0 && u != 0x130 && u != 0x138 => u + 1,
+        _ => u,
+    };
+    char::from_u32(l).unwrap_or(c)
+}
+
 /// Parses a decimal price such as `"89.90"`, `"89,9"` or `"1 299.00"` into hundredths,
 /// without floats. Returns `None` for anything that is not a plain non-negative amount.
 pub fn parse_price(s: &str) -> Option<i64> {
     let s = s.trim();
     let (int, frac) = match s.rfind(['.', ',']) {
-        Some(i) if s.len() - i - 1 <= 2 => (&s[..i], &s[i + 1..]),
+        Some(i) if s.len() - i - 1 <= 2 => (s.get(..i).unwrap_or(""), s.get(i + 1..).unwrap_or("")),
         _ => (s, ""),
     };
     let mut v: i64 = 0;
@@ -441,7 +468,9 @@ mod tests {
     #[test]
     fn terms_are_normalized() {
         assert_eq!(normalize_terms("  Trail RUNNER, size 42!! trail"), ["trail", "runner", "size", "42"]);
-        assert_eq!(normalize_terms("Zapatillas Montaña"), ["zapatillas", "montaña"]);
+        assert_eq!(normalize_terms("Zapatillas MONTAÑA"), ["zapatillas", "montaña"]);
+        assert_eq!(normalize_terms("ЗИМА — Ski/Snow"), ["зима", "ski", "snow"]);
+        assert_eq!(normalize_terms("«Ärger» über… Ökø"), ["ärger", "über", "ökø"]);
         assert!(normalize_terms("  ,,, ").is_empty());
     }
 

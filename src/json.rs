@@ -38,7 +38,16 @@ pub fn push_u64(out: &mut String, mut v: u64) {
         }
     }
     // Digits are ASCII.
-    out.push_str(core::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    for &d in buf.get(i..).unwrap_or(&[]) {
+        out.push(d as char);
+    }
+}
+
+/// An unsigned integer as a string (without the formatting machinery).
+pub fn itoa(v: u64) -> String {
+    let mut s = String::new();
+    push_u64(&mut s, v);
+    s
 }
 
 /// Appends a signed integer.

@@ -205,14 +205,15 @@ impl Profile {
         if let Some(c) = &e.category {
             // Every level of the path: `shoes`, `shoes/running`.
             for (i, _) in c.match_indices('/').chain(std::iter::once((c.len(), ""))) {
-                self.bump(format!("c:{}", &c[..i]), weight, now, cfg);
+                self.bump(["c:", c.get(..i).unwrap_or(c)].concat(), weight, now, cfg);
             }
         }
         if let Some(b) = &e.brand {
-            self.bump(format!("b:{b}"), weight * 0.5, now, cfg);
+            self.bump(["b:", b].concat(), weight * 0.5, now, cfg);
         }
         if let Some(p) = e.price {
-            self.bump(format!("p:{}", price_band(p)), weight * 0.3, now, cfg);
+            let band = [b'p', b':', b'a' + price_band(p) as u8];
+            self.bump(String::from_utf8_lossy(&band).into_owned(), weight * 0.3, now, cfg);
         }
     }
 
@@ -326,9 +327,17 @@ impl Profile {
             .affinity
             .iter()
             .filter(|a| a.key.starts_with(prefix))
-            .map(|a| (a.key[prefix.len()..].to_owned(), decay(a.score, a.ts, now, cfg.half_life_days)))
+            .map(|a| (a.key.get(prefix.len()..).unwrap_or("").to_owned(), decay(a.score, a.ts, now, cfg.half_life_days)))
             .collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        // Insertion sort: at most a hundred interests, and far smaller in wasm than
+        // the standard library's sorts.
+        for i in 1..v.len() {
+            let mut j = i;
+            while j > 0 && (v[j].1 > v[j - 1].1 || v[j].1 == v[j - 1].1 && v[j].0 < v[j - 1].0) {
+                v.swap(j, j - 1);
+                j -= 1;
+            }
+        }
         v.truncate(n);
         v
     }

@@ -77,7 +77,7 @@ fn s(o: &JsValue, k: &str) -> Option<String> {
         return Some(s);
     }
     // Numeric ids are common ("item: 123").
-    v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| (f as i64).to_string())
+    v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e15).map(|f| crate::json::itoa(f as u64))
 }
 
 fn price(v: &JsValue) -> Option<i64> {
@@ -92,7 +92,7 @@ fn qty(o: &JsValue) -> Option<u32> {
     if v.is_undefined() {
         v = get(o, "qty");
     }
-    let f = v.as_f64().or_else(|| v.as_string().and_then(|s| s.trim().parse().ok()))?;
+    let f = v.as_f64().or_else(|| v.as_string().map(|s| parse_uint(&s)))?;
     // Out-of-range values become 0 so validation rejects them loudly.
     Some(if f.fract() == 0.0 && f >= 1.0 && f <= event::limits::MAX_QTY as f64 { f as u32 } else { 0 })
 }
@@ -100,7 +100,7 @@ fn qty(o: &JsValue) -> Option<u32> {
 /// Builds an event from `vitrina.track(kind, props)` arguments. Unknown kinds and
 /// malformed values come back as errors or as values validation will reject.
 pub fn api_event(kind: &str, p: &JsValue, ts: u64) -> Result<(Event, ItemInfo), String> {
-    let kind = Kind::parse(kind).ok_or_else(|| format!("unknown event kind '{kind}'"))?;
+    let kind = Kind::parse(kind).ok_or_else(|| ["unknown event kind '", kind, "'"].concat())?;
     let p = if p.is_object() { p.clone() } else { JsValue::from(js_sys::Object::new()) };
     let mut e = Event::new(kind, ts);
     e.item = s(&p, "item");
@@ -122,7 +122,10 @@ pub fn api_event(kind: &str, p: &JsValue, ts: u64) -> Result<(Event, ItemInfo), 
             for entry in js_sys::Object::entries(props.unchecked_ref()).iter() {
                 let pair: Array = entry.unchecked_into();
                 let v = pair.get(1);
-                let v = v.as_string().or_else(|| v.as_f64().map(|f| (f as i64).to_string())).or_else(|| v.as_bool().map(|b| b.to_string()));
+                let v = v
+                    .as_string()
+                    .or_else(|| v.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| crate::json::itoa(f as u64)))
+                    .or_else(|| v.as_bool().map(|b| if b { "true" } else { "false" }.to_owned()));
                 if let (Some(k), Some(v)) = (pair.get(0).as_string(), v) {
                     e.props.push((k, v));
                 }
@@ -158,6 +161,16 @@ pub fn api_event(kind: &str, p: &JsValue, ts: u64) -> Result<(Event, ItemInfo), 
         url: if kind == Kind::PageView { None } else { s(&p, "url").and_then(|u| clean_url(&u)) },
     };
     Ok((e, info))
+}
+
+/// Parses a small non-negative integer without the float parser; anything else
+/// gives -1 (rejected by validation).
+pub fn parse_uint(s: &str) -> f64 {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return -1.0;
+    }
+    s.bytes().fold(0.0, |a, b| a * 10.0 + (b - b'0') as f64)
 }
 
 /// Drops the query string and fragment of a URL or path.

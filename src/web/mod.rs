@@ -65,6 +65,7 @@ pub(crate) struct State {
     flush_timer: bool,
     save_timer: bool,
     view: Option<View>,
+    scanned: bool,
 }
 
 thread_local! {
@@ -110,18 +111,87 @@ fn get(o: &JsValue, k: &str) -> JsValue {
     Reflect::get(o, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn set_timeout(ms: i32, f: impl FnOnce() + 'static) {
+/// Deferred work. One timer callback and one event listener serve every task and
+/// event: each distinct Rust closure type costs wasm bytes, so there are three in
+/// all (timer, events, send answers), created once and kept for the page's life.
+#[derive(Clone, Copy)]
+enum Task {
+    Flush = 0,
+    Save = 1,
+    Retry = 2,
+    Render = 3,
+}
+
+thread_local! {
+    static TIMER: Function = Closure::<dyn FnMut(JsValue)>::new(on_task).into_js_value().unchecked_into();
+    static EVENTS: Function = Closure::<dyn FnMut(web_sys::Event)>::new(on_event).into_js_value().unchecked_into();
+    static SENT: Function = Closure::<dyn FnMut(JsValue)>::new(on_sent).into_js_value().unchecked_into();
+}
+
+fn set_timeout(ms: i32, task: Task) {
     if let Some(w) = web_sys::window() {
-        let cb = Closure::once_into_js(f);
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms);
+        TIMER.with(|f| {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_1(f, ms, &JsValue::from(task as u32));
+        });
     }
 }
 
-fn listen(target: &web_sys::EventTarget, ty: &str, f: impl FnMut(web_sys::Event) + 'static) {
-    let cb = Closure::<dyn FnMut(web_sys::Event)>::new(f);
-    let _ = target.add_event_listener_with_callback(ty, cb.as_ref().unchecked_ref());
-    // Page-lifetime listeners: the page owns them until it unloads.
-    cb.forget();
+fn on_task(v: JsValue) {
+    let task = v.as_f64().unwrap_or(-1.0) as i32;
+    with(|st| match task {
+        0 => {
+            st.flush_timer = false;
+            st.send(false);
+        }
+        1 => {
+            st.save_timer = false;
+            st.save();
+        }
+        2 => st.send(false),
+        3 => render::slots(st),
+        _ => {}
+    });
+}
+
+fn on_sent(status: JsValue) {
+    let status = status.as_f64().unwrap_or(0.0) as u32;
+    with(|st| st.sent(status));
+}
+
+fn listen(target: &web_sys::EventTarget, ty: &str) {
+    EVENTS.with(|f| {
+        let _ = target.add_event_listener_with_callback(ty, f);
+    });
+}
+
+fn on_event(ev: web_sys::Event) {
+    match ev.type_().as_str() {
+        "click" => {
+            if let Some(t) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                with(|st| st.on_click(t));
+            }
+        }
+        "visibilitychange" => {
+            let hidden = dom::document().is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
+            with(|st| if hidden { st.on_hidden() } else { st.on_visible() });
+        }
+        "pagehide" => {
+            with(|st| st.on_hidden());
+        }
+        "storage" => {
+            let key = ev.dyn_ref::<web_sys::StorageEvent>().and_then(|s| s.key());
+            if key.as_deref() == Some("vitrina:profile") {
+                with(|st| st.on_storage());
+            }
+        }
+        "online" => {
+            with(|st| st.send(false));
+        }
+        "DOMContentLoaded" => {
+            with(|st| st.go());
+        }
+        _ => {}
+    }
 }
 
 impl State {
@@ -130,18 +200,19 @@ impl State {
     }
 
     fn fmt_count(&self, n: u64) -> String {
-        render::call_fmt(&self.hooks, "count", n as f64, "", &self.cfg.locale).unwrap_or_else(|| n.to_string())
+        render::call_fmt(&self.hooks, "count", n as f64, "", &self.cfg.locale).unwrap_or_else(|| crate::json::itoa(n))
     }
 
     fn fmt_money(&self, cents: i64, currency: &str) -> String {
         render::call_fmt(&self.hooks, "money", cents as f64 / 100.0, currency, &self.cfg.locale).unwrap_or_else(|| {
-            let mut s = (cents / 100).to_string();
+            let cents = cents.max(0) as u64;
+            let mut s = crate::json::itoa(cents / 100);
             s.push('.');
             let c = cents % 100;
             if c < 10 {
                 s.push('0');
             }
-            s.push_str(&c.to_string());
+            crate::json::push_u64(&mut s, c);
             s.push(' ');
             s.push_str(currency);
             s
@@ -161,7 +232,7 @@ impl State {
     fn record(&mut self, mut e: Event, info: Option<&ItemInfo>, send: bool) -> bool {
         if let Err(why) = e.validate() {
             if self.cfg.debug {
-                warn(&format!("dropped a '{}' event: {why}", e.kind.name()));
+                warn(&["dropped a '", e.kind.name(), "' event: ", &why.message()].concat());
             }
             return false;
         }
@@ -190,24 +261,14 @@ impl State {
             self.send(false);
         } else if !self.flush_timer {
             self.flush_timer = true;
-            set_timeout(FLUSH_DELAY_MS, || {
-                with(|st| {
-                    st.flush_timer = false;
-                    st.send(false);
-                });
-            });
+            set_timeout(FLUSH_DELAY_MS, Task::Flush);
         }
     }
 
     fn schedule_save(&mut self) {
         if !self.save_timer {
             self.save_timer = true;
-            set_timeout(0, || {
-                with(|st| {
-                    st.save_timer = false;
-                    st.save();
-                });
-            });
+            set_timeout(0, Task::Save);
         }
     }
 
@@ -281,32 +342,27 @@ impl State {
         let ids: Vec<u64> = events.iter().map(|e| e.id).collect();
         let Ok(send) = get(&self.hooks, "send").dyn_into::<Function>() else { return };
         let body = Uint8Array::from(bytes.as_slice());
-        let promise = send.call3(&JsValue::NULL, &JsValue::from_str(&endpoint), &body, &JsValue::from_bool(leaving));
         if leaving {
             // The page may be gone before an answer: the events stay in the stored
             // outbox and are sent again by the next page (the server deduplicates).
+            let _ = send.call3(&JsValue::NULL, &JsValue::from_str(&endpoint), &body, &JsValue::NULL);
             return;
         }
-        self.inflight = ids.clone();
-        let Ok(promise) = promise.and_then(|p| p.dyn_into::<js_sys::Promise>()) else {
+        self.inflight = ids;
+        let called = SENT.with(|done| send.call3(&JsValue::NULL, &JsValue::from_str(&endpoint), &body, done));
+        if called.is_err() {
             self.inflight.clear();
-            return;
-        };
-        let done = Closure::once(move |status: JsValue| {
-            let status = status.as_f64().unwrap_or(0.0) as u32;
-            with(|st| st.sent(&ids, status));
-        });
-        let _ = promise.then(&done);
-        done.forget();
+        }
     }
 
-    fn sent(&mut self, ids: &[u64], status: u32) {
-        self.inflight.clear();
+    fn sent(&mut self, status: u32) {
+        let ids = std::mem::take(&mut self.inflight);
+        let ids = &ids[..];
         let ok = (200..300).contains(&status);
         let retry = status == 0 || status == 429 || status >= 500;
         if ok || !retry {
             if !ok && self.cfg.debug {
-                warn(&format!("the server refused a batch (HTTP {status}); it will not be retried"));
+                warn(&["the server refused a batch (HTTP ", &crate::json::itoa(status as u64), "); it will not be retried"].concat());
             }
             self.outbox.retain(|e| !ids.contains(&e.id));
             // Remove them from the stored outbox too.
@@ -331,9 +387,7 @@ impl State {
             self.backoff = (self.backoff + 1).min(6);
             let base = 1000u32 << self.backoff.min(6);
             let ms = (base / 2 + (js_sys::Math::random() * (base / 2) as f64) as u32).min(60_000);
-            set_timeout(ms as i32, || {
-                with(|st| st.send(false));
-            });
+            set_timeout(ms as i32, Task::Retry);
         }
     }
 
@@ -410,7 +464,7 @@ impl State {
                 "share" => Kind::Share,
                 other => {
                     if self.cfg.debug {
-                        warn(&format!("unknown data-vitrina-action '{other}'"));
+                        warn(&["unknown data-vitrina-action '", other, "'"].concat());
                     }
                     return;
                 }
@@ -496,14 +550,17 @@ fn read_config(cfg: &JsValue) -> Result<Cfg, String> {
         && site.len() <= 64
         && site.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
     if !site_ok {
-        return Err(format!(
-            "config 'site' must be 1-64 letters, digits, '-', '_' or '.', got '{site}' (set data-site on the script tag or site in init())"
-        ));
+        return Err([
+            "config 'site' must be 1-64 letters, digits, '-', '_' or '.', got '",
+            &site,
+            "' (set data-site on the script tag or site in init())",
+        ]
+        .concat());
     }
     let endpoint = get(cfg, "endpoint").as_string().filter(|s| !s.is_empty());
     if let Some(e) = &endpoint {
         if dom::clean_url(e).is_none() {
-            return Err(format!("config 'endpoint' must be an http(s) URL or a path, got '{e}'"));
+            return Err(["config 'endpoint' must be an http(s) URL or a path, got '", e, "'"].concat());
         }
     }
     let locale = get(cfg, "lang")
@@ -552,6 +609,7 @@ pub fn start(config: JsValue, hooks: JsValue) -> Result<(), JsValue> {
         flush_timer: false,
         save_timer: false,
         view: None,
+        scanned: false,
     };
     st.client = match st.store.get("cid").and_then(|c| codec::parse_client(&c)) {
         Some(c) => c,
@@ -569,44 +627,16 @@ pub fn start(config: JsValue, hooks: JsValue) -> Result<(), JsValue> {
 
     let Some(window) = web_sys::window() else { return Ok(()) };
     let Some(doc) = window.document() else { return Ok(()) };
-    listen(&doc, "click", |ev| {
-        if let Some(t) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
-            with(|st| st.on_click(t));
-        }
-    });
-    listen(&doc, "visibilitychange", |_| {
-        let hidden = dom::document().is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
-        with(|st| if hidden { st.on_hidden() } else { st.on_visible() });
-    });
-    listen(&window, "pagehide", |_| {
-        with(|st| st.on_hidden());
-    });
-    listen(&window, "storage", |ev| {
-        let key = ev.dyn_ref::<web_sys::StorageEvent>().and_then(|s| s.key());
-        if key.as_deref() == Some("vitrina:profile") {
-            with(|st| st.on_storage());
-        }
-    });
-    listen(&window, "online", |_| {
-        with(|st| st.send(false));
-    });
-    let go = || {
-        with(|st| {
-            st.scan();
-            if !st.outbox.is_empty() {
-                st.send(false);
-            }
-        });
-    };
+    for ty in ["click", "visibilitychange"] {
+        listen(&doc, ty);
+    }
+    for ty in ["pagehide", "storage", "online"] {
+        listen(&window, ty);
+    }
     if doc.ready_state() == "loading" {
-        let mut go = Some(go);
-        listen(&doc, "DOMContentLoaded", move |_| {
-            if let Some(g) = go.take() {
-                g();
-            }
-        });
+        listen(&doc, "DOMContentLoaded");
     } else {
-        go();
+        with(|st| st.go());
     }
     Ok(())
 }
@@ -637,9 +667,19 @@ pub fn track(kind: &str, props: JsValue) -> bool {
 
 impl State {
     fn schedule_render(&mut self) {
-        set_timeout(0, || {
-            with(|st| render::slots(st));
-        });
+        set_timeout(0, Task::Render);
+    }
+
+    /// First look at the page, once the DOM is parsed.
+    fn go(&mut self) {
+        if self.scanned {
+            return;
+        }
+        self.scanned = true;
+        self.scan();
+        if !self.outbox.is_empty() {
+            self.send(false);
+        }
     }
 }
 

@@ -79,7 +79,7 @@ pub fn slots(st: &State) {
             "recently-viewed" => recently_viewed(st, &doc, &s, limit),
             _ => {
                 if st.cfg.debug {
-                    super::warn(&format!("slot kind '{kind}' is not available yet; it stays empty"));
+                    super::warn(&["slot kind '", &kind, "' is not available yet; it stays empty"].concat());
                 }
             }
         }
@@ -97,7 +97,7 @@ fn recently_viewed(st: &State, doc: &Document, slot: &Element, limit: usize) {
         if let Some(u) = &r.info.url {
             let _ = card.set_attribute("href", u);
         }
-        let rec = [st.nonce_hex().as_str(), "-", &n.to_string()].concat();
+        let rec = [st.nonce_hex().as_str(), "-", &crate::json::itoa(n)].concat();
         let _ = card.set_attribute("data-vitrina-rec", &rec);
         let _ = card.set_attribute("data-vitrina-rec-item", &r.item);
         let _ = card.set_attribute("data-vitrina-rec-slot", "recently-viewed");
@@ -119,7 +119,15 @@ fn recently_viewed(st: &State, doc: &Document, slot: &Element, limit: usize) {
                 let _ = card.append_child(&t);
             }
         }
-        let reason = if r.views > 1 { st.t("viewed-times").replace("{n}", &r.views.to_string()) } else { st.t("viewed").to_owned() };
+        let reason = if r.views > 1 {
+            let t = st.t("viewed-times");
+            match t.split_once("{n}") {
+                Some((a, b)) => [a, &crate::json::itoa(r.views as u64), b].concat(),
+                None => t.to_owned(),
+            }
+        } else {
+            st.t("viewed").to_owned()
+        };
         if let Some(t) = text(doc, "span", "vitrina-reason", &reason) {
             let _ = card.append_child(&t);
         }

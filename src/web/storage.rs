@@ -3,7 +3,6 @@
 //! or failing for any other reason). Every access is wrapped, because browsers
 //! throw from the getter itself as well as from `setItem`.
 
-use std::collections::BTreeMap;
 use web_sys::Storage;
 
 /// Prefix of every key Vitrina writes.
@@ -11,7 +10,7 @@ pub const PREFIX: &str = "vitrina:";
 
 pub struct Store {
     local: Option<Storage>,
-    memory: BTreeMap<String, String>,
+    memory: Vec<(String, String)>,
     /// Why we fell back to memory, reported once in debug mode.
     pub degraded: Option<&'static str>,
 }
@@ -19,7 +18,7 @@ pub struct Store {
 impl Store {
     pub fn open() -> Store {
         let local = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
-        let mut s = Store { local, memory: BTreeMap::new(), degraded: None };
+        let mut s = Store { local, memory: Vec::new(), degraded: None };
         // Probe: Safari's private mode used to give a storage that throws on write.
         match &s.local {
             None => s.degraded = Some("localStorage is not available"),
@@ -42,7 +41,7 @@ impl Store {
         let k = [PREFIX, key].concat();
         match &self.local {
             Some(l) => l.get_item(&k).ok().flatten(),
-            None => self.memory.get(&k).cloned(),
+            None => self.memory.iter().find(|(m, _)| *m == k).map(|(_, v)| v.clone()),
         }
     }
 
@@ -55,7 +54,8 @@ impl Store {
             }
             self.degraded = Some("localStorage is full (quota exceeded)");
         }
-        self.memory.insert(k, value.to_owned());
+        self.memory.retain(|(m, _)| *m != k);
+        self.memory.push((k, value.to_owned()));
         false
     }
 
@@ -64,7 +64,7 @@ impl Store {
         if let Some(l) = &self.local {
             let _ = l.remove_item(&k);
         }
-        self.memory.remove(&k);
+        self.memory.retain(|(m, _)| *m != k);
     }
 
     /// Removes every key Vitrina wrote, whatever its name.

@@ -204,3 +204,82 @@ export async function serveStatic(dir, { routes = {} } = {}) {
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the widget suites (shop.test.mjs, script-tag.test.mjs).
+
+export const DIST = path.join(ROOT, 'www', 'dist');
+/** The three files the script-tag build serves. */
+export const WIDGET_FILES = ['vitrina.js', 'vitrina-core.js', 'vitrina_core_bg.wasm'];
+
+/**
+ * Polls `fn` (sync or async) every `interval` ms until it returns a truthy value, which is returned.
+ * Throws after `timeout` ms with `message` and the last value (or error) seen.
+ */
+export async function waitFor(fn, { timeout = 10000, interval = 100, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() >= deadline) {
+      const seen = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${timeout} ms waiting for ${message} (last: ${seen?.slice(0, 2000)})`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** GET an admin endpoint of the reference server (Authorization: Bearer token) and parse its JSON. */
+export async function adminGet(server, pathAndQuery, token) {
+  const res = await fetch(`${server.url}${pathAndQuery}`, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${pathAndQuery}: HTTP ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** Every event the server stored (newest first, as /v1/events returns them). */
+export async function storedEvents(server, token, limit = 1000) {
+  return (await adminGet(server, `/v1/events?limit=${limit}`, token)).events;
+}
+
+/** Waits until the script-tag widget has loaded and started (`window.vitrina.ready === true`). */
+export async function waitForWidget(page, timeout = 10000) {
+  await page.waitForFunction(() => window.vitrina && window.vitrina.ready === true, null, { timeout });
+}
+
+/** Waits until the widget has nothing waiting or in flight (status().outbox === 0 and inflight === 0). */
+export async function waitForDrained(page, timeout = 10000) {
+  await page.waitForFunction(() => {
+    const s = window.vitrina && window.vitrina.status && window.vitrina.status();
+    return s && s.outbox === 0 && s.inflight === 0;
+  }, null, { timeout, polling: 100 });
+}
+
+/** Console warnings the widget printed (text starts with "[vitrina]"). */
+export function vitrinaWarnings(page) {
+  return page.consoleMessages.filter((m) => m.type === 'warning' && m.text.startsWith('[vitrina]')).map((m) => m.text);
+}
+
+/** Copies the built widget (www/dist) into `dir`. */
+export function copyWidget(dir) {
+  for (const f of WIDGET_FILES) {
+    const src = path.join(DIST, f);
+    if (!fs.existsSync(src)) throw new Error(`${src} is missing: run \`npm run build\` (npm test does it).`);
+    fs.copyFileSync(src, path.join(dir, f));
+  }
+}
+
+/** A plain-text table of stored events for the test log: kind, item, url, and a few details. */
+export function eventsTable(events) {
+  const rows = [['#', 'kind', 'item', 'url', 'qty', 'price', 'dwell_ms', 'id_hex']];
+  events.forEach((e, i) => rows.push([
+    String(i + 1), e.kind, e.item ?? '', e.url ?? '', e.qty ?? '', e.price ?? '', e.dwell_ms ?? '', e.id_hex,
+  ].map(String)));
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((x, c) => x.padEnd(w[c])).join('  ').trimEnd()).join('\n');
+}

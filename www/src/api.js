@@ -21,18 +21,21 @@ function fmt(key, make) {
 function makeHooks(config) {
   const transport = typeof config.transport === 'function' ? config.transport : null;
   return {
-    // Returns a promise of the HTTP status (0 for a network error). Bodies are
-    // sent without a Content-Type so that no CORS preflight is needed.
-    send(url, body, leaving) {
+    // Sends one batch and calls `done(status)` (0 for a network error). Without
+    // `done` the page is being left: hand the batch to the browser (sendBeacon,
+    // else fetch keepalive) and forget it. Bodies are sent without a Content-Type
+    // so that no CORS preflight is needed.
+    send(url, body, done) {
+      const answer = done || (() => {});
       try {
-        if (transport) return Promise.resolve(transport(body)).then(() => 200, () => 0);
-        if (leaving && navigator.sendBeacon && navigator.sendBeacon(url, body)) return Promise.resolve(202);
-        return fetch(url, { method: 'POST', body, keepalive: body.length < 65000, credentials: 'omit' }).then(
-          (r) => r.status,
-          () => 0,
+        if (transport) return void Promise.resolve(transport(body)).then(() => answer(200), () => answer(0));
+        if (!done && navigator.sendBeacon && navigator.sendBeacon(url, body)) return;
+        fetch(url, { method: 'POST', body, keepalive: body.length < 65000, credentials: 'omit' }).then(
+          (r) => answer(r.status),
+          () => answer(0),
         );
       } catch (e) {
-        return Promise.resolve(0);
+        answer(0);
       }
     },
     money(v, currency, lang) {
