@@ -139,13 +139,14 @@ async function esbuildJs(dev) {
   }
 }
 
+const NPM_JS = ['api.js', 'capture.js', 'render.js', 'storage.js'];
 function npmFiles() {
   fs.mkdirSync(paths.npmDist, { recursive: true });
   fs.copyFileSync(paths.glue, path.join(paths.npmDist, `${OUT_NAME}.js`));
   fs.copyFileSync(paths.glueDts, path.join(paths.npmDist, `${OUT_NAME}.d.ts`));
   fs.copyFileSync(paths.distWasm, path.join(paths.npmDist, `${OUT_NAME}_bg.wasm`));
-  // The shared JS face (www/src/api.js) ships as-is in the npm package.
-  fs.copyFileSync(P('www', 'src', 'api.js'), path.join(paths.npmDist, 'api.js'));
+  // The shared JS face (www/src/*.js but the script-tag entry points) ships as-is in the npm package.
+  for (const f of NPM_JS) fs.copyFileSync(P('www', 'src', f), path.join(paths.npmDist, f));
 }
 
 // ---------------------------------------------------------------- main
@@ -155,7 +156,7 @@ export async function build({ dev = false, force = false } = {}) {
   const profile = dev ? 'dev' : 'release';
   const jsInputs = () => newestMtime([P('www', 'src')]);
   const npmOut = ['js', 'd.ts', 'wasm'].map((e) => path.join(paths.npmDist, e === 'wasm' ? `${OUT_NAME}_bg.wasm` : `${OUT_NAME}.${e}`));
-  npmOut.push(path.join(paths.npmDist, 'api.js'));
+  for (const f of NPM_JS) npmOut.push(path.join(paths.npmDist, f));
 
   await step(`wasm (${profile})`, { key: profile, outputs: [rawWasm(dev)], inputs: rustInputs(), force }, () => cargoBuild(dev));
   await step('wasm-bindgen', {

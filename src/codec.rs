@@ -512,6 +512,19 @@ pub fn decode(buf: &[u8]) -> Result<Batch, DecodeError> {
     Ok(Batch { site, client, session, dropped, events })
 }
 
+/// Reads only the header's `dropped` count of an encoded batch (0 if damaged).
+pub fn peek_dropped(buf: &[u8]) -> u32 {
+    let mut r = Reader::new(buf);
+    (|| {
+        r.bytes(2, "header")?;
+        let n = r.varint("site")? as usize;
+        r.bytes(n + 16, "header")?;
+        r.varint("session")?;
+        r.varint32("dropped")
+    })()
+    .unwrap_or(0)
+}
+
 /// Lower-case hex of a client id, as used in JSON, storage and the server.
 pub fn hex(bytes: &[u8]) -> String {
     const D: &[u8; 16] = b"0123456789abcdef";

@@ -31,13 +31,13 @@ pub fn pick(lang: &str) -> &'static str {
 
 /// The text for `key` in `lang` (as returned by [`pick`]); English, then the key
 /// itself, when missing.
-pub fn t(lang: &str, key: &'static str) -> &'static str {
+pub fn t<'a>(lang: &str, key: &'a str) -> &'a str {
     let table = if lang == "es" { ES } else { EN };
     table
         .iter()
         .chain(EN)
         .find(|(k, _)| *k == key)
-        .map_or(key, |(_, v)| v)
+        .map_or(key, |(_, v)| *v)
 }
 
 #[cfg(test)]

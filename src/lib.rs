@@ -8,10 +8,14 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod codec_json;
+pub mod engine;
 pub mod event;
 pub mod i18n;
 pub mod json;
+pub mod model;
 pub mod profile;
+pub mod rank;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

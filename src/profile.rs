@@ -180,13 +180,28 @@ impl Profile {
 
     /// Adds `weight` to an interest, decaying it to `now` first.
     pub fn bump(&mut self, key: String, weight: f64, now: u64, cfg: &Config) {
-        match self.affinity.iter_mut().find(|a| a.key == key) {
+        let (p, v) = key.split_at(key.find(':').map_or(0, |i| i + 1));
+        if !self.bump_existing(p, v, weight, now, cfg) {
+            self.insert_interest(key, weight, now, cfg);
+        }
+    }
+
+    /// Bumps `prefix` + `value` if present, without allocating (the hot path of
+    /// every event).
+    fn bump_existing(&mut self, prefix: &str, value: &str, weight: f64, now: u64, cfg: &Config) -> bool {
+        let n = prefix.len() + value.len();
+        match self.affinity.iter_mut().find(|a| a.key.len() == n && a.key.starts_with(prefix) && a.key.ends_with(value)) {
             Some(a) => {
                 a.score = decay(a.score, a.ts, now, cfg.half_life_days) + weight;
                 a.ts = a.ts.max(now);
+                true
             }
-            None => self.affinity.push(Affinity { key, score: weight, ts: now }),
+            None => false,
         }
+    }
+
+    fn insert_interest(&mut self, key: String, weight: f64, now: u64, cfg: &Config) {
+        self.affinity.push(Affinity { key, score: weight, ts: now });
         if self.affinity.len() > MAX_AFFINITIES {
             // Drop the weakest interest as of now.
             if let Some((i, _)) = self
@@ -201,19 +216,25 @@ impl Profile {
         }
     }
 
+    fn bump_parts(&mut self, prefix: &str, value: &str, weight: f64, now: u64, cfg: &Config) {
+        if !self.bump_existing(prefix, value, weight, now, cfg) {
+            self.insert_interest([prefix, value].concat(), weight, now, cfg);
+        }
+    }
+
     fn bump_item(&mut self, e: &Event, weight: f64, now: u64, cfg: &Config) {
         if let Some(c) = &e.category {
             // Every level of the path: `shoes`, `shoes/running`.
             for (i, _) in c.match_indices('/').chain(std::iter::once((c.len(), ""))) {
-                self.bump(["c:", c.get(..i).unwrap_or(c)].concat(), weight, now, cfg);
+                self.bump_parts("c:", c.get(..i).unwrap_or(c), weight, now, cfg);
             }
         }
         if let Some(b) = &e.brand {
-            self.bump(["b:", b].concat(), weight * 0.5, now, cfg);
+            self.bump_parts("b:", b, weight * 0.5, now, cfg);
         }
         if let Some(p) = e.price {
-            let band = [b'p', b':', b'a' + price_band(p) as u8];
-            self.bump(String::from_utf8_lossy(&band).into_owned(), weight * 0.3, now, cfg);
+            let band = [b'a' + price_band(p) as u8];
+            self.bump_parts("p:", core::str::from_utf8(&band).unwrap_or("a"), weight * 0.3, now, cfg);
         }
     }
 

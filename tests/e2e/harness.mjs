@@ -252,12 +252,17 @@ export async function waitForWidget(page, timeout = 10000) {
   await page.waitForFunction(() => window.vitrina && window.vitrina.ready === true, null, { timeout });
 }
 
-/** Waits until the widget has nothing waiting or in flight (status().outbox === 0 and inflight === 0). */
+/** Waits until the widget has nothing waiting or in flight (status().outbox === 0, inflight 0/false). */
 export async function waitForDrained(page, timeout = 10000) {
-  await page.waitForFunction(() => {
-    const s = window.vitrina && window.vitrina.status && window.vitrina.status();
-    return s && s.outbox === 0 && s.inflight === 0;
-  }, null, { timeout, polling: 100 });
+  try {
+    await page.waitForFunction(() => {
+      const s = window.vitrina && window.vitrina.status && window.vitrina.status();
+      return s && s.outbox === 0 && !s.inflight;
+    }, null, { timeout, polling: 100 });
+  } catch (e) {
+    const status = await page.evaluate(() => window.vitrina && window.vitrina.status && window.vitrina.status()).catch(() => null);
+    throw new Error(`the widget did not deliver everything within ${timeout} ms; status(): ${JSON.stringify(status)}`);
+  }
 }
 
 /** Console warnings the widget printed (text starts with "[vitrina]"). */

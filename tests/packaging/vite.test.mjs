@@ -65,7 +65,10 @@ before(async () => {
     "import { init } from 'vitrina';",
     "const v = await init({ site: 'pkg-test', endpoint: '/collect' });",
     "v.track('page');",
-    "document.body.dataset.ready = 'yes';",
+    "// The real widget, not the no-op fallback: the wasm ran and kept the view.",
+    "const ok = v.ready && v.view({ item: 'SKU-1', name: 'Pkg Shoe', price: 10 });",
+    "const recent = (v.profile() || { recent: [] }).recent;",
+    "document.body.dataset.ready = ok && recent.length === 1 && recent[0].name === 'Pkg Shoe' ? 'yes' : 'no: ' + JSON.stringify({ ready: v.ready, recent });",
     '',
   ].join('\n'));
   // vite comes from the npm cache the repo's own install filled (--prefer-offline): no download when warm.

@@ -1,8 +1,12 @@
-// The JS face of Vitrina, shared by the script-tag build and the npm package.
-// It owns the I/O the wasm glue delegates (sending, number formatting) and turns
-// the wasm exports into the public API. Invariant: nothing here throws into the
-// shop's page — every public method catches, and a bad config gives one warning
-// and a no-op widget.
+// The JS face of Vitrina, shared by the script-tag build and the npm package:
+// the public API, and the browser I/O the wasm core delegates — storage, timers,
+// requests, page listeners, DOM capture and rendering (capture.js, render.js).
+// Invariant: nothing here throws into the shop's page. Every public method
+// catches; a bad config gives one warning and a no-op widget.
+
+import { openStorage } from './storage.js';
+import { attr, cleanUrl, clickEvent, pageProduct, readItem } from './capture.js';
+import { renderLikes, renderSlots } from './render.js';
 
 const warned = new Set();
 function warn(msg) {
@@ -11,61 +15,268 @@ function warn(msg) {
   console.warn('[vitrina] ' + msg);
 }
 
-const fmtCache = new Map();
-function fmt(key, make) {
-  let f = fmtCache.get(key);
-  if (!f) fmtCache.set(key, (f = make()));
-  return f;
-}
+// String and number fields of the core's event builder (src/engine.rs: Field, Num).
+const F = { item: 0, category: 1, brand: 2, currency: 3, slot: 5, rec: 6, order: 7, query: 9, image: 12 };
+const FLUSH_DELAY = 1000;
 
-function makeHooks(config) {
-  const transport = typeof config.transport === 'function' ? config.transport : null;
-  return {
-    // Sends one batch and calls `done(status)` (0 for a network error). Without
-    // `done` the page is being left: hand the batch to the browser (sendBeacon,
-    // else fetch keepalive) and forget it. Bodies are sent without a Content-Type
-    // so that no CORS preflight is needed.
-    send(url, body, done) {
-      const answer = done || (() => {});
-      try {
-        if (transport) return void Promise.resolve(transport(body)).then(() => answer(200), () => answer(0));
-        if (!done && navigator.sendBeacon && navigator.sendBeacon(url, body)) return;
-        fetch(url, { method: 'POST', body, keepalive: body.length < 65000, credentials: 'omit' }).then(
-          (r) => answer(r.status),
-          () => answer(0),
-        );
-      } catch (e) {
-        answer(0);
-      }
-    },
-    money(v, currency, lang) {
-      try {
-        return fmt('m' + currency + lang, () => new Intl.NumberFormat(lang, { style: 'currency', currency })).format(v);
-      } catch (e) {
-        return v.toFixed(2) + ' ' + currency;
-      }
-    },
-    count(n, _unused, lang) {
-      try {
-        return fmt('c' + lang, () => new Intl.NumberFormat(lang, { notation: 'compact', maximumFractionDigits: 1 })).format(n);
-      } catch (e) {
-        return String(n);
-      }
-    },
-  };
-}
+const rand32 = () => {
+  try {
+    return crypto.getRandomValues(new Uint32Array(1))[0];
+  } catch (e) {
+    return (Math.random() * 4294967296) >>> 0;
+  }
+};
+const randomHex = (bytes) => {
+  let s = '';
+  for (let i = 0; i < bytes / 4; i++) s += rand32().toString(16).padStart(8, '0');
+  return s;
+};
 
 const METHODS = ['track', 'view', 'cartAdd', 'cartRemove', 'purchase', 'like', 'unlike', 'search', 'share', 'page', 'flush', 'profile', 'status', 'refresh', 'erase'];
 
 /** A widget that does nothing, returned when Vitrina cannot start. */
 export function noop() {
   const api = { ready: false };
-  for (const m of METHODS) api[m] = () => (m === 'profile' || m === 'status' ? null : m === 'track' ? false : undefined);
+  for (const m of METHODS) api[m] = () => (m === 'profile' || m === 'status' ? null : m === 'track' || m.length < 8 ? false : undefined);
   api.flush = () => Promise.resolve();
   return api;
 }
 
-function wrap(w) {
+function checkConfig(c) {
+  if (!c || typeof c !== 'object') return 'init() needs a config object such as { site: "my-shop", endpoint: "/v1/collect" }';
+  if (typeof c.site !== 'string' || !/^[\w.-]{1,64}$/.test(c.site))
+    return 'config "site" must be 1-64 letters, digits, "-", "_" or "."; got ' + JSON.stringify(c.site) + ' (data-site on the script tag, or site in init())';
+  if (c.endpoint != null && c.endpoint !== '' && !cleanUrl(c.endpoint)) return 'config "endpoint" must be an http(s) URL or a path; got ' + JSON.stringify(c.endpoint);
+  if (c.transport != null && typeof c.transport !== 'function') return 'config "transport" must be a function (batch) => Promise';
+  return '';
+}
+
+function startWith(wasm, config) {
+  const debug = !!config.debug;
+  const debugWarn = (m) => debug && warn(m);
+  const store = openStorage();
+  if (!store.persistent()) debugWarn(store.why() + '; keeping data in memory for this page only');
+  let cid = store.get('cid');
+  if (!/^[0-9a-f]{32}$/.test(cid || '')) store.set('cid', (cid = randomHex(16)));
+  const core = new wasm.Core(config.site, cid, rand32());
+  const stored = store.get('profile');
+  if (stored && !core.load_profile(stored, Date.now())) {
+    warn('the stored profile was unreadable (corrupt or from a newer version) and has been reset');
+    store.remove('profile');
+  }
+  const box = store.get('outbox');
+  if (box && !core.merge_outbox(box)) debugWarn('part of the stored outbox was unreadable and has been dropped');
+
+  const endpoint = config.endpoint ? cleanUrl(config.endpoint) : null;
+  const transport = config.transport || null;
+  const locale = config.lang || document.documentElement.lang || navigator.language || 'en';
+  const lang = wasm.Core.lang(locale);
+  const nonce = randomHex(4);
+  let currency = config.currency || '';
+  let view = null; // the product page being viewed: { props, since, acc }
+  let lastUrl = location.pathname + location.search;
+  const timers = { save: 0, flush: 0, retry: 0, render: 0 };
+  let inflight = false;
+
+  const v = {
+    core,
+    locale,
+    nonce,
+    minCount: config.minCount != null ? +config.minCount : 5,
+    t: (k) => wasm.Core.text(lang, k),
+    debugWarn,
+    currency: () => currency,
+    currentItem: () => view && view.props.item,
+    profile: () => JSON.parse(core.profile_json(Date.now())),
+  };
+
+  // ---- events
+  function record(kind, props, send) {
+    const now = Date.now();
+    if (!core.begin(String(kind), now)) return debugWarn('unknown event kind "' + kind + '"'), false;
+    const p = props && typeof props === 'object' ? props : {};
+    for (const k in p) {
+      const x = p[k];
+      if (x == null) continue;
+      if (k === 'price' || (k === 'value' && kind === 'purchase')) typeof x === 'string' ? core.set(14, x) : core.num(0, +x);
+      else if (k === 'quantity' || k === 'qty') core.num(1, +x);
+      else if (k === 'dwell') core.num(2, +x);
+      else if (k === 'name') core.set(kind === 'custom' ? 8 : 11, String(x));
+      else if (k === 'event') core.set(8, String(x));
+      else if (k === 'url') core.set(kind === 'page' ? 4 : 13, String(x));
+      else if (k === 'terms' && Array.isArray(x)) x.forEach((t) => core.set(10, String(t)));
+      else if (k === 'lines' && Array.isArray(x))
+        x.forEach((l) => l && core.line(String(l.item == null ? '' : l.item), +(l.quantity ?? l.qty ?? 1), l.price == null ? NaN : +l.price));
+      else if (k === 'props' && typeof x === 'object') for (const q in x) core.prop(q, String(x[q]));
+      else if (F[k] !== undefined) core.set(F[k], String(x));
+    }
+    if (kind === 'page' && p.url == null) core.set(4, location.pathname);
+    const why = core.commit(now, send !== false && !!(endpoint || transport), rand32());
+    if (why) return debugWarn('dropped a "' + kind + '" event: ' + why), false;
+    if (p.currency) currency = String(p.currency).toUpperCase();
+    later('save', 0, save);
+    if (core.wants_flush()) later('flush', 0, pump);
+    else if (!timers.flush) later('flush', FLUSH_DELAY, pump);
+    return true;
+  }
+
+  // One timer per kind of work. A pending timer is kept unless the work is now
+  // wanted sooner (immediately), so a burst of calls arms at most two timers.
+  function later(name, ms, f) {
+    const t = timers[name];
+    if (t && (ms > 0 || t.now)) return;
+    if (t) clearTimeout(t.id);
+    timers[name] = { now: ms === 0, id: 0 };
+    timers[name].id = setTimeout(() => {
+      timers[name] = 0;
+      try {
+        f();
+      } catch (e) {
+        warn('internal error: ' + (e && e.message));
+      }
+    }, ms);
+  }
+
+  // ---- storage
+  function save() {
+    store.set('profile', core.profile());
+    saveOutbox();
+  }
+  function saveOutbox() {
+    // Take in what other tabs stored first, so nothing of theirs is overwritten.
+    const other = store.get('outbox');
+    if (other) core.merge_outbox(other);
+    const s = core.outbox();
+    s ? store.set('outbox', s) : store.remove('outbox');
+  }
+
+  // ---- delivery
+  function post(body, done) {
+    if (transport) return void Promise.resolve().then(() => transport(body)).then(() => done(200, -1), () => done(0, -1));
+    fetch(endpoint, { method: 'POST', body, keepalive: body.length < 65000, credentials: 'omit' }).then(
+      (r) => done(r.status, r.headers.has('Retry-After') ? parseFloat(r.headers.get('Retry-After')) : -1),
+      () => done(0, -1),
+    );
+  }
+  function pump() {
+    if (inflight || !(endpoint || transport)) return;
+    const body = core.next_request();
+    saveOutbox();
+    if (!body) return;
+    inflight = true;
+    post(body, (status, retryAfter) => {
+      inflight = false;
+      const wait = core.answer(status, isNaN(retryAfter) ? -1 : retryAfter, Math.random());
+      if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); it will not be retried');
+      saveOutbox();
+      if (wait < 0) pump();
+      else later('retry', wait, pump);
+    });
+  }
+  function leave() {
+    endView();
+    if (endpoint || transport) {
+      const n = core.leaving();
+      for (let i = 0; i < n; i++) {
+        const body = core.batch(i);
+        // The batches stay stored until an answer acknowledges them: if the
+        // beacon is lost, the next page sends them again (the server deduplicates).
+        if (transport) post(body, () => {});
+        else if (!(navigator.sendBeacon && navigator.sendBeacon(endpoint, body))) post(body, () => {});
+      }
+    }
+    save();
+  }
+
+  // ---- the page
+  function endView() {
+    if (!view) return;
+    const acc = view.acc + (view.since != null ? performance.now() - view.since : 0);
+    const props = Object.assign({}, view.props, { dwell: Math.round(acc) });
+    view = null;
+    record('view', props);
+  }
+  function scan() {
+    if (config.autoCapture !== false) {
+      record('page', {});
+      const el = pageProduct();
+      if (el) {
+        const props = readItem(el);
+        if (record('view', props, false))
+          view = { props, since: document.visibilityState === 'visible' ? performance.now() : null, acc: 0 };
+      }
+    }
+    render();
+  }
+  function render() {
+    renderLikes(v);
+    renderSlots(v);
+  }
+  function onRoute() {
+    const url = location.pathname + location.search;
+    if (url === lastUrl && !config.hashRoutes) return;
+    if (config.hashRoutes && url + location.hash === lastUrl) return;
+    lastUrl = config.hashRoutes ? url + location.hash : url;
+    endView();
+    // Let the router render the new route before reading it.
+    setTimeout(scan, 0);
+  }
+
+  const handlers = {
+    click(ev) {
+      const c = clickEvent(ev.target, (i) => core.likes(i), debugWarn);
+      if (!c) return;
+      record(c[0], c[1]);
+      if (c[2]) renderLikes(v, c[2]);
+      else if (c[0] === 'rec-click') leave();
+      else later('render', 0, renderSlots.bind(null, v));
+    },
+    visibilitychange() {
+      if (document.visibilityState === 'hidden') leave();
+      else if (view && view.since == null) view.since = performance.now();
+    },
+    pagehide: leave,
+    online: pump,
+    storage(ev) {
+      if (ev.key === 'vitrina:profile' && ev.newValue && core.load_profile(ev.newValue, Date.now())) render();
+      else if (ev.key === 'vitrina:outbox' && ev.newValue) core.merge_outbox(ev.newValue);
+    },
+    popstate: onRoute,
+  };
+  const handle = (ev) => {
+    try {
+      if (ev.type === 'visibilitychange' && document.visibilityState === 'hidden' && view && view.since != null) {
+        view.acc += performance.now() - view.since;
+        view.since = null;
+      }
+      handlers[ev.type](ev);
+    } catch (e) {
+      warn('internal error: ' + (e && e.message));
+    }
+  };
+  document.addEventListener('click', handle, true);
+  document.addEventListener('visibilitychange', handle);
+  for (const t of ['pagehide', 'online', 'storage', 'popstate']) addEventListener(t, handle);
+  // Single-page apps: one page view per route change, however the router moves.
+  for (const m of ['pushState', 'replaceState']) {
+    const orig = history[m];
+    if (typeof orig !== 'function') continue;
+    history[m] = function () {
+      const r = orig.apply(this, arguments);
+      try {
+        queueMicrotask(onRoute);
+      } catch (e) {}
+      return r;
+    };
+  }
+  const go = () => {
+    scan();
+    later('flush', 0, pump);
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go, { once: true });
+  else go();
+
+  // ---- the public API
   const safe = (f, fallback) =>
     function () {
       try {
@@ -75,46 +286,70 @@ function wrap(w) {
         return fallback;
       }
     };
-  const item = (kind) => safe((props) => w.track(kind, typeof props === 'string' ? { item: props } : props || {}), false);
-  return {
+  const item = (kind) => safe((p) => record(kind, typeof p === 'string' || typeof p === 'number' ? { item: String(p) } : p), false);
+  const api = {
     ready: true,
-    track: safe((kind, props) => w.track(String(kind), props || {}), false),
+    track: safe((kind, props) => record(kind, props), false),
     view: item('view'),
     cartAdd: item('cart-add'),
     cartRemove: item('cart-remove'),
-    purchase: safe((order) => w.track('purchase', order || {}), false),
-    like: item('like'),
-    unlike: item('unlike'),
+    purchase: safe((order) => record('purchase', order), false),
+    like: safe((p) => {
+      const ok = record('like', typeof p === 'object' ? p : { item: String(p) });
+      renderLikes(v);
+      return ok;
+    }, false),
+    unlike: safe((p) => {
+      const ok = record('unlike', typeof p === 'object' ? p : { item: String(p) });
+      renderLikes(v);
+      return ok;
+    }, false),
     share: item('share'),
-    search: safe((query) => w.track('search', { query: String(query) }), false),
-    page: safe((url) => w.track('page', url ? { url: String(url) } : {}), false),
-    flush: () => {
-      try {
-        w.flush();
-      } catch (e) {}
-      return Promise.resolve();
-    },
-    profile: safe(() => JSON.parse(w.profile()), null),
-    status: safe(() => JSON.parse(w.status()), null),
-    refresh: safe(() => w.refresh()),
-    erase: safe(() => w.erase()),
+    search: safe((query) => record('search', { query: String(query) }), false),
+    page: safe((url) => record('page', url ? { url: String(url) } : {}), false),
+    flush: () =>
+      new Promise((resolve) => {
+        try {
+          save();
+          pump();
+        } catch (e) {}
+        resolve();
+      }),
+    profile: safe(v.profile, null),
+    status: safe(
+      () => ({ client: core.client(), outbox: core.waiting(), inflight, dropped: core.dropped(), persistent: store.persistent(), lang }),
+      null,
+    ),
+    refresh: safe(() => {
+      endView();
+      scan();
+    }),
+    erase: safe(() => {
+      store.clear();
+      const c = randomHex(16);
+      core.erase(c);
+      store.set('cid', c);
+      view = null;
+      render();
+    }),
   };
+  return api;
 }
 
 /**
  * Returns `start(config)`: loads the wasm (once) and starts Vitrina.
- * `init` and `w` are the wasm-bindgen default export and module.
+ * `init` and `wasm` are the wasm-bindgen default export and module.
  */
-export function create(init, w) {
+export function create(init, wasm) {
   let started = null;
   return function start(config) {
     if (started) return started;
     started = (async () => {
       try {
-        if (!config || typeof config !== 'object') throw new Error('init() needs a config object such as { site: "my-shop", endpoint: "/v1/collect" }');
+        const bad = checkConfig(config);
+        if (bad) throw new Error(bad);
         await init(config.wasmUrl ? { module_or_path: config.wasmUrl } : undefined);
-        w.start(config, makeHooks(config));
-        return wrap(w);
+        return startWith(wasm, config);
       } catch (e) {
         warn((e && e.message) || String(e));
         return noop();

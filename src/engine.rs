@@ -1,0 +1,628 @@
+//! The engine: everything Vitrina decides on the device, with the browser's I/O
+//! left outside. It builds events from fields, validates them, folds them into
+//! the profile, and keeps the outbox: pending events, sealed batches waiting for
+//! an acknowledgement, the retry schedule and the bound.
+//!
+//! The key design decision is that the outbox stores *encoded batches*, not
+//! events. A batch is encoded once, when it is sealed, and the same bytes are
+//! stored, sent, retried, and sent again by a later page if the answer never
+//! came. So the device never decodes its own batches, and a batch that is resent
+//! is byte-for-byte the one the server may already have deduplicated.
+//!
+//! The engine does no I/O and reads no clock: the caller passes `now` and random
+//! numbers, stores the strings it hands out, and performs the requests it asks for.
+
+use crate::codec::{self, Batch};
+use crate::event::{self, Event, ItemInfo, Invalid, Kind, Line};
+use crate::profile::{self, Profile};
+
+/// Delivery settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The shop's site id.
+    pub site: String,
+    /// Seal a batch once this many events wait.
+    pub flush_count: usize,
+    /// Most events in one batch.
+    pub max_batch_events: usize,
+    /// Most bytes in one batch (under the 64 KB keepalive limit).
+    pub max_batch_bytes: usize,
+    /// Most events kept in the outbox; beyond it the oldest batches are dropped.
+    pub outbox_max: usize,
+    /// Profile settings.
+    pub profile: profile::Config,
+}
+
+impl Config {
+    /// Defaults for a site.
+    pub fn new(site: &str) -> Config {
+        Config {
+            site: site.to_owned(),
+            flush_count: 20,
+            max_batch_events: 500,
+            max_batch_bytes: 60_000,
+            outbox_max: 2000,
+            profile: profile::Config::default(),
+        }
+    }
+}
+
+/// String fields the caller can set on the event being built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Field {
+    /// Item id.
+    Item = 0,
+    /// Category path.
+    Category = 1,
+    /// Brand.
+    Brand = 2,
+    /// Currency code.
+    Currency = 3,
+    /// Page path (page views).
+    Url = 4,
+    /// Recommendation slot.
+    Slot = 5,
+    /// Recommendation id.
+    Rec = 6,
+    /// Order id.
+    Order = 7,
+    /// Custom event name.
+    Name = 8,
+    /// A raw search query, reduced to normalized terms.
+    Query = 9,
+    /// One search term (already normalized by the caller).
+    Term = 10,
+    /// Display name of the item (kept on the device only).
+    InfoName = 11,
+    /// Image URL of the item (kept on the device only).
+    InfoImage = 12,
+    /// Product page URL of the item (kept on the device only).
+    InfoUrl = 13,
+    /// A price written as text (`"89,90"`), parsed without floats.
+    PriceText = 14,
+}
+
+impl Field {
+    /// From its code.
+    pub fn from_code(c: u8) -> Option<Field> {
+        use Field::*;
+        [Item, Category, Brand, Currency, Url, Slot, Rec, Order, Name, Query, Term, InfoName, InfoImage, InfoUrl, PriceText]
+            .get(c as usize)
+            .copied()
+    }
+}
+
+/// Number fields the caller can set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Num {
+    /// Unit price (or order value) in currency units, e.g. 89.9.
+    Price = 0,
+    /// Quantity.
+    Qty = 1,
+    /// Visible time in milliseconds.
+    Dwell = 2,
+}
+
+/// What the caller should do after an answer to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Send the next waiting batch, if any, now.
+    SendMore,
+    /// Try again after this many milliseconds.
+    RetryIn(u32),
+}
+
+/// A sealed batch waiting for an acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blob {
+    /// Id of its first event: unique per client.
+    pub id: u64,
+    /// How many events it carries.
+    pub events: u32,
+    /// The encoded batch.
+    pub bytes: Vec<u8>,
+}
+
+/// Everything the device decides.
+pub struct Engine {
+    /// Settings.
+    pub cfg: Config,
+    /// The shopper's profile.
+    pub profile: Profile,
+    /// Random client id.
+    pub client: [u8; 16],
+    nonce: u32,
+    seq: u32,
+    draft: Option<(Event, ItemInfo)>,
+    pending: Vec<Event>,
+    blobs: Vec<Blob>,
+    inflight: Option<u64>,
+    acked: Vec<u64>,
+    dropped: u32,
+    backoff: u32,
+    /// Last currency seen, for showing prices.
+    pub currency: Option<String>,
+}
+
+const ACKED_MEMORY: usize = 64;
+
+impl Engine {
+    /// A new engine. `nonce` is random per page load (the high half of event ids).
+    pub fn new(cfg: Config, client: [u8; 16], nonce: u32) -> Engine {
+        Engine {
+            cfg,
+            profile: Profile::default(),
+            client,
+            nonce,
+            seq: 0,
+            draft: None,
+            pending: Vec::new(),
+            blobs: Vec::new(),
+            inflight: None,
+            acked: Vec::new(),
+            dropped: 0,
+            backoff: 0,
+            currency: None,
+        }
+    }
+
+    // ------------------------------------------------------------------ events
+
+    /// Starts building an event of `kind` (see [`Kind::parse`]). False for an
+    /// unknown kind.
+    pub fn begin(&mut self, kind: &str, now: u64) -> bool {
+        match Kind::parse(kind) {
+            Some(k) => {
+                self.draft = Some((Event::new(k, now), ItemInfo::default()));
+                true
+            }
+            None => {
+                self.draft = None;
+                false
+            }
+        }
+    }
+
+    /// Sets a string field of the event being built.
+    pub fn set(&mut self, field: Field, value: &str) {
+        let Some((e, info)) = self.draft.as_mut() else { return };
+        let v = Some(value.to_owned());
+        match field {
+            Field::Item => e.item = v,
+            Field::Category => e.category = v,
+            Field::Brand => e.brand = v,
+            Field::Currency => e.currency = v,
+            Field::Url => e.url = Some(value.split(['?', '#']).next().unwrap_or("").to_owned()),
+            Field::Slot => e.slot = v,
+            Field::Rec => e.rec = v,
+            Field::Order => e.order = v,
+            Field::Name => e.name = v,
+            Field::Query => e.terms = event::normalize_terms(value),
+            Field::Term => e.terms.push(value.to_owned()),
+            Field::InfoName => info.name = v,
+            Field::InfoImage => info.image = v,
+            Field::InfoUrl => info.url = v,
+            Field::PriceText => e.price = Some(event::parse_price(value).unwrap_or(-1)),
+        }
+    }
+
+    /// Sets a number field. Values that make no sense (negative, fractional
+    /// quantities, NaN) are kept in a form validation rejects.
+    pub fn set_num(&mut self, field: Num, value: f64) {
+        let Some((e, _)) = self.draft.as_mut() else { return };
+        match field {
+            Num::Price => e.price = Some(event::price_from_f64(value).unwrap_or(-1)),
+            Num::Qty => e.qty = Some(whole(value)),
+            Num::Dwell => e.dwell_ms = Some(if value >= 0.0 { (value.min(u32::MAX as f64)) as u32 } else { u32::MAX }),
+        }
+    }
+
+    /// Adds a purchase line to the event being built.
+    pub fn add_line(&mut self, item: &str, qty: f64, price: f64) {
+        let Some((e, _)) = self.draft.as_mut() else { return };
+        let price = if price.is_nan() { None } else { Some(event::price_from_f64(price).unwrap_or(-1)) };
+        e.lines.push(Line { item: item.to_owned(), qty: whole(qty), price });
+    }
+
+    /// Adds a custom property to the event being built.
+    pub fn add_prop(&mut self, key: &str, value: &str) {
+        if let Some((e, _)) = self.draft.as_mut() {
+            e.props.push((key.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// Validates the event being built, applies it to the profile and, when
+    /// `send`, queues it for delivery. `rand` seeds a new session id if one starts.
+    pub fn commit(&mut self, now: u64, send: bool, rand: u32) -> Result<(), Invalid> {
+        let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
+        self.record(e, Some(&info), now, send, rand)
+    }
+
+    /// Validates, applies and (when `send`) queues an event.
+    pub fn record(&mut self, mut e: Event, info: Option<&ItemInfo>, now: u64, send: bool, rand: u32) -> Result<(), Invalid> {
+        e.validate()?;
+        if e.currency.is_some() {
+            self.currency = e.currency.clone();
+        }
+        self.profile.touch_session(now, rand);
+        let info = info.filter(|i| i.name.is_some() || i.image.is_some() || i.url.is_some());
+        self.profile.apply(&e, info, &self.cfg.profile);
+        if send {
+            self.seq = self.seq.wrapping_add(1);
+            e.id = ((self.nonce as u64) << 32) | self.seq as u64;
+            self.pending.push(e);
+            if self.pending.len() >= self.cfg.max_batch_events {
+                self.seal();
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ outbox
+
+    /// Whether enough events wait that they should be sent now.
+    pub fn wants_flush(&self) -> bool {
+        self.pending.len() >= self.cfg.flush_count
+    }
+
+    /// Events waiting to be sealed, and sealed batches waiting to be acknowledged.
+    pub fn waiting(&self) -> (usize, usize) {
+        (self.pending.len(), self.blobs.len())
+    }
+
+    /// The id of the batch in flight.
+    pub fn inflight(&self) -> Option<u64> {
+        self.inflight
+    }
+
+    /// Events dropped because the outbox was full, not yet reported.
+    pub fn dropped(&self) -> u32 {
+        self.dropped
+    }
+
+    /// Encodes the pending events into sealed batches.
+    pub fn seal(&mut self) {
+        while !self.pending.is_empty() {
+            let mut n = self.pending.len().min(self.cfg.max_batch_events);
+            let bytes = loop {
+                let b = Batch {
+                    site: self.cfg.site.clone(),
+                    client: self.client,
+                    session: self.profile.session.id,
+                    dropped: self.dropped,
+                    events: self.pending[..n].to_vec(),
+                };
+                let bytes = codec::encode(&b);
+                if bytes.len() <= self.cfg.max_batch_bytes || n == 1 {
+                    break bytes;
+                }
+                n = n.div_ceil(2);
+            };
+            self.dropped = 0;
+            let id = self.pending[0].id;
+            self.pending.drain(..n);
+            self.blobs.push(Blob { id, events: n as u32, bytes });
+        }
+        self.bound();
+    }
+
+    /// Drops the oldest batches (never the one in flight) beyond the bound.
+    fn bound(&mut self) {
+        let mut total: usize = self.blobs.iter().map(|b| b.events as usize).sum();
+        while total > self.cfg.outbox_max {
+            let Some(i) = self.blobs.iter().position(|b| Some(b.id) != self.inflight) else { break };
+            let b = self.blobs.remove(i);
+            total -= b.events as usize;
+            // Its own events, and the earlier drops it was carrying.
+            self.dropped = self.dropped.saturating_add(b.events).saturating_add(codec::peek_dropped(&b.bytes));
+        }
+    }
+
+    /// The next request to make: seals what is pending and returns the oldest
+    /// batch not in flight (`None` while one is in flight or nothing waits).
+    pub fn next_request(&mut self) -> Option<(u64, Vec<u8>)> {
+        self.seal();
+        if self.inflight.is_some() {
+            return None;
+        }
+        let b = self.blobs.first()?;
+        self.inflight = Some(b.id);
+        Some((b.id, b.bytes.clone()))
+    }
+
+    /// Everything waiting, for a page that is being left (sent with a beacon;
+    /// the batches stay stored until a later answer acknowledges them).
+    pub fn leaving(&mut self) -> Vec<(u64, Vec<u8>)> {
+        self.seal();
+        self.blobs.iter().map(|b| (b.id, b.bytes.clone())).collect()
+    }
+
+    /// The answer to the request for batch `id`: an HTTP status (0 for a network
+    /// error) and the server's `Retry-After` in seconds, if any. `rand` in
+    /// [0, 1) jitters the backoff.
+    pub fn answer(&mut self, id: u64, status: u32, retry_after_s: Option<u32>, rand: f64) -> Next {
+        if self.inflight == Some(id) {
+            self.inflight = None;
+        }
+        let retry = status == 0 || status == 429 || status >= 500;
+        if !retry {
+            // Delivered (2xx), or refused for good (other 4xx): forget it.
+            self.forget(id);
+            self.backoff = 0;
+            return Next::SendMore;
+        }
+        self.backoff = (self.backoff + 1).min(7);
+        let base = 500u32 << self.backoff; // 1 s, 2 s, 4 s ... 64 s
+        let jittered = (base as f64 * (0.5 + rand.clamp(0.0, 1.0) / 2.0)) as u32;
+        let wait = match retry_after_s {
+            Some(s) => (s.min(3600) * 1000).max(jittered.min(60_000)),
+            None => jittered.min(60_000),
+        };
+        Next::RetryIn(wait)
+    }
+
+    fn forget(&mut self, id: u64) {
+        self.blobs.retain(|b| b.id != id);
+        if !self.acked.contains(&id) {
+            self.acked.push(id);
+            if self.acked.len() > ACKED_MEMORY {
+                self.acked.remove(0);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ storage
+
+    /// The outbox as a string for storage: `id:events:base64` entries separated
+    /// by spaces (pending events are sealed first).
+    pub fn outbox_string(&mut self) -> String {
+        self.seal();
+        let mut s = String::new();
+        for b in &self.blobs {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str(&codec::hex(&b.id.to_be_bytes()));
+            s.push(':');
+            crate::json::push_u64(&mut s, b.events as u64);
+            s.push(':');
+            s.push_str(&codec::b64_encode(&b.bytes));
+        }
+        s
+    }
+
+    /// Takes in batches stored by this or another tab: those not known and not
+    /// acknowledged here are added. Returns false if the string was damaged (what
+    /// could be read is kept).
+    pub fn merge_outbox(&mut self, stored: &str) -> bool {
+        let mut ok = true;
+        for entry in stored.split(' ').filter(|e| !e.is_empty()) {
+            let mut parts = entry.splitn(3, ':');
+            let blob = (|| {
+                let id = u64::from_str_radix(parts.next()?, 16).ok()?;
+                let events: u32 = parts.next()?.parse().ok()?;
+                let bytes = codec::b64_decode(parts.next()?)?;
+                (bytes.first() == Some(&codec::MAGIC)).then_some(Blob { id, events, bytes })
+            })();
+            match blob {
+                Some(b) => {
+                    if !self.acked.contains(&b.id) && !self.blobs.iter().any(|x| x.id == b.id) {
+                        self.blobs.push(b);
+                    }
+                }
+                None => ok = false,
+            }
+        }
+        // Oldest first within each tab (insertion sort: a handful of batches, and
+        // far smaller in wasm than the standard sorts).
+        for i in 1..self.blobs.len() {
+            let mut j = i;
+            while j > 0 && self.blobs[j].id < self.blobs[j - 1].id && self.blobs[j].id >> 32 == self.blobs[j - 1].id >> 32 {
+                self.blobs.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        self.bound();
+        ok
+    }
+
+    /// The profile as a string for storage (base64 of its bounded binary form).
+    pub fn profile_string(&self) -> String {
+        codec::b64_encode(&self.profile.encode(&self.cfg.profile))
+    }
+
+    /// Loads a stored profile and purges what is past retention. Errors leave
+    /// the current profile as it is.
+    pub fn load_profile(&mut self, stored: &str, now: u64) -> Result<(), profile::ProfileError> {
+        let bytes = codec::b64_decode(stored).ok_or(profile::ProfileError::Corrupt(codec::DecodeError::BadUtf8))?;
+        let mut p = Profile::decode(&bytes)?;
+        p.purge(now, &self.cfg.profile);
+        self.profile = p;
+        Ok(())
+    }
+
+    /// Forgets everything and takes a new client id.
+    pub fn erase(&mut self, client: [u8; 16]) {
+        self.profile = Profile::default();
+        self.pending.clear();
+        self.blobs.clear();
+        self.inflight = None;
+        self.dropped = 0;
+        self.backoff = 0;
+        self.client = client;
+    }
+}
+
+fn whole(v: f64) -> u32 {
+    if v.fract() == 0.0 && (1.0..=event::limits::MAX_QTY as f64).contains(&v) {
+        v as u32
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: u64 = 1_700_000_000_000;
+
+    fn engine() -> Engine {
+        Engine::new(Config::new("demo"), [7; 16], 0xabcd)
+    }
+
+    fn view(e: &mut Engine, item: &str, t: u64) -> Result<(), Invalid> {
+        e.begin("view", t);
+        e.set(Field::Item, item);
+        e.set(Field::Category, "shoes/running");
+        e.set_num(Num::Price, 89.9);
+        e.set(Field::InfoName, "Trail Runner");
+        e.commit(t, true, 1)
+    }
+
+    #[test]
+    fn builds_validates_and_applies() {
+        let mut e = engine();
+        assert!(view(&mut e, "SKU-1", T).is_ok());
+        assert_eq!(e.profile.recent[0].info.name.as_deref(), Some("Trail Runner"));
+        assert_eq!(e.profile.recent[0].price, Some(8990));
+        // Rejected events change nothing and queue nothing.
+        assert_eq!(view(&mut e, "", T), Err(Invalid::BadText("item")));
+        e.begin("cart-add", T);
+        e.set(Field::Item, "A");
+        e.set_num(Num::Price, -3.0);
+        assert_eq!(e.commit(T, true, 1), Err(Invalid::OutOfRange("price")));
+        e.begin("cart-add", T);
+        e.set(Field::Item, "A");
+        e.set_num(Num::Qty, 1.5);
+        assert_eq!(e.commit(T, true, 1), Err(Invalid::OutOfRange("quantity")));
+        assert!(!e.begin("nonsense", T));
+        assert_eq!(e.commit(T, true, 1), Err(Invalid::Missing("event kind")));
+        assert_eq!(e.waiting(), (1, 0));
+        // Search queries become normalized terms; page URLs lose their query.
+        e.begin("search", T);
+        e.set(Field::Query, "Trail SHOES?");
+        e.commit(T, true, 1).unwrap();
+        e.begin("page", T);
+        e.set(Field::Url, "/p?email=a@b.c#x");
+        e.commit(T, true, 1).unwrap();
+        let (_, bytes) = e.next_request().unwrap();
+        let b = codec::decode(&bytes).unwrap();
+        assert_eq!(b.events[1].terms, ["trail", "shoes"]);
+        assert_eq!(b.events[2].url.as_deref(), Some("/p"));
+        assert_eq!(b.events.iter().map(|e| e.id & 0xffff_ffff).collect::<Vec<_>>(), [1, 2, 3]);
+    }
+
+    #[test]
+    fn delivers_once_and_retries_with_backoff() {
+        let mut e = engine();
+        for i in 0..3 {
+            view(&mut e, "SKU-1", T + i).unwrap();
+        }
+        let (id, bytes) = e.next_request().unwrap();
+        assert_eq!(codec::decode(&bytes).unwrap().events.len(), 3);
+        // One request at a time.
+        view(&mut e, "SKU-2", T + 5).unwrap();
+        assert!(e.next_request().is_none());
+        // A 503 keeps it, with growing waits; Retry-After is honoured.
+        let Next::RetryIn(w1) = e.answer(id, 503, None, 0.0) else { panic!() };
+        let (id2, bytes2) = e.next_request().unwrap();
+        assert_eq!((id2, &bytes2), (id, &bytes), "the same bytes are retried");
+        let Next::RetryIn(w2) = e.answer(id, 0, None, 0.0) else { panic!() };
+        assert!(w2 > w1, "{w1} {w2}");
+        e.next_request().unwrap();
+        assert_eq!(e.answer(id, 429, Some(30), 0.0), Next::RetryIn(30_000));
+        // 2xx forgets it; the next batch follows.
+        e.next_request().unwrap();
+        assert_eq!(e.answer(id, 200, None, 0.0), Next::SendMore);
+        let (id3, b3) = e.next_request().unwrap();
+        assert_ne!(id3, id);
+        assert_eq!(codec::decode(&b3).unwrap().events[0].item.as_deref(), Some("SKU-2"));
+        // A 400 is not retried.
+        assert_eq!(e.answer(id3, 400, None, 0.0), Next::SendMore);
+        assert!(e.next_request().is_none());
+    }
+
+    #[test]
+    fn outbox_survives_storage_and_merges_across_tabs() {
+        let mut a = engine();
+        view(&mut a, "A", T).unwrap();
+        let stored = a.outbox_string();
+        // Another tab (same client, other nonce) loads it and adds its own.
+        let mut b = Engine::new(Config::new("demo"), [7; 16], 0x1234);
+        assert!(b.merge_outbox(&stored));
+        view(&mut b, "B", T + 1).unwrap();
+        let both = b.outbox_string();
+        assert!(a.merge_outbox(&both));
+        assert_eq!(a.waiting(), (0, 2));
+        // Tab b delivers everything.
+        while let Some((id, _)) = b.next_request() {
+            b.answer(id, 200, None, 0.0);
+        }
+        assert_eq!(b.outbox_string(), "");
+        // Acknowledged batches are not taken back from stale storage.
+        assert!(b.merge_outbox(&both));
+        assert_eq!(b.waiting(), (0, 0));
+        // Damaged storage is reported and skipped.
+        let mut c = engine();
+        assert!(!c.merge_outbox("zz:1:%%% 00:1:AAAA"));
+        assert_eq!(c.waiting(), (0, 0));
+    }
+
+    #[test]
+    fn outbox_is_bounded_and_counts_what_it_drops() {
+        let mut e = Engine::new(Config { outbox_max: 50, flush_count: 10, ..Config::new("demo") }, [1; 16], 9);
+        for i in 0..120 {
+            view(&mut e, "X", T + i).unwrap();
+            if e.wants_flush() {
+                e.seal();
+            }
+        }
+        e.seal();
+        let (_, blobs) = e.waiting();
+        assert!(blobs * 10 <= 50, "{blobs}");
+        // Every dropped event is counted exactly once: either still waiting to be
+        // reported, or carried in the header of a batch that will be sent.
+        view(&mut e, "Y", T + 500).unwrap();
+        let batches = e.leaving();
+        let reported: u32 = batches.iter().map(|(_, b)| codec::decode(b).unwrap().dropped).sum();
+        let kept: usize = batches.iter().map(|(_, b)| codec::decode(b).unwrap().events.len()).sum();
+        assert!(kept <= 50);
+        assert_eq!(reported as usize + e.dropped() as usize, 121 - kept);
+    }
+
+    #[test]
+    fn big_batches_are_split_under_the_keepalive_limit() {
+        let mut e = Engine::new(Config { max_batch_bytes: 2000, ..Config::new("demo") }, [1; 16], 9);
+        for i in 0..300 {
+            view(&mut e, &["SKU-", &crate::json::itoa(i)].concat(), T + i).unwrap();
+        }
+        let reqs = e.leaving();
+        assert!(reqs.len() > 1);
+        let mut n = 0;
+        for (_, b) in &reqs {
+            assert!(b.len() <= 2000, "{}", b.len());
+            n += codec::decode(b).unwrap().events.len();
+        }
+        assert_eq!(n, 300);
+    }
+
+    #[test]
+    fn profile_round_trips_through_storage_and_erase_forgets() {
+        let mut e = engine();
+        view(&mut e, "A", T).unwrap();
+        let s = e.profile_string();
+        let mut f = engine();
+        f.load_profile(&s, T + 1).unwrap();
+        assert_eq!(f.profile.recent[0].item, "A");
+        assert!(f.load_profile("%%%", T).is_err());
+        assert!(f.load_profile(&codec::b64_encode(&[99, 1, 2]), T).is_err());
+        assert_eq!(f.profile.recent[0].item, "A", "a failed load keeps the profile");
+        f.erase([2; 16]);
+        assert!(f.profile.recent.is_empty());
+        assert_eq!(f.client, [2; 16]);
+        assert_eq!(f.outbox_string(), "");
+    }
+}
