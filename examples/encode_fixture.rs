@@ -178,8 +178,19 @@ fn all_fixtures() -> String {
         ("bad kind", [&[0x56u8, 1, 0][..], &[0; 16], &[0, 0, 0, 0, 1, 13, 0, 0, 0]].concat()),
         ("unknown mask bit", [&[0x56u8, 1, 0][..], &[0; 16], &[0, 0, 0, 0, 1, 1, 0x80, 0x80, 0x04, 0, 0]].concat()),
         ("nothing to inherit", [&[0x56u8, 1, 0][..], &[0; 16], &[0, 0, 0, 0, 1, 1, 0x20, 0, 0]].concat()),
-        ("string index out of range", [&[0x56u8, 1, 0][..], &[0; 16], &[0, 0, 0, 1, 1, b'a', 1, 2, 1, 0, 0, 1]].concat()),
-        ("huge string index", [&[0x56u8, 1, 0][..], &[0; 16], &[0, 0, 0, 0, 1, 2, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]].concat()),
+        (
+            "string index out of range",
+            [&[0x56u8, 1, 0][..], &[0; 16], &[0, 0, 0, 1, 1, b'a', 1, 2, 1, 0, 0, 1]].concat(),
+        ),
+        (
+            "huge string index",
+            [
+                &[0x56u8, 1, 0][..],
+                &[0; 16],
+                &[0, 0, 0, 0, 1, 2, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+            ]
+            .concat(),
+        ),
         ("too many lines", [&[0x56u8, 1, 0][..], &[0; 16], &[0, 0, 0, 0, 1, 7, 0x80, 0x20, 0, 0, 0xe9, 0x07]].concat()),
         ("trailing bytes", [&good[..], &[0, 0]].concat()),
     ];

@@ -68,7 +68,7 @@ const SUITES = [
   },
   {
     id: 'e2e',
-    title: 'browser e2e + packaging: node --test tests/e2e/ tests/packaging/',
+    title: 'browser e2e, packaging, JS decoder: node --test tests/e2e/ tests/packaging/ tests/decoder/',
     async run() {
       const t0 = Date.now();
       try {
@@ -77,7 +77,7 @@ const SUITES = [
         console.error(`[test] ${e.message}`);
         return { ok: false, counts: null, ms: Date.now() - t0, note: 'server build failed' };
       }
-      const dirs = ['tests/e2e', 'tests/packaging'].filter((d) => fs.existsSync(path.join(ROOT, d)));
+      const dirs = ['tests/e2e', 'tests/packaging', 'tests/decoder'].filter((d) => fs.existsSync(path.join(ROOT, d)));
       if (!dirs.length) return { ok: false, counts: null, ms: Date.now() - t0, note: 'no tests/e2e or tests/packaging' };
       const res = await run(process.execPath, [
         '--test', '--test-concurrency=1', '--test-reporter=spec', ...dirs.map((d) => `${d}/`),

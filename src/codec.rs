@@ -24,6 +24,8 @@ pub const MAX_EVENTS: usize = 10_000;
 pub const MAX_STRINGS: usize = 10_000;
 /// Longest string in the table, in bytes.
 pub const MAX_STRING_LEN: usize = 4096;
+/// Decoded strings may take at most this many times the input's size (plus 64 KB).
+pub const MAX_EXPANSION: usize = 16;
 /// Longest list inside one event (lines, terms, props).
 pub const MAX_LIST: usize = 1000;
 
@@ -346,7 +348,8 @@ pub fn encode(batch: &Batch) -> Vec<u8> {
             for l in &e.lines {
                 put_varint(&mut body, strings.index(&l.item));
                 put_varint(&mut body, l.qty as u64);
-                put_varint(&mut body, l.price.map_or(0, |p| zigzag(p) + 1));
+                // 0 means "no price"; valid prices are far from the saturation point.
+                put_varint(&mut body, l.price.map_or(0, |p| zigzag(p).saturating_add(1)));
             }
         }
         if !e.terms.is_empty() {
@@ -413,9 +416,16 @@ pub fn decode(buf: &[u8]) -> Result<Batch, DecodeError> {
     for _ in 0..n_strings {
         table.push(r.string("string table")?);
     }
+    // Each reference to the table copies its string, so a small batch could ask
+    // for a lot of memory by referencing one long string many times. Bound the
+    // total: a small multiple of the input.
+    let budget = std::cell::Cell::new(buf.len().saturating_mul(MAX_EXPANSION).saturating_add(64 * 1024));
     let get = |r: &mut Reader<'_>, what: &'static str| -> Result<String, DecodeError> {
         let i = r.varint(what)?;
-        table.get(i as usize).map(|s| (*s).to_owned()).ok_or(DecodeError::BadStringIndex(i))
+        let s = table.get(i as usize).ok_or(DecodeError::BadStringIndex(i))?;
+        let left = budget.get().checked_sub(s.len()).ok_or(DecodeError::TooMany("bytes of decoded strings"))?;
+        budget.set(left);
+        Ok((*s).to_owned())
     };
     let n_events = r.count("events", MAX_EVENTS, 4)?;
     let mut events = Vec::with_capacity(n_events);
@@ -517,8 +527,8 @@ pub fn peek_dropped(buf: &[u8]) -> u32 {
     let mut r = Reader::new(buf);
     (|| {
         r.bytes(2, "header")?;
-        let n = r.varint("site")? as usize;
-        r.bytes(n + 16, "header")?;
+        let n = r.varint("site")?;
+        r.bytes(usize::try_from(n).unwrap_or(usize::MAX).saturating_add(16), "header")?;
         r.varint("session")?;
         r.varint32("dropped")
     })()

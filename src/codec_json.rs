@@ -244,7 +244,8 @@ impl<'a> Parser<'a> {
         }
         if !*first {
             if b != b',' {
-                return self.err(self.pos, JsonErrorKind::Expected(if close == b'}' { "',' or '}'" } else { "',' or ']'" }));
+                return self
+                    .err(self.pos, JsonErrorKind::Expected(if close == b'}' { "',' or '}'" } else { "',' or ']'" }));
             }
             self.pos += 1;
         }
@@ -330,7 +331,9 @@ impl<'a> Parser<'a> {
                                     out.push(c);
                                     continue;
                                 }
-                                None => return self.err(esc_at, JsonErrorKind::BadString("lone surrogate in \\u escape")),
+                                None => {
+                                    return self.err(esc_at, JsonErrorKind::BadString("lone surrogate in \\u escape"))
+                                }
                             }
                         }
                         Some(_) => return self.err(esc_at, JsonErrorKind::BadString("unknown escape")),
@@ -651,7 +654,10 @@ mod tests {
             id: u64::MAX,
             order: Some("N-1".into()),
             price: Some(-5),
-            lines: vec![Line { item: "a".into(), qty: 2, price: None }, Line { item: "b".into(), qty: 1, price: Some(5) }],
+            lines: vec![
+                Line { item: "a".into(), qty: 2, price: None },
+                Line { item: "b".into(), qty: 1, price: Some(5) },
+            ],
             terms: vec!["x\"<\u{1}".into()],
             name: Some("é😀".into()),
             props: vec![("k".into(), "".into()), ("k".into(), "2".into())],
@@ -706,7 +712,10 @@ mod tests {
         assert_eq!(ev(r#"{"i":"1","k":"page"}"#), (H.len(), Missing("t")));
         assert_eq!(ev(r#"{"i":"x","k":"page","t":0}"#).1, BadValue("event id: 1 to 16 hex digits"));
         assert_eq!(ev(r#"{"i":"1","k":"page","t":-1}"#).1, BadNumber("timestamp (unsigned 64-bit integer)"));
-        assert_eq!(ev(r#"{"i":"1","k":"page","t":0,"p":9223372036854775808}"#).1, BadNumber("price (64-bit integer, hundredths)"));
+        assert_eq!(
+            ev(r#"{"i":"1","k":"page","t":0,"p":9223372036854775808}"#).1,
+            BadNumber("price (64-bit integer, hundredths)")
+        );
         let min = decode_json(&[H, r#"{"i":"1","k":"page","t":0,"p":-9223372036854775808}"#, "]}"].concat());
         assert_eq!(min.map(|b| b.events[0].price), Ok(Some(i64::MIN)));
         assert_eq!(ev(r#"{"i":"1","k":"page","t":0,"l":[{"q":1}]}"#).1, Missing("it"));

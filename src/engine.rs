@@ -272,6 +272,11 @@ impl Engine {
         (self.pending.len(), self.blobs.len())
     }
 
+    /// Events not yet acknowledged: pending ones and those in sealed batches.
+    pub fn waiting_events(&self) -> usize {
+        self.pending.len() + self.blobs.iter().map(|b| b.events as usize).sum::<usize>()
+    }
+
     /// The id of the batch in flight.
     pub fn inflight(&self) -> Option<u64> {
         self.inflight
@@ -486,6 +491,7 @@ mod tests {
     fn builds_validates_and_applies() {
         let mut e = engine();
         assert!(view(&mut e, "SKU-1", T).is_ok());
+        assert_eq!(e.waiting_events(), 1);
         assert_eq!(e.profile.recent[0].info.name.as_deref(), Some("Trail Runner"));
         assert_eq!(e.profile.recent[0].price, Some(8990));
         // Rejected events change nothing and queue nothing.
@@ -523,6 +529,7 @@ mod tests {
         }
         let (id, bytes) = e.next_request().unwrap();
         assert_eq!(codec::decode(&bytes).unwrap().events.len(), 3);
+        assert_eq!((e.waiting(), e.waiting_events()), ((0, 1), 3));
         // One request at a time.
         view(&mut e, "SKU-2", T + 5).unwrap();
         assert!(e.next_request().is_none());

@@ -678,11 +678,17 @@ impl ModelBuilder {
             list.truncate(k);
             m.push_list(src, std::mem::take(&mut list));
         }
-        // Scale so the largest weight of the model is 1 (keeps scales far below MAX_SCALE).
-        let max = m.wt.iter().copied().fold(0.0f32, f32::max);
-        if max > 0.0 {
-            // Powers of two keep the quantized values exact.
-            let f = (-max.log2().round()).exp2();
+        // Scale so that a typical item's strongest neighbour weighs about 1: then
+        // the ranking parameters (repeat, popularity) mean the same whatever the
+        // normalization. A power of two keeps the quantized values exact.
+        let mut maxima: Vec<f32> = (0..m.ids.len()).map(|i| m.list_at(i).1.iter().copied().fold(0.0, f32::max)).collect();
+        maxima.sort_by(f32::total_cmp);
+        let median = maxima.get(maxima.len() / 2).copied().unwrap_or(1.0);
+        let top = maxima.last().copied().unwrap_or(1.0);
+        if median > 0.0 && top > 0.0 {
+            // Never let the largest weight reach MAX_SCALE.
+            let e = (-median.log2().round()).min((MAX_SCALE / 2.0).log2().floor() - top.log2().ceil());
+            let f = e.exp2();
             for w in &mut m.wt {
                 *w *= f;
             }

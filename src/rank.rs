@@ -33,15 +33,18 @@ pub struct RankParams {
     pub max_items: usize,
     /// Weight factor per click of age (the last click weighs 1).
     pub position_decay: f32,
-    /// Boost of items already in the session, times their position weight.
+    /// Boost of items already in the session, times their repeat weight.
     pub repeat: f32,
+    /// Repeat weight factor per click of age (re-views reach further back than
+    /// what predicts the next item).
+    pub repeat_decay: f32,
     /// Weight of the popularity prior (popular weights are in (0, 1]).
     pub popularity: f32,
 }
 
 impl Default for RankParams {
     fn default() -> Self {
-        RankParams { max_items: 20, position_decay: 0.6, repeat: 1.0, popularity: 0.0 }
+        RankParams { max_items: 20, position_decay: 0.7, repeat: 3.0, repeat_decay: 0.7, popularity: 0.0 }
     }
 }
 
@@ -100,7 +103,7 @@ fn clamp_param(v: f32, max: f32) -> f32 {
 /// Reusable scratch space for ranking many sessions without reallocating.
 #[derive(Debug, Default)]
 pub struct Ranker {
-    weights: Vec<(u32, f32)>,
+    weights: Vec<(u32, f32, f32)>,
     cands: Vec<Cand>,
 }
 
@@ -141,21 +144,24 @@ impl Ranker {
         }
         let decay = clamp_param(params.position_decay, 1.0);
         let repeat = clamp_param(params.repeat, 1.0e6);
+        let repeat_decay = clamp_param(params.repeat_decay, 1.0);
         let popularity = clamp_param(params.popularity, 1.0e6);
         let max_items = params.max_items.clamp(1, 1000);
 
         // Distinct session items with their summed position weights.
         let tail = &session[session.len().saturating_sub(max_items)..];
         self.weights.clear();
-        let mut w = 1.0f32;
+        let (mut w, mut rw) = (1.0f32, 1.0f32);
         for &it in tail.iter().rev() {
-            self.weights.push((it, w));
+            self.weights.push((it, w, rw));
             w *= decay;
+            rw *= repeat_decay;
         }
         self.weights.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
         self.weights.dedup_by(|later, kept| {
             if later.0 == kept.0 {
                 kept.1 += later.1;
+                kept.2 += later.2;
                 true
             } else {
                 false
@@ -164,18 +170,17 @@ impl Ranker {
 
         let cands = &mut self.cands;
         cands.clear();
-        for &(s, ws) in &self.weights {
-            if ws <= 0.0 {
-                continue;
-            }
-            if let Some((nbr, wt)) = model.neighbours(s) {
-                for (&n, &wn) in nbr.iter().zip(wt) {
-                    let v = ws * wn;
-                    cands.push(Cand { item: n, score: v, best: v, why: Reason::Viewed(s) });
+        for &(s, ws, rs) in &self.weights {
+            if ws > 0.0 {
+                if let Some((nbr, wt)) = model.neighbours(s) {
+                    for (&n, &wn) in nbr.iter().zip(wt) {
+                        let v = ws * wn;
+                        cands.push(Cand { item: n, score: v, best: v, why: Reason::Viewed(s) });
+                    }
                 }
             }
-            if repeat > 0.0 {
-                let v = repeat * ws;
+            if repeat > 0.0 && rs > 0.0 {
+                let v = repeat * rs;
                 cands.push(Cand { item: s, score: v, best: v, why: Reason::Again });
             }
         }

@@ -15,7 +15,7 @@ mod eval;
 
 use std::path::PathBuf;
 
-const RANK_KEYS: &[&str] = &["k", "max_items", "position_decay", "repeat", "popularity"];
+const RANK_KEYS: &[&str] = &["k", "max_items", "position_decay", "repeat", "repeat_decay", "popularity"];
 
 fn main() {
     let (mut train, mut test) = (None, None);

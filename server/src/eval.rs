@@ -71,6 +71,7 @@ impl EvalOptions {
         "max_items",
         "position_decay",
         "repeat",
+        "repeat_decay",
         "popularity",
     ];
 
@@ -96,6 +97,7 @@ impl EvalOptions {
             "max_items" => r.max_items = parse(key, value)?,
             "position_decay" => r.position_decay = parse(key, value)?,
             "repeat" => r.repeat = parse(key, value)?,
+            "repeat_decay" => r.repeat_decay = parse(key, value)?,
             "popularity" => r.popularity = parse(key, value)?,
             _ => return Err(format!("unknown parameter {key:?} (known: {})", Self::KEYS.join(", "))),
         }
@@ -133,6 +135,7 @@ impl EvalOptions {
             ("max_items", r.max_items.to_string()),
             ("position_decay", r.position_decay.to_string()),
             ("repeat", r.repeat.to_string()),
+            ("repeat_decay", r.repeat_decay.to_string()),
             ("popularity", r.popularity.to_string()),
         ]
     }

@@ -511,7 +511,10 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, generation: &A
         // Wait for one message, then take everything else already queued.
         match rx.blocking_recv() {
             Some(Msg::Write(i, r)) => jobs.push((i, r)),
-            Some(Msg::Close) | None => closing = true,
+            Some(Msg::Close) | None => {
+                closing = true;
+                rx.close();
+            }
         }
         let mut n_events: usize = jobs.iter().map(|j| j.0.events.len()).sum();
         loop {

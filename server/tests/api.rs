@@ -559,6 +559,9 @@ async fn throughput_batches_of_20() {
     let events = (conns * per_conn * 20) as f64;
     let stats = admin_get(a, "/v1/stats").await.json();
     assert_eq!(stats["totals"]["accepted"].as_f64().unwrap(), events);
+    let t = std::time::Instant::now();
+    assert_eq!(get(a, "/v1/popularity").await.status, 200);
+    println!("popularity over {events} stored events computed in {:?}", t.elapsed());
     println!(
         "{events} events in {secs:.2}s: {:.0} events/s (HTTP client in the same process); writer {}",
         events / secs,

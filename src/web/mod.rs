@@ -10,6 +10,9 @@
 //! Invariant: nothing here panics on any input (the engine validates), so no
 //! call can throw into the shop's page.
 
+#[cfg(test)]
+mod tests;
+
 use crate::codec;
 use crate::engine::{Config, Engine, Field, Next, Num};
 use crate::i18n;
@@ -88,8 +91,7 @@ impl Core {
 
     /// Events not yet acknowledged (pending and sealed).
     pub fn waiting(&self) -> u32 {
-        let (p, b) = self.e.waiting();
-        (p + b) as u32
+        self.e.waiting_events() as u32
     }
 
     /// The next batch to POST, or undefined while one is in flight or none waits.

@@ -1,323 +1,348 @@
-//! Browser tests of the glue, run in headless Chromium:
+//! The wasm binding (`Core`) tested from inside headless Chromium:
 //! `cargo test --lib --target wasm32-unknown-unknown` (wasm-bindgen-test-runner + chromedriver).
 //!
-//! The glue's state is a `thread_local` singleton that can be started once per wasm
-//! instance, and every test of this crate shares one instance. So only
-//! `lifecycle_in_one_started_instance` calls `start` successfully, as one ordered
-//! sequence; the others test `storage::Store` and the config checks, which leave no state.
-//! Tests that patch browser globals (localStorage, Storage.prototype, console.warn) put
-//! them back before asserting anything, so a failure cannot leak into the next test.
+//! Since the browser I/O moved to the JS face (www/src/: storage fallback, config checks,
+//! DOM capture, rendering), this binding holds no page state: each test builds its own
+//! `Core`. The JS glue itself (localStorage throwing or full, a corrupt stored profile,
+//! bad configs, erase) is tested in the browser by tests/e2e/glue.test.mjs.
+//!
+//! Every call goes through the exported class as JS sees it: arguments are JS strings
+//! and numbers (NaN and negative values included), results are what JS receives.
 
-use super::storage::Store;
-use super::{erase, flush, profile, start, status, track};
-use js_sys::{Reflect, JSON};
-use wasm_bindgen::JsValue;
+use super::Core;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
+
+// The few JS built-ins these tests need (the crate has no js-sys dependency).
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    fn json_parse(s: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify)]
+    fn json_stringify(v: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get)]
+    fn reflect_get(o: &JsValue, k: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_namespace = Array, js_name = isArray)]
+    fn is_array(v: &JsValue) -> bool;
+}
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Evaluates JS in the test page (global scope).
-fn js(code: &str) -> JsValue {
-    js_sys::eval(code).unwrap_or_else(|e| panic!("JS failed: {code}\n{e:?}"))
+const CID: &str = "00112233445566778899aabbccddeeff";
+const CID2: &str = "ffeeddccbbaa99887766554433221100";
+const NOW: f64 = 1_760_000_000_000.0;
+// Field codes of engine::Field, as www/src/api.js uses them.
+const ITEM: u8 = 0;
+const CATEGORY: u8 = 1;
+const CURRENCY: u8 = 3;
+const ORDER: u8 = 7;
+const NAME: u8 = 8;
+const INFO_NAME: u8 = 11;
+const PRICE_TEXT: u8 = 14;
+// Number codes: 0 price, 1 quantity, 2 dwell.
+const PRICE: u8 = 0;
+const QTY: u8 = 1;
+
+fn core() -> Core {
+    Core::new("wasm-test", CID, 0x0102_0304)
 }
 
-fn local() -> web_sys::Storage {
-    web_sys::window().unwrap().local_storage().unwrap().expect("the test page has localStorage")
+/// One event through the builder, as api.js does; returns the commit result ("" = accepted).
+fn commit(c: &mut Core, kind: &str, fields: &[(u8, &str)], nums: &[(u8, f64)], send: bool) -> String {
+    assert!(c.begin(kind, NOW), "begin({kind:?}) refused a known kind");
+    for (f, v) in fields {
+        c.set(*f, v);
+    }
+    for (f, v) in nums {
+        c.num(*f, *v);
+    }
+    c.commit(NOW, send, 42)
 }
 
-/// `a.b.0.c` on a JS value (array indices as keys); undefined where missing.
 fn at(v: &JsValue, path: &str) -> JsValue {
     path.split('.').fold(v.clone(), |o, k| {
         if o.is_object() {
-            Reflect::get(&o, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+            reflect_get(&o, &JsValue::from_str(k))
         } else {
             JsValue::UNDEFINED
         }
     })
 }
 
-fn at_str(v: &JsValue, path: &str) -> Option<String> {
-    at(v, path).as_string()
-}
-
-fn at_num(v: &JsValue, path: &str) -> Option<f64> {
-    at(v, path).as_f64()
-}
-
 fn len(v: &JsValue, path: &str) -> u32 {
     let a = at(v, path);
-    assert!(js_sys::Array::is_array(&a), "{path} is not an array in {}", stringify(v));
-    js_sys::Array::from(&a).length()
+    assert!(is_array(&a), "{path} is not an array in {}", text(v));
+    at(&a, "length").as_f64().unwrap_or(0.0) as u32
 }
 
-fn stringify(v: &JsValue) -> String {
-    JSON::stringify(v).ok().and_then(|s| s.as_string()).unwrap_or_else(|| format!("{v:?}"))
+fn text(v: &JsValue) -> String {
+    json_stringify(v).as_string().unwrap_or_default()
 }
 
-fn parse(s: &str) -> JsValue {
-    JSON::parse(s).unwrap_or_else(|e| panic!("not JSON: {s}\n{e:?}"))
+fn profile(c: &Core) -> JsValue {
+    let s = c.profile_json(NOW);
+    json_parse(&s).unwrap_or_else(|e| panic!("profile_json is not JSON: {s}\n{e:?}"))
 }
 
-/// Every localStorage key, sorted.
-fn local_keys() -> Vec<String> {
-    let l = local();
-    let mut keys: Vec<String> = (0..l.length().unwrap()).filter_map(|i| l.key(i).unwrap()).collect();
-    keys.sort();
-    keys
+/// The lists of a profile (not `updated`), to compare two profiles.
+fn lists(c: &Core) -> String {
+    let p = profile(c);
+    ["recent", "cart", "likes", "purchases"].iter().map(|k| text(&at(&p, k))).collect::<Vec<_>>().join(" ")
 }
 
-fn clear_vitrina_keys() {
-    let l = local();
-    for k in local_keys().into_iter().filter(|k| k.starts_with("vitrina:")) {
-        l.remove_item(&k).unwrap();
+#[wasm_bindgen_test]
+fn events_are_reflected_in_the_profile_json() {
+    let mut c = core();
+    assert_eq!(c.client(), CID);
+    let p = profile(&c);
+    for list in ["recent", "cart", "likes", "purchases"] {
+        assert_eq!(len(&p, list), 0, "a new core has an empty {list}");
     }
-}
 
-/// Runs `open` while `window.localStorage` throws from its getter (as browsers do when
-/// storage is blocked), then restores the real one.
-fn with_throwing_local_storage<R>(open: impl FnOnce() -> R) -> R {
-    js("(() => {
-        const own = Object.getOwnPropertyDescriptor(window, 'localStorage');
-        window.__vitrinaRestoreLS = () => { if (own) Object.defineProperty(window, 'localStorage', own); else delete window.localStorage; };
-        Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('The operation is insecure.', 'SecurityError'); } });
-    })()");
-    let thrown = js("(() => { try { window.localStorage; return false; } catch (e) { return true; } })()");
-    let r = open();
-    js("window.__vitrinaRestoreLS(); delete window.__vitrinaRestoreLS;");
-    assert_eq!(thrown, JsValue::TRUE, "the patched localStorage getter did not throw");
-    assert!(js("typeof window.localStorage.getItem === 'function'").is_truthy(), "localStorage not restored");
-    r
-}
+    let view = [(ITEM, "SKU-1"), (INFO_NAME, "Ridge Boot"), (CATEGORY, "shoes/trail"), (CURRENCY, "EUR")];
+    assert_eq!(commit(&mut c, "view", &view, &[(PRICE, 12.5)], false), "");
+    let p = profile(&c);
+    assert_eq!(len(&p, "recent"), 1, "{}", text(&p));
+    assert_eq!(at(&p, "recent.0.item").as_string().as_deref(), Some("SKU-1"));
+    assert_eq!(at(&p, "recent.0.name").as_string().as_deref(), Some("Ridge Boot"));
+    assert_eq!(at(&p, "recent.0.category").as_string().as_deref(), Some("shoes/trail"));
+    assert_eq!(at(&p, "recent.0.price").as_f64(), Some(1250.0));
+    assert_eq!(at(&p, "recent.0.views").as_f64(), Some(1.0));
+    assert_eq!(c.waiting(), 0, "send=false: applied to the profile, not queued");
 
-/// Makes `Storage.prototype.setItem` throw QuotaExceededError (for every key, or only for
-/// keys other than the open() probe); `restore_set_item` puts it back.
-fn break_set_item(even_probe: bool) {
-    js(&format!(
-        "(() => {{
-            const orig = Storage.prototype.setItem;
-            window.__vitrinaRestoreSetItem = () => {{ Storage.prototype.setItem = orig; }};
-            Storage.prototype.setItem = function (k, v) {{
-                if (!{even_probe} && k === 'vitrina:probe') return orig.call(this, k, v);
-                throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-            }};
-        }})()"
-    ));
-}
+    assert_eq!(commit(&mut c, "cart-add", &[(ITEM, "SKU-1"), (PRICE_TEXT, "12,50")], &[(QTY, 2.0)], true), "");
+    let p = profile(&c);
+    assert_eq!(len(&p, "cart"), 1, "{}", text(&p));
+    assert_eq!(at(&p, "cart.0.item").as_string().as_deref(), Some("SKU-1"));
+    assert_eq!(at(&p, "cart.0.qty").as_f64(), Some(2.0));
+    assert_eq!(at(&p, "cart.0.price").as_f64(), Some(1250.0));
 
-fn restore_set_item() {
-    js("window.__vitrinaRestoreSetItem(); delete window.__vitrinaRestoreSetItem;");
-}
+    assert!(!c.likes("SKU-2"));
+    assert_eq!(commit(&mut c, "like", &[(ITEM, "SKU-2")], &[], true), "");
+    assert!(c.likes("SKU-2"));
+    assert_eq!(commit(&mut c, "unlike", &[(ITEM, "SKU-2")], &[], true), "");
+    assert!(!c.likes("SKU-2"));
 
-#[wasm_bindgen_test]
-fn store_uses_local_storage_when_it_works() {
-    clear_vitrina_keys();
-    let mut s = Store::open();
-    assert!(s.persistent());
-    assert_eq!(s.degraded, None);
-    assert!(s.set("t-ok", "v1"));
-    assert_eq!(local().get_item("vitrina:t-ok").unwrap().as_deref(), Some("v1"), "written under the vitrina: prefix");
-    assert_eq!(s.get("t-ok").as_deref(), Some("v1"));
-    assert_eq!(local().get_item("vitrina:probe").unwrap(), None, "the open() probe is cleaned up");
-    s.remove("t-ok");
-    assert_eq!(s.get("t-ok"), None);
-    assert_eq!(local().get_item("vitrina:t-ok").unwrap(), None);
+    assert!(c.begin("purchase", NOW));
+    c.set(ORDER, "O-1");
+    c.num(PRICE, 25.0);
+    c.line("SKU-1", 2.0, 12.5);
+    assert_eq!(c.commit(NOW, true, 42), "");
+    let p = profile(&c);
+    assert_eq!(at(&p, "purchases.0.item").as_string().as_deref(), Some("SKU-1"), "{}", text(&p));
+
+    assert!(c.begin("custom", NOW));
+    c.set(NAME, "newsletter-signup");
+    c.prop("plan", "pro");
+    assert_eq!(c.commit(NOW, true, 42), "");
+    assert_eq!(c.waiting(), 5, "cart-add, like, unlike, purchase, custom are queued (none sealed yet)");
 }
 
 #[wasm_bindgen_test]
-fn store_falls_back_to_memory_when_the_local_storage_getter_throws() {
-    clear_vitrina_keys();
-    let mut s = with_throwing_local_storage(Store::open);
-    assert!(!s.persistent());
-    assert_eq!(s.degraded, Some("localStorage is not available"));
-    assert!(!s.set("t-mem", "v1"), "set() reports that the value is not persistent");
-    assert_eq!(s.get("t-mem").as_deref(), Some("v1"), "the value is kept in memory");
-    assert_eq!(local().get_item("vitrina:t-mem").unwrap(), None, "nothing reached localStorage");
-    s.set("t-mem2", "v2");
-    s.clear_all();
-    assert_eq!(s.get("t-mem"), None);
-    assert_eq!(s.get("t-mem2"), None);
-}
+fn invalid_events_are_refused_with_a_reason_and_change_nothing() {
+    let mut c = core();
+    assert_eq!(commit(&mut c, "like", &[(ITEM, "KEEP")], &[], true), "");
+    let before = lists(&c);
 
-#[wasm_bindgen_test]
-fn store_falls_back_to_memory_when_local_storage_refuses_writes() {
-    clear_vitrina_keys();
-    break_set_item(true);
-    let s = Store::open();
-    restore_set_item();
-    let mut s = s;
-    assert!(!s.persistent());
-    assert_eq!(s.degraded, Some("localStorage refuses writes"));
-    s.set("t-ro", "v1");
-    assert_eq!(s.get("t-ro").as_deref(), Some("v1"));
-    assert_eq!(local().get_item("vitrina:t-ro").unwrap(), None);
-}
-
-/// localStorage that fills up after open(): the value written last must still be the one
-/// read back (in memory), never an older one left in localStorage.
-#[wasm_bindgen_test]
-fn store_reads_back_what_it_kept_in_memory_when_the_quota_is_full() {
-    clear_vitrina_keys();
-    let mut s = Store::open();
-    assert!(s.persistent());
-    assert!(s.set("t-quota", "old"));
-    break_set_item(false);
-    let ok_new = s.set("t-quota", "new");
-    let ok_fresh = s.set("t-fresh", "fresh");
-    restore_set_item();
-    assert!(!ok_new && !ok_fresh, "set() must report the failed write");
-    assert_eq!(s.degraded, Some("localStorage is full (quota exceeded)"));
-    let (got_new, got_fresh) = (s.get("t-quota"), s.get("t-fresh"));
-    clear_vitrina_keys();
-    assert_eq!(got_fresh.as_deref(), Some("fresh"), "a value that only fit in memory is lost to get()");
-    assert_eq!(got_new.as_deref(), Some("new"), "get() returns the stale localStorage value instead of the newer one kept in memory");
-}
-
-#[wasm_bindgen_test]
-fn start_refuses_a_bad_config_with_a_clear_message() {
-    let hooks = js("({ send(url, body, done) { if (done) setTimeout(() => done(200), 0); } })");
-    let cases: [(&str, &[&str]); 7] = [
-        ("null", &["config object"]),
-        ("'demo'", &["config object"]),
-        ("({})", &["'site'", "data-site"]),
-        ("({ site: 'bad site!' })", &["'site'", "bad site!"]),
-        ("({ site: 'x'.repeat(65) })", &["'site'", "1-64"]),
-        ("({ site: 'ok', endpoint: 'javascript:alert(1)' })", &["'endpoint'", "javascript:alert(1)"]),
-        ("({ site: 'ok', endpoint: 'data:text/plain,x' })", &["'endpoint'", "http(s)"]),
+    assert!(!c.begin("teleport", NOW), "an unknown kind is refused at begin()");
+    assert_ne!(c.commit(NOW, true, 42), "", "commit() after a refused begin() must not commit anything");
+    let long = "x".repeat(10_000);
+    type Case<'a> = (&'a str, Vec<(u8, &'a str)>, Vec<(u8, f64)>, &'a str);
+    let cases: [Case; 10] = [
+        ("view", vec![], vec![], "item"),
+        ("view", vec![(ITEM, "")], vec![], "item"),
+        ("view", vec![(ITEM, long.as_str())], vec![], "item"),
+        ("view", vec![(ITEM, "A\u{0}B")], vec![], "item"),
+        ("like", vec![(ITEM, "A\nB")], vec![], "item"),
+        ("cart-add", vec![(ITEM, "A")], vec![(PRICE, -1.0)], "price"),
+        ("cart-add", vec![(ITEM, "A")], vec![(PRICE, f64::NAN)], "price"),
+        ("cart-add", vec![(ITEM, "A"), (PRICE_TEXT, "-1")], vec![], "price"),
+        ("cart-add", vec![(ITEM, "A")], vec![(QTY, 0.0)], "quantity"),
+        ("purchase", vec![(ORDER, "O-2")], vec![(PRICE, 10.0)], "lines"),
     ];
-    for (config, want) in cases {
-        let err = match start(js(config), hooks.clone()) {
-            Ok(()) => panic!("start({config}) accepted a bad config"),
-            Err(e) => e.as_string().unwrap_or_else(|| panic!("start({config}) error is not a string: {e:?}")),
-        };
-        for w in want {
-            assert!(err.contains(w), "start({config}): error {err:?} does not mention {w:?}");
-        }
+    for (kind, fields, nums, what) in &cases {
+        let why = commit(&mut c, kind, fields, nums, true);
+        assert!(why.contains(what), "{kind} {fields:?} {nums:?}: reason {why:?} should mention {what:?}");
     }
-    // A refused config starts nothing.
-    assert_eq!(profile(), "null");
-    assert_eq!(status(), "null");
-    assert!(!track("view", js("({ item: 'SKU-X' })")));
+    assert!(c.begin("cart-add", NOW));
+    c.set(ITEM, "A");
+    c.num(QTY, 1.5);
+    assert!(c.commit(NOW, true, 42).contains("quantity"), "a fractional quantity is refused");
+    assert_eq!(lists(&c), before, "a refused event changed the profile");
+    assert_eq!(c.waiting(), 1, "a refused event was queued");
 }
 
-/// The one successful start of this wasm instance, as an ordered sequence: corrupt stored
-/// profile -> start -> track -> flush -> erase.
 #[wasm_bindgen_test]
-fn lifecycle_in_one_started_instance() {
-    // -- before start: a corrupt profile, a stray vitrina key, a key of the shop.
-    clear_vitrina_keys();
-    let l = local();
-    l.set_item("vitrina:profile", "garbage").unwrap();
-    l.set_item("vitrina:stray", "x").unwrap();
-    l.set_item("shop-key", "keep").unwrap();
-    js("window.__warns = []; window.__origWarn = console.warn;
-        console.warn = function () { window.__warns.push([].map.call(arguments, String).join(' ')); };
-        window.__sent = [];");
-    let hooks = js("({
-        send(url, body, done) {
-            window.__sent.push({ url, bytes: body.length, leaving: !done });
-            if (done) setTimeout(() => done(200), 0);
-        },
-        money(v, currency) { return v.toFixed(2) + ' ' + currency; },
-        count(n) { return String(n); },
-    })");
-    let config = js("({ site: 'wasm-test', endpoint: '/collect', autoCapture: false })");
-    let started = start(config.clone(), hooks.clone());
-    let again = start(config, hooks);
-    js("console.warn = window.__origWarn; delete window.__origWarn;");
-    let warns: Vec<String> = js_sys::Array::from(&js("window.__warns")).iter().filter_map(|w| w.as_string()).collect();
+fn a_corrupt_stored_profile_is_refused_and_leaves_the_profile_alone() {
+    let mut c = core();
+    assert_eq!(commit(&mut c, "like", &[(ITEM, "KEEP")], &[], true), "");
+    let before = lists(&c);
+    for bad in ["garbage", "", "AAAA", "////", "VmVyc2lvbiA5OTk="] {
+        assert!(!c.load_profile(bad, NOW), "load_profile({bad:?}) accepted garbage");
+        assert_eq!(lists(&c), before, "load_profile({bad:?}) changed the profile");
+    }
+    // A good stored profile, from another core: taken as it is.
+    let mut other = core();
+    assert_eq!(commit(&mut other, "view", &[(ITEM, "SKU-7"), (INFO_NAME, "Tent")], &[], false), "");
+    let stored = other.profile();
+    assert!(c.load_profile(&stored, NOW));
+    assert_eq!(lists(&c), lists(&other));
+    // Damaged in the middle: refused, the loaded profile stays.
+    let mut damaged = stored.clone();
+    damaged.truncate(stored.len() / 2);
+    assert!(!c.load_profile(&damaged, NOW), "a truncated profile was accepted");
+    assert_eq!(lists(&c), lists(&other));
+}
 
-    // -- corrupt profile: start works, with an empty profile and exactly one warning.
-    assert!(started.is_ok(), "start failed: {started:?}");
-    assert_eq!(warns.len(), 1, "exactly one warning for the corrupt profile, got {warns:?}");
-    assert!(warns[0].starts_with("[vitrina] ") && warns[0].contains("profile"), "warning: {}", warns[0]);
-    assert_ne!(l.get_item("vitrina:profile").unwrap().as_deref(), Some("garbage"), "the corrupt profile is still stored");
-    let p = parse(&profile());
+#[wasm_bindgen_test]
+fn delivery_one_batch_in_flight_retry_then_acknowledge() {
+    let mut c = core();
+    assert_eq!(c.next_request(), None, "nothing to send yet");
+    for item in ["A", "B", "C"] {
+        assert_eq!(commit(&mut c, "like", &[(ITEM, item)], &[], true), "");
+    }
+    assert_eq!(c.waiting(), 3);
+    assert!(!c.wants_flush(), "3 events are below the flush count");
+    let body = c.next_request().expect("a batch to send");
+    assert_eq!(body.first(), Some(&0x56), "binary batch format (magic byte 0x56)");
+    assert_eq!(c.next_request(), None, "one request at a time");
+    // A server error: retry later, keep the events.
+    let wait = c.answer(503, -1.0, 0.0);
+    assert!((500.0..=60_000.0).contains(&wait), "retry in {wait} ms");
+    assert!(c.waiting() > 0, "events kept after a 503");
+    // Retry-After is honoured.
+    assert_eq!(c.next_request(), Some(body.clone()), "the same batch is sent again");
+    let wait = c.answer(429, 7.0, 0.0);
+    assert!(wait >= 7000.0, "Retry-After: 7 gave a wait of {wait} ms");
+    assert_eq!(c.next_request(), Some(body));
+    assert_eq!(c.answer(200, -1.0, 0.5), -1.0, "after a 2xx: send more now");
+    assert_eq!(c.waiting(), 0, "acknowledged events are forgotten");
+    assert_eq!(c.next_request(), None);
+    // A 4xx other than 429 is final: forgotten, not retried.
+    assert_eq!(commit(&mut c, "like", &[(ITEM, "D")], &[], true), "");
+    assert!(c.next_request().is_some());
+    assert_eq!(c.answer(400, -1.0, 0.0), -1.0);
+    assert_eq!(c.waiting(), 0);
+    // An answer with nothing in flight is harmless.
+    assert_eq!(c.answer(200, -1.0, 0.0), -1.0);
+}
+
+#[wasm_bindgen_test]
+fn twenty_events_want_a_flush() {
+    let mut c = core();
+    for i in 0..19 {
+        assert_eq!(commit(&mut c, "like", &[(ITEM, &format!("I{i}"))], &[], true), "");
+    }
+    assert!(!c.wants_flush());
+    assert_eq!(commit(&mut c, "like", &[(ITEM, "I19")], &[], true), "");
+    assert!(c.wants_flush());
+}
+
+#[wasm_bindgen_test]
+fn the_stored_outbox_survives_a_page_and_is_not_resent_once_acknowledged() {
+    let mut a = core();
+    for item in ["A", "B"] {
+        assert_eq!(commit(&mut a, "like", &[(ITEM, item)], &[], true), "");
+    }
+    let stored = a.outbox();
+    assert!(!stored.is_empty());
+    // The next page (another core, same client) takes them in and sends them.
+    let mut b = Core::new("wasm-test", CID, 0x0a0b_0c0d);
+    assert!(b.merge_outbox(&stored));
+    let once = b.waiting();
+    assert!(once > 0);
+    assert!(b.merge_outbox(&stored), "merging the same batches twice");
+    assert_eq!(b.waiting(), once, "a batch merged twice is kept once");
+    assert_eq!(b.outbox(), stored, "the merged outbox is stored as it was");
+    // Page being left: everything is handed out, and kept until acknowledged.
+    let n = a.leaving();
+    assert_eq!(n, 1);
+    assert_eq!(a.batch(0).first(), Some(&0x56));
+    assert!(a.batch(7).is_empty(), "batch(i) past the end is empty");
+    assert!(a.waiting() > 0, "beaconed batches stay until acknowledged");
+    // Acknowledged here: another tab's stale copy must not bring them back.
+    assert!(a.next_request().is_some());
+    assert_eq!(a.answer(200, -1.0, 0.0), -1.0);
+    assert!(a.merge_outbox(&stored));
+    assert_eq!(a.waiting(), 0, "an acknowledged batch came back from a stale stored outbox");
+    // Damaged storage: refused, what was readable is kept.
+    let mut d = core();
+    assert!(!d.merge_outbox("garbage"));
+    assert!(!d.merge_outbox("zz:1:AAAA"));
+    assert_eq!(d.waiting(), 0);
+    assert!(!d.merge_outbox(&[stored.as_str(), "garbage"].join(" ")));
+    assert_eq!(d.outbox(), stored, "the readable part of a damaged outbox is kept");
+}
+
+#[wasm_bindgen_test]
+fn erase_forgets_everything_and_takes_the_new_client_id() {
+    let mut c = core();
+    assert_eq!(commit(&mut c, "view", &[(ITEM, "SKU-1")], &[], false), "");
+    assert_eq!(commit(&mut c, "like", &[(ITEM, "SKU-1")], &[], true), "");
+    assert_eq!(commit(&mut c, "cart-add", &[(ITEM, "SKU-1")], &[(QTY, 1.0)], true), "");
+    assert!(c.next_request().is_some());
+    assert_eq!(c.leaving(), 1);
+    c.erase(CID2);
+    assert_eq!(c.client(), CID2);
+    let p = profile(&c);
     for list in ["recent", "cart", "likes", "purchases"] {
-        assert_eq!(len(&p, list), 0, "{list} of a reset profile: {}", stringify(&p));
+        assert_eq!(len(&p, list), 0, "{list} after erase: {}", text(&p));
     }
-    let again = again.expect_err("a second start must be refused");
-    assert!(again.as_string().unwrap_or_default().contains("already started"), "{again:?}");
+    assert_eq!(c.waiting(), 0);
+    assert_eq!(c.outbox(), "");
+    assert!(c.batch(0).is_empty(), "batches prepared by leaving() are dropped");
+    assert!(!c.likes("SKU-1"));
+    // The answer to the request in flight before erase() is harmless.
+    assert_eq!(c.answer(200, -1.0, 0.0), -1.0);
+    // It keeps working, under the new id.
+    assert_eq!(commit(&mut c, "like", &[(ITEM, "SKU-9")], &[], true), "");
+    assert!(c.next_request().is_some());
+}
 
-    // -- status: the client id is the stored one, storage is persistent.
-    let st = parse(&status());
-    let client = at_str(&st, "client").expect("status.client");
-    assert_eq!(client.len(), 32, "client id {client}");
-    assert!(client.bytes().all(|b| b.is_ascii_hexdigit()));
-    assert_eq!(l.get_item("vitrina:cid").unwrap().as_deref(), Some(client.as_str()));
-    assert_eq!(at(&st, "persistent"), JsValue::TRUE);
+#[wasm_bindgen_test]
+fn languages_and_texts() {
+    assert_eq!(Core::lang("es-ES"), "es");
+    assert_eq!(Core::lang("en_GB"), "en");
+    assert_eq!(Core::lang("xx"), "en");
+    assert_eq!(Core::lang(""), "en");
+    assert_eq!(Core::text("en", "likes"), "likes");
+    assert_eq!(Core::text("es", "like"), "Me gusta");
+    assert_eq!(Core::text("es", "no-such-key"), "no-such-key");
+}
 
-    // -- track: the profile JSON reflects each event.
-    assert!(track("view", js("({ item: 'SKU-1', name: 'Ridge Boot', price: 12.5, category: 'shoes/trail', currency: 'EUR' })")));
-    let p = parse(&profile());
-    assert_eq!(len(&p, "recent"), 1, "{}", stringify(&p));
-    assert_eq!(at_str(&p, "recent.0.item").as_deref(), Some("SKU-1"));
-    assert_eq!(at_str(&p, "recent.0.name").as_deref(), Some("Ridge Boot"));
-    assert_eq!(at_str(&p, "recent.0.category").as_deref(), Some("shoes/trail"));
-    assert_eq!(at_num(&p, "recent.0.price"), Some(1250.0));
-    assert_eq!(at_num(&p, "recent.0.views"), Some(1.0));
+#[wasm_bindgen_test]
+fn nothing_panics_on_hostile_input() {
+    let mut c = core();
+    // Setting fields without begin(), unknown codes, odd numbers: ignored, no panic.
+    c.set(ITEM, "A");
+    c.set(200, "x");
+    c.num(9, f64::INFINITY);
+    c.line("A", f64::NAN, f64::NEG_INFINITY);
+    c.prop("k", "v");
+    assert_ne!(c.commit(f64::NAN, true, 0), "");
+    assert!(c.begin("view", f64::NAN));
+    c.set(ITEM, "A");
+    assert_ne!(c.commit(-1.0, true, 0), "", "an event at time 0 is out of range");
+    assert!(!c.load_profile(&"\u{1F600}".repeat(1000), NOW));
+    assert!(!c.merge_outbox(&"1:".repeat(1000)));
+    let _ = profile(&c);
+    let z = Core::new("", "not hex", 0);
+    assert_eq!(z.client().len(), 32);
+}
 
-    assert!(track("cart-add", js("({ item: 'SKU-1', quantity: 2, price: '12.50' })")));
-    let p = parse(&profile());
-    assert_eq!(len(&p, "cart"), 1, "{}", stringify(&p));
-    assert_eq!(at_str(&p, "cart.0.item").as_deref(), Some("SKU-1"));
-    assert_eq!(at_num(&p, "cart.0.qty"), Some(2.0));
-    assert_eq!(at_num(&p, "cart.0.price"), Some(1250.0));
-
-    assert!(track("like", js("({ item: 'SKU-2' })")));
-    let p = parse(&profile());
-    assert_eq!(at_str(&p, "likes.0.item").as_deref(), Some("SKU-2"), "{}", stringify(&p));
-
-    // -- invalid events: false, nothing changes.
-    let before = profile();
-    for (kind, props) in [
-        ("view", "({ item: '' })"),
-        ("view", "({ item: 'x'.repeat(10000) })"),
-        ("view", "({ item: 'A\\u0000B' })"),
-        ("cart-add", "({ item: 'SKU-3', price: -1 })"),
-        ("cart-add", "({ item: 'SKU-3', quantity: 0 })"),
-        ("teleport", "({ item: 'SKU-3' })"),
-        ("purchase", "({ order: 'O-1', value: 10 })"),
-    ] {
-        assert!(!track(kind, js(props)), "track({kind:?}, {props}) accepted an invalid event");
+/// `Core::waiting()` is documented as "events not yet acknowledged (pending and sealed)" and
+/// feeds `status().outbox`: it must count events, also once they are sealed into a batch.
+#[wasm_bindgen_test]
+fn waiting_counts_events_not_batches() {
+    let mut c = core();
+    for item in ["A", "B", "C"] {
+        assert_eq!(commit(&mut c, "like", &[(ITEM, item)], &[], true), "");
     }
-    let after = profile();
-    // `updated` may move; compare the lists.
-    for list in ["recent", "cart", "likes", "purchases"] {
-        assert_eq!(stringify(&at(&parse(&after), list)), stringify(&at(&parse(&before), list)), "{list} changed");
-    }
-
-    // -- flush: saves the profile and hands the three events to the send hook.
-    flush();
-    let stored = l.get_item("vitrina:profile").unwrap().expect("profile saved by flush()");
-    assert_ne!(stored, "garbage");
-    let sent = js("window.__sent");
-    assert_eq!(js_sys::Array::from(&sent).length(), 1, "one send: {}", stringify(&sent));
-    assert_eq!(at_str(&sent, "0.url").as_deref(), Some("/collect"));
-    assert_eq!(at(&sent, "0.leaving"), JsValue::FALSE);
-    assert!(at_num(&sent, "0.bytes").unwrap_or(0.0) > 0.0);
-
-    // -- erase: every vitrina: key goes, the shop's keys stay, a new client id is written.
-    l.set_item("vitrina:stray2", "y").unwrap();
-    erase();
-    let keys = local_keys();
-    let left: Vec<&String> = keys.iter().filter(|k| k.starts_with("vitrina:") && *k != "vitrina:cid").collect();
-    let new_cid = l.get_item("vitrina:cid").unwrap();
-    let shop = l.get_item("shop-key").unwrap();
-    l.remove_item("shop-key").unwrap();
-    assert!(left.is_empty(), "vitrina keys left after erase(): {left:?}");
-    assert_eq!(shop.as_deref(), Some("keep"), "erase() removed a key of the shop");
-    let new_cid = new_cid.expect("a new client id is stored");
-    assert_ne!(new_cid, client, "erase() kept the client id");
-    assert_eq!(new_cid.len(), 32);
-    let st = parse(&status());
-    assert_eq!(at_str(&st, "client").as_deref(), Some(new_cid.as_str()));
-    assert_eq!(at_num(&st, "outbox"), Some(0.0));
-    let p = parse(&profile());
-    for list in ["recent", "cart", "likes", "purchases"] {
-        assert_eq!(len(&p, list), 0, "{list} after erase(): {}", stringify(&p));
-    }
-    // Still working after erase.
-    assert!(track("view", js("({ item: 'SKU-9' })")));
-    assert_eq!(at_str(&parse(&profile()), "recent.0.item").as_deref(), Some("SKU-9"));
-    js("delete window.__warns; delete window.__sent;");
+    assert_eq!(c.waiting(), 3, "3 pending events");
+    let _ = c.outbox(); // seals the 3 events into one batch
+    assert_eq!(c.waiting(), 3, "3 events sealed into one batch are still 3 events waiting");
+    assert!(c.next_request().is_some());
+    assert_eq!(c.waiting(), 3, "3 events in flight");
+    assert_eq!(c.answer(200, -1.0, 0.0), -1.0);
+    assert_eq!(c.waiting(), 0);
 }

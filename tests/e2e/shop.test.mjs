@@ -38,6 +38,12 @@ describe('demo shop: browse, cart, like, deliver', () => {
   }
   async function settle() {
     await waitForWidget(page);
+    // The widget reads the page at DOMContentLoaded (it may be ready before): wait for that
+    // read, shown by the rendered slot on pages that have one, so no navigation races it.
+    await page.waitForFunction(() => document.readyState !== 'loading' &&
+      [...document.querySelectorAll('[data-vitrina-slot]')].every((s) => s.hasAttribute('data-vitrina-rendered')),
+    null, { timeout: 5000 });
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
     loaded.push(new URL(page.url()).pathname);
   }
   async function profile() {

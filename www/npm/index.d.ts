@@ -105,8 +105,10 @@ export interface ProfileSnapshot {
 /** Delivery and storage diagnostics. */
 export interface Status {
   client: string;
+  /** Events stored and not yet acknowledged by the backend. */
   outbox: number;
-  inflight: number;
+  /** Whether a batch is being sent right now. */
+  inflight: boolean;
   dropped: number;
   persistent: boolean;
   lang: string;

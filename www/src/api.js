@@ -32,13 +32,12 @@ const randomHex = (bytes) => {
   return s;
 };
 
-const METHODS = ['track', 'view', 'cartAdd', 'cartRemove', 'purchase', 'like', 'unlike', 'search', 'share', 'page', 'flush', 'profile', 'status', 'refresh', 'erase'];
-
-/** A widget that does nothing, returned when Vitrina cannot start. */
+/** A widget that does nothing, returned when Vitrina cannot start: same methods, same return types. */
 export function noop() {
-  const api = { ready: false };
-  for (const m of METHODS) api[m] = () => (m === 'profile' || m === 'status' ? null : m === 'track' || m.length < 8 ? false : undefined);
-  api.flush = () => Promise.resolve();
+  const api = { ready: false, flush: () => Promise.resolve() };
+  for (const m of ['track', 'view', 'cartAdd', 'cartRemove', 'purchase', 'like', 'unlike', 'search', 'share', 'page']) api[m] = () => false;
+  for (const m of ['profile', 'status']) api[m] = () => null;
+  for (const m of ['refresh', 'erase']) api[m] = () => undefined;
   return api;
 }
 
@@ -151,12 +150,22 @@ function startWith(wasm, config) {
   }
 
   // ---- delivery
+  // Calls done(status, retryAfterSeconds) exactly once, asynchronously, even when
+  // fetch or the shop's transport throws synchronously.
   function post(body, done) {
-    if (transport) return void Promise.resolve().then(() => transport(body)).then(() => done(200, -1), () => done(0, -1));
-    fetch(endpoint, { method: 'POST', body, keepalive: body.length < 65000, credentials: 'omit' }).then(
-      (r) => done(r.status, r.headers.has('Retry-After') ? parseFloat(r.headers.get('Retry-After')) : -1),
-      () => done(0, -1),
-    );
+    Promise.resolve()
+      .then(() =>
+        transport
+          ? Promise.resolve(transport(body)).then(() => [200, -1])
+          : fetch(endpoint, { method: 'POST', body, keepalive: body.length < 65000, credentials: 'omit' }).then((r) => [
+              r.status,
+              r.headers.has('Retry-After') ? parseFloat(r.headers.get('Retry-After')) : -1,
+            ]),
+      )
+      .then(
+        (a) => done(a[0], a[1]),
+        () => done(0, -1),
+      );
   }
   function pump() {
     if (inflight || !(endpoint || transport)) return;
@@ -182,7 +191,13 @@ function startWith(wasm, config) {
         // The batches stay stored until an answer acknowledges them: if the
         // beacon is lost, the next page sends them again (the server deduplicates).
         if (transport) post(body, () => {});
-        else if (!(navigator.sendBeacon && navigator.sendBeacon(endpoint, body))) post(body, () => {});
+        else {
+          let queued = false;
+          try {
+            queued = !!navigator.sendBeacon && navigator.sendBeacon(endpoint, body);
+          } catch (e) {}
+          if (!queued) post(body, () => {});
+        }
       }
     }
     save();

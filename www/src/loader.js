@@ -37,7 +37,15 @@
     : !/^[\w.-]{1,64}$/.test(d.site || '')
       ? 'the script tag needs data-site="your-shop-id" (letters, digits, - _ .); Vitrina is off on this page'
       : '';
+  // The widget that does nothing: same methods and return types as the real one.
   var noop = { ready: false };
+  'track view cartAdd cartRemove purchase like unlike share search page profile status refresh erase flush'
+    .split(' ')
+    .forEach(function (m, i) {
+      noop[m] = function () {
+        return i < 10 ? false : i < 12 ? null : i < 14 ? undefined : Promise.resolve();
+      };
+    });
   if (bad) {
     warn(bad);
     install(noop);

@@ -1,0 +1,260 @@
+// The browser glue of the JS face (www/src/api.js, storage.js) in real Chromium, on small
+// fixture pages served with the built widget (www/dist) by harness.serveStatic: storage that
+// throws or is full, a corrupt stored profile, bad configs given to init(), erase().
+// (The wasm core itself is tested in the browser by src/web/tests.rs.)
+//
+//   npm run build && node --test tests/e2e/glue.test.mjs
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { assertNoPageErrors, copyWidget, launchBrowser, newPage, serveStatic, waitFor, waitForWidget } from './harness.mjs';
+
+const SNIPPET = 'window.vitrina=window.vitrina||function(){(vitrina.q=vitrina.q||[]).push(arguments)};';
+
+/** A page: `setup` runs before the script tag (to break storage, plant keys...). */
+function scriptTagPage({ setup = '', attrs = '' }) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>glue</title><link rel="icon" href="data:,">
+<script>${setup}</script>
+<script>${SNIPPET}</script>
+<script async src="/vitrina.js" data-site="glue-test" ${attrs}></script>
+</head><body><h1>glue</h1></body></html>
+`;
+}
+const BARE = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>esm</title><link rel="icon" href="data:,"></head><body>esm</body></html>\n';
+
+const PAGES = {
+  'ls-throws.html': scriptTagPage({
+    attrs: 'data-debug',
+    setup: "Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('The operation is insecure.', 'SecurityError'); } });",
+  }),
+  'ls-full.html': scriptTagPage({
+    setup: `(() => {
+      const orig = Storage.prototype.setItem;
+      Storage.prototype.setItem = function (k, v) {
+        if (String(k).startsWith('vitrina:') && k !== 'vitrina:probe') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        return orig.call(this, k, v);
+      };
+    })();`,
+  }),
+  'corrupt.html': scriptTagPage({ setup: "localStorage.setItem('vitrina:profile', 'garbage');" }),
+  'erase.html': scriptTagPage({ setup: "localStorage.setItem('vitrina:stray', 'x'); localStorage.setItem('shop-key', 'keep');" }),
+  'bare.html': BARE,
+};
+
+const listsOf = (p) => ({ recent: p.recent, cart: p.cart, likes: p.likes, purchases: p.purchases });
+const EMPTY = { recent: [], cart: [], likes: [], purchases: [] };
+
+describe('JS glue in the browser', () => {
+  let browser;
+  let site;
+  let dir;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrina-e2e-glue-'));
+    copyWidget(dir);
+    for (const [name, html] of Object.entries(PAGES)) fs.writeFileSync(path.join(dir, name), html);
+    site = await serveStatic(dir);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const warningsOf = (page) => page.consoleMessages.filter((m) => m.type === 'warning').map((m) => m.text);
+
+  test('localStorage getter throws: the widget runs in memory, one debug warning, no error', async () => {
+    const page = await newPage(browser);
+    try {
+      await page.goto(`${site.url}/ls-throws.html`);
+      await waitForWidget(page);
+      const r = await page.evaluate(async () => {
+        const v = window.vitrina;
+        const tracked = v.track('like', { item: 'A' }) && v.cartAdd({ item: 'B', price: 5 });
+        await v.flush();
+        return { tracked, status: v.status(), profile: v.profile() };
+      });
+      assert.equal(r.tracked, true);
+      assert.equal(r.status.persistent, false, `status: ${JSON.stringify(r.status)}`);
+      assert.match(r.status.client, /^[0-9a-f]{32}$/);
+      assert.deepEqual(r.profile.likes.map((l) => l.item), ['A']);
+      assert.deepEqual(r.profile.cart.map((l) => l.item), ['B']);
+      // Erase works in memory too.
+      const after = await page.evaluate(() => {
+        const before = window.vitrina.status().client;
+        window.vitrina.erase();
+        return { before, status: window.vitrina.status(), profile: window.vitrina.profile() };
+      });
+      assert.notEqual(after.status.client, after.before);
+      assert.deepEqual(listsOf(after.profile), EMPTY);
+      const warnings = warningsOf(page);
+      assert.equal(warnings.length, 1, `warnings:\n  ${warnings.join('\n  ')}`);
+      assert.match(warnings[0], /^\[vitrina\] localStorage is not available; keeping data in memory/);
+      assertNoPageErrors(page);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('localStorage full (QuotaExceededError on write): events and profile still work, no warning', async () => {
+    const page = await newPage(browser);
+    try {
+      await page.goto(`${site.url}/ls-full.html`);
+      await waitForWidget(page);
+      const r = await page.evaluate(async () => {
+        const v = window.vitrina;
+        const ok = [v.like('A'), v.view({ item: 'V', name: 'Viewed' }), v.cartAdd({ item: 'B', price: 5 })];
+        await v.flush();
+        await new Promise((res) => setTimeout(res, 50));
+        return { ok, status: v.status(), profile: v.profile(), stored: Object.keys(localStorage).filter((k) => k.startsWith('vitrina:')) };
+      });
+      assert.deepEqual(r.ok, [true, true, true]);
+      assert.equal(r.status.persistent, false, 'status().persistent after writes failed');
+      assert.match(r.status.client, /^[0-9a-f]{32}$/);
+      assert.deepEqual(r.profile.likes.map((l) => l.item), ['A']);
+      assert.deepEqual(r.profile.recent.map((l) => l.item), ['V']);
+      assert.deepEqual(r.stored, [], 'nothing could be written');
+      assert.deepEqual(warningsOf(page), []);
+      assertNoPageErrors(page);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('a corrupt stored profile: start works with an empty profile and exactly one warning', async () => {
+    const page = await newPage(browser);
+    try {
+      await page.goto(`${site.url}/corrupt.html`);
+      await waitForWidget(page);
+      const r = await page.evaluate(() => ({ profile: window.vitrina.profile(), stored: localStorage.getItem('vitrina:profile') }));
+      assert.deepEqual(listsOf(r.profile), EMPTY);
+      assert.notEqual(r.stored, 'garbage', 'the corrupt profile is still stored');
+      const warnings = warningsOf(page);
+      assert.equal(warnings.length, 1, `warnings:\n  ${warnings.join('\n  ')}`);
+      assert.match(warnings[0], /^\[vitrina\] .*profile.*unreadable/);
+      // And it works from there; the new profile is stored.
+      const after = await page.evaluate(async () => {
+        const ok = window.vitrina.like('A');
+        await window.vitrina.flush();
+        return { ok, profile: window.vitrina.profile(), stored: localStorage.getItem('vitrina:profile') };
+      });
+      assert.equal(after.ok, true);
+      assert.deepEqual(after.profile.likes.map((l) => l.item), ['A']);
+      assert.ok(after.stored && after.stored !== 'garbage', 'the new profile was not stored');
+      assertNoPageErrors(page);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('erase() removes every vitrina: key, keeps the shop\'s keys and rotates the client id', async () => {
+    const page = await newPage(browser);
+    try {
+      await page.goto(`${site.url}/erase.html`);
+      await waitForWidget(page);
+      const r = await page.evaluate(async () => {
+        const v = window.vitrina;
+        v.like('A');
+        v.view({ item: 'V' });
+        await v.flush();
+        const keys = () => Object.keys(localStorage).filter((k) => k.startsWith('vitrina:')).sort();
+        const before = { keys: keys(), client: v.status().client, cid: localStorage.getItem('vitrina:cid') };
+        v.erase();
+        return {
+          before,
+          after: { keys: keys(), client: v.status().client, cid: localStorage.getItem('vitrina:cid'), shop: localStorage.getItem('shop-key') },
+          profile: v.profile(),
+          status: v.status(),
+        };
+      });
+      assert.ok(r.before.keys.includes('vitrina:profile') && r.before.keys.includes('vitrina:stray'), `before: ${r.before.keys}`);
+      assert.equal(r.before.client, r.before.cid);
+      assert.deepEqual(r.after.keys, ['vitrina:cid'], 'only the new client id is left');
+      assert.equal(r.after.shop, 'keep', "erase() removed a key of the shop");
+      assert.match(r.after.cid, /^[0-9a-f]{32}$/);
+      assert.notEqual(r.after.cid, r.before.cid, 'the client id did not change');
+      assert.equal(r.after.client, r.after.cid);
+      assert.deepEqual(listsOf(r.profile), EMPTY);
+      assert.equal(r.status.outbox, 0);
+      assertNoPageErrors(page);
+    } finally {
+      await page.close();
+    }
+  });
+
+  const BAD = [
+    ['null', 'config object'],
+    ['{}', '"site"'],
+    ["{ site: 'bad site!' }", '"site"'],
+    ["{ site: 'x'.repeat(65) }", '"site"'],
+    ["{ site: 'ok', endpoint: 'javascript:alert(1)' }", '"endpoint"'],
+    ["{ site: 'ok', endpoint: 'data:text/plain,x' }", '"endpoint"'],
+    ["{ site: 'ok', transport: 'nope' }", '"transport"'],
+  ];
+  test('init(config) with a bad config resolves to the no-op widget with one clear warning; never rejects', async () => {
+    for (const [config, mention] of BAD) {
+      const page = await newPage(browser);
+      try {
+        await page.goto(`${site.url}/bare.html`);
+        const r = await page.evaluate(async (config) => {
+          const m = await import('/vitrina-core.js');
+          try {
+            const w = await m.start(eval(`(${config})`));
+            let threw = '';
+            try {
+              w.track('like', { item: 'A' });
+              w.cartAdd('A');
+              await w.flush();
+              w.profile();
+              w.erase();
+            } catch (e) {
+              threw = e.message;
+            }
+            return { ready: w.ready, threw, keys: Object.keys(localStorage).filter((k) => k.startsWith('vitrina:')) };
+          } catch (e) {
+            return { rejected: String(e && e.message) };
+          }
+        }, config);
+        assert.equal(r.rejected, undefined, `start(${config}) rejected`);
+        assert.equal(r.ready, false, `start(${config})`);
+        assert.equal(r.threw, '', `the no-op widget of start(${config}) threw`);
+        assert.deepEqual(r.keys, [], `start(${config}) wrote to localStorage`);
+        const warnings = warningsOf(page);
+        assert.equal(warnings.length, 1, `start(${config}): warnings:\n  ${warnings.join('\n  ')}`);
+        assert.ok(warnings[0].startsWith('[vitrina] ') && warnings[0].includes(mention), `start(${config}): ${warnings[0]}`);
+        assertNoPageErrors(page);
+      } finally {
+        await page.close();
+      }
+    }
+  });
+
+  test('init(config) with a transport: batches in the binary format go to it; start() twice gives the same widget', async () => {
+    const page = await newPage(browser);
+    try {
+      await page.goto(`${site.url}/bare.html`);
+      const r = await page.evaluate(async () => {
+        const m = await import('/vitrina-core.js');
+        window.__batches = [];
+        const cfg = { site: 'esm-test', autoCapture: false, transport: (b) => { window.__batches.push(Array.from(b)); } };
+        const w = await m.start(cfg);
+        const again = await m.start(cfg);
+        const ok = w.like('A');
+        await w.flush();
+        return { ready: w.ready, same: w === again, ok };
+      });
+      assert.deepEqual(r, { ready: true, same: true, ok: true });
+      const batches = await waitFor(() => page.evaluate(() => window.__batches.length && window.__batches),
+        { timeout: 5000, message: 'a batch handed to the transport' });
+      assert.equal(batches[0][0], 0x56, 'binary batch (magic byte 0x56)');
+      assert.deepEqual(warningsOf(page), []);
+      assertNoPageErrors(page);
+    } finally {
+      await page.close();
+    }
+  });
+});
