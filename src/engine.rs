@@ -144,7 +144,14 @@ pub struct Engine {
     backoff: u32,
     /// Last currency seen, for showing prices.
     pub currency: Option<String>,
+    /// Events applied since the profile was last written, so they can be replayed
+    /// on top of what another tab wrote meanwhile.
+    journal: Vec<(Event, Option<ItemInfo>)>,
+    /// The profile string this engine last wrote or read.
+    last_stored: String,
 }
+
+const JOURNAL_MAX: usize = 500;
 
 const ACKED_MEMORY: usize = 64;
 
@@ -165,6 +172,8 @@ impl Engine {
             dropped: 0,
             backoff: 0,
             currency: None,
+            journal: Vec::new(),
+            last_stored: String::new(),
         }
     }
 
@@ -249,6 +258,10 @@ impl Engine {
         self.profile.touch_session(now, rand);
         let info = info.filter(|i| i.name.is_some() || i.image.is_some() || i.url.is_some());
         self.profile.apply(&e, info, &self.cfg.profile);
+        if self.journal.len() == JOURNAL_MAX {
+            self.journal.remove(0);
+        }
+        self.journal.push((e.clone(), info.cloned()));
         if send {
             self.seq = self.seq.wrapping_add(1);
             e.id = ((self.nonce as u64) << 32) | self.seq as u64;
@@ -438,6 +451,33 @@ impl Engine {
         codec::b64_encode(&self.profile.encode(&self.cfg.profile))
     }
 
+    /// The profile to store, given what storage holds now (`stored`). If another
+    /// tab wrote since this engine last did, its profile is taken and this tab's
+    /// unsaved events are replayed on top, so concurrent tabs lose nothing.
+    pub fn save_profile(&mut self, stored: &str, now: u64) -> String {
+        if !stored.is_empty() && stored != self.last_stored {
+            self.absorb(stored, now);
+        }
+        self.journal.clear();
+        self.last_stored = self.profile_string();
+        self.last_stored.clone()
+    }
+
+    /// Takes a profile another tab stored, with this tab's unsaved events replayed
+    /// on top. False (nothing changed) if it cannot be read.
+    pub fn absorb(&mut self, stored: &str, now: u64) -> bool {
+        let Some(mut p) = codec::b64_decode(stored).and_then(|b| Profile::decode(&b).ok()) else { return false };
+        p.purge(now, &self.cfg.profile);
+        for (e, info) in &self.journal {
+            let sid = self.profile.session.id;
+            p.touch_session(e.ts, sid);
+            p.apply(e, info.as_ref(), &self.cfg.profile);
+        }
+        self.profile = p;
+        self.last_stored = stored.to_owned();
+        true
+    }
+
     /// Loads a stored profile and purges what is past retention. Errors leave
     /// the current profile as it is.
     pub fn load_profile(&mut self, stored: &str, now: u64) -> Result<(), profile::ProfileError> {
@@ -445,12 +485,15 @@ impl Engine {
         let mut p = Profile::decode(&bytes)?;
         p.purge(now, &self.cfg.profile);
         self.profile = p;
+        self.last_stored = stored.to_owned();
         Ok(())
     }
 
     /// Forgets everything and takes a new client id.
     pub fn erase(&mut self, client: [u8; 16]) {
         self.profile = Profile::default();
+        self.journal.clear();
+        self.last_stored.clear();
         self.pending.clear();
         self.blobs.clear();
         self.inflight = None;
@@ -614,6 +657,37 @@ mod tests {
             n += codec::decode(b).unwrap().events.len();
         }
         assert_eq!(n, 300);
+    }
+
+    #[test]
+    fn two_tabs_writing_at_once_lose_nothing() {
+        let mut a = engine();
+        let mut b = Engine::new(Config::new("demo"), [7; 16], 0x99);
+        let mut stored = String::new();
+        // Interleaved: each tab views its items and saves against what is stored.
+        for i in 0..5u64 {
+            view(&mut a, &["A", &crate::json::itoa(i)].concat(), T + 2 * i).unwrap();
+            stored = a.save_profile(&stored, T + 2 * i);
+            view(&mut b, &["B", &crate::json::itoa(i)].concat(), T + 2 * i + 1).unwrap();
+            // b has not seen a's write yet; a views again before seeing b's.
+            if i % 2 == 0 {
+                view(&mut a, "A-extra", T + 2 * i + 1).unwrap();
+            }
+            stored = b.save_profile(&stored, T + 2 * i + 1);
+        }
+        stored = a.save_profile(&stored, T + 20);
+        let mut c = engine();
+        c.load_profile(&stored, T + 21).unwrap();
+        let mut items: Vec<&str> = c.profile.recent.iter().map(|r| r.item.as_str()).collect();
+        items.sort_unstable();
+        assert_eq!(items, ["A-extra", "A0", "A1", "A2", "A3", "A4", "B0", "B1", "B2", "B3", "B4"]);
+        // A tab that only reads takes others' writes and keeps its own unsaved events.
+        let mut d = engine();
+        view(&mut d, "D", T + 30).unwrap();
+        assert!(d.absorb(&stored, T + 31));
+        assert_eq!(d.profile.recent.len(), 12);
+        assert!(!d.absorb("garbage", T + 31));
+        assert_eq!(d.profile.recent.len(), 12);
     }
 
     #[test]

@@ -95,21 +95,23 @@ pub struct BuildParams {
 }
 
 impl Default for BuildParams {
+    /// Tuned on Diginetica (train on all but the last 15,000 sessions, validate on
+    /// those; see `server/src/eval.rs`).
     fn default() -> Self {
         BuildParams {
             neighbours: 100,
             window: 10,
             forward: 1.0,
-            backward: 0.4,
+            backward: 0.7,
             decay: 0.5,
-            cooccur: 0.1,
-            pair_max: false,
+            cooccur: 0.8,
+            pair_max: true,
             source_norm: 0.5,
-            target_norm: 0.5,
-            shrink: 0.0,
+            target_norm: 0.25,
+            shrink: 1.0,
             max_session: 50,
-            recency_half_life: 0.0,
-            popular_half_life: 0.0,
+            recency_half_life: 100_000.0,
+            popular_half_life: 10_000.0,
             popular: 200,
         }
     }

@@ -44,7 +44,7 @@ pub struct RankParams {
 
 impl Default for RankParams {
     fn default() -> Self {
-        RankParams { max_items: 20, position_decay: 0.7, repeat: 3.0, repeat_decay: 0.7, popularity: 0.0 }
+        RankParams { max_items: 20, position_decay: 0.6, repeat: 2.5, repeat_decay: 0.8, popularity: 0.0 }
     }
 }
 

@@ -138,6 +138,18 @@ impl Core {
         self.e.profile_string()
     }
 
+    /// The profile to store, given what storage holds now: another tab's writes
+    /// are taken and this tab's unsaved events replayed on top.
+    pub fn save_profile(&mut self, stored: &str, now: f64) -> String {
+        self.e.save_profile(stored, ms(now))
+    }
+
+    /// Takes a profile another tab stored (keeping this tab's unsaved events);
+    /// false if it cannot be read.
+    pub fn absorb(&mut self, stored: &str, now: f64) -> bool {
+        self.e.absorb(stored, ms(now))
+    }
+
     /// Loads a stored profile; false (profile unchanged) if corrupt or newer.
     pub fn load_profile(&mut self, stored: &str, now: f64) -> bool {
         self.e.load_profile(stored, ms(now)).is_ok()

@@ -138,7 +138,7 @@ function startWith(wasm, config) {
 
   // ---- storage
   function save() {
-    store.set('profile', core.profile());
+    store.set('profile', core.save_profile(store.get('profile') || '', Date.now()));
     saveOutbox();
   }
   function saveOutbox() {
@@ -252,9 +252,16 @@ function startWith(wasm, config) {
     },
     pagehide: leave,
     online: pump,
+    // Another tab wrote: take its profile (keeping this tab's unsaved events),
+    // its batches, or its erase (a new client id).
     storage(ev) {
-      if (ev.key === 'vitrina:profile' && ev.newValue && core.load_profile(ev.newValue, Date.now())) render();
+      if (ev.key === 'vitrina:profile' && ev.newValue && core.absorb(ev.newValue, Date.now())) render();
       else if (ev.key === 'vitrina:outbox' && ev.newValue) core.merge_outbox(ev.newValue);
+      else if (ev.key === 'vitrina:cid' && ev.newValue && ev.newValue !== core.client()) {
+        core.erase(ev.newValue);
+        view = null;
+        render();
+      } else if (ev.key === null) render();
     },
     popstate: onRoute,
   };
