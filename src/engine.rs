@@ -29,6 +29,8 @@ pub struct Config {
     pub max_batch_bytes: usize,
     /// Most events kept in the outbox; beyond it the oldest batches are dropped.
     pub outbox_max: usize,
+    /// Send batches as JSON instead of the binary format.
+    pub json: bool,
     /// Profile settings.
     pub profile: profile::Config,
 }
@@ -42,6 +44,7 @@ impl Config {
             max_batch_events: 500,
             max_batch_bytes: 60_000,
             outbox_max: 2000,
+            json: false,
             profile: profile::Config::default(),
         }
     }
@@ -312,7 +315,7 @@ impl Engine {
                     dropped: self.dropped,
                     events: self.pending[..n].to_vec(),
                 };
-                let bytes = codec::encode(&b);
+                let bytes = if self.cfg.json { crate::codec_json::encode_json(&b).into_bytes() } else { codec::encode(&b) };
                 if bytes.len() <= self.cfg.max_batch_bytes || n == 1 {
                     break bytes;
                 }
@@ -350,11 +353,12 @@ impl Engine {
         Some((b.id, b.bytes.clone()))
     }
 
-    /// Everything waiting, for a page that is being left (sent with a beacon;
-    /// the batches stay stored until a later answer acknowledges them).
+    /// Everything waiting but the batch in flight (a keepalive request that
+    /// outlives the page), for a page that is being left: sent with a beacon, the
+    /// batches stay stored until a later answer acknowledges them.
     pub fn leaving(&mut self) -> Vec<(u64, Vec<u8>)> {
         self.seal();
-        self.blobs.iter().map(|b| (b.id, b.bytes.clone())).collect()
+        self.blobs.iter().filter(|b| Some(b.id) != self.inflight).map(|b| (b.id, b.bytes.clone())).collect()
     }
 
     /// The answer to the request for batch `id`: an HTTP status (0 for a network
@@ -393,11 +397,18 @@ impl Engine {
 
     // ------------------------------------------------------------------ storage
 
-    /// The outbox as a string for storage: `id:events:base64` entries separated
-    /// by spaces (pending events are sealed first).
+    /// The outbox as a string for storage: `id:events:base64` entries for the
+    /// batches waiting and `!id` tombstones for the batches recently acknowledged,
+    /// separated by spaces (pending events are sealed first). The tombstones tell
+    /// other tabs not to send those batches again.
     pub fn outbox_string(&mut self) -> String {
         self.seal();
         let mut s = String::new();
+        for id in &self.acked {
+            s.push('!');
+            s.push_str(&codec::hex(&id.to_be_bytes()));
+            s.push(' ');
+        }
         for b in &self.blobs {
             if !s.is_empty() {
                 s.push(' ');
@@ -417,6 +428,14 @@ impl Engine {
     pub fn merge_outbox(&mut self, stored: &str) -> bool {
         let mut ok = true;
         for entry in stored.split(' ').filter(|e| !e.is_empty()) {
+            if let Some(hex) = entry.strip_prefix('!') {
+                match u64::from_str_radix(hex, 16) {
+                    Ok(id) if Some(id) != self.inflight => self.forget(id),
+                    Ok(_) => {}
+                    Err(_) => ok = false,
+                }
+                continue;
+            }
             let mut parts = entry.splitn(3, ':');
             let blob = (|| {
                 let id = u64::from_str_radix(parts.next()?, 16).ok()?;
@@ -607,11 +626,16 @@ mod tests {
         let both = b.outbox_string();
         assert!(a.merge_outbox(&both));
         assert_eq!(a.waiting(), (0, 2));
-        // Tab b delivers everything.
+        // Tab b delivers everything; its stored outbox is only tombstones now, and
+        // tab a, reading it, will not send those batches again.
         while let Some((id, _)) = b.next_request() {
             b.answer(id, 200, None, 0.0);
         }
-        assert_eq!(b.outbox_string(), "");
+        let after = b.outbox_string();
+        assert!(after.split(' ').filter(|e| !e.is_empty()).all(|e| e.starts_with('!')), "{after}");
+        assert!(a.merge_outbox(&after));
+        assert_eq!(a.waiting(), (0, 0));
+        assert!(a.next_request().is_none());
         // Acknowledged batches are not taken back from stale storage.
         assert!(b.merge_outbox(&both));
         assert_eq!(b.waiting(), (0, 0));
@@ -641,6 +665,31 @@ mod tests {
         let kept: usize = batches.iter().map(|(_, b)| codec::decode(b).unwrap().events.len()).sum();
         assert!(kept <= 50);
         assert_eq!(reported as usize + e.dropped() as usize, 121 - kept);
+    }
+
+    #[test]
+    fn json_batches_carry_the_same_information() {
+        let mut bin = engine();
+        let mut json = Engine::new(Config { json: true, ..Config::new("demo") }, [7; 16], 0xabcd);
+        for e in [&mut bin, &mut json] {
+            view(e, "SKU-1", T).unwrap();
+        }
+        let (_, b) = bin.next_request().unwrap();
+        let (_, j) = json.next_request().unwrap();
+        assert_eq!(j[0], b'{');
+        let from_json = crate::codec_json::decode_json(std::str::from_utf8(&j).unwrap()).unwrap();
+        assert_eq!(from_json, codec::decode(&b).unwrap());
+    }
+
+    #[test]
+    fn leaving_does_not_resend_the_batch_in_flight() {
+        let mut e = engine();
+        view(&mut e, "A", T).unwrap();
+        let (id, _) = e.next_request().unwrap();
+        view(&mut e, "B", T + 1).unwrap();
+        let out = e.leaving();
+        assert_eq!(out.len(), 1);
+        assert_ne!(out[0].0, id);
     }
 
     #[test]

@@ -128,7 +128,7 @@ const MAGIC: &[u8; 4] = b"VTM\x01";
 const Q_STEPS_PER_OCTAVE: f32 = 16.0;
 
 /// The public model: per item a bounded neighbour list, and the popular items.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     /// Items that have a list, ascending.
     ids: Vec<u32>,
@@ -252,6 +252,13 @@ fn check_scale(s: f32) -> Result<f32, ModelError> {
     }
 }
 
+impl Default for Model {
+    /// An empty model: no lists, no popular items.
+    fn default() -> Self {
+        Model { ids: Vec::new(), starts: vec![0], nbr: Vec::new(), wt: Vec::new(), popular: Vec::new() }
+    }
+}
+
 impl Model {
     /// Number of items that have a neighbour list.
     pub fn len(&self) -> usize {
@@ -309,7 +316,6 @@ impl Model {
         by_item.sort_by_key(|(item, _)| *item);
         by_item.dedup_by_key(|(item, _)| *item);
         let mut m = Model::default();
-        m.starts.push(0);
         for (item, list) in by_item {
             m.push_list(item, list);
         }
@@ -432,8 +438,7 @@ impl Model {
         }
         let n_items = r.count("items", u32::MAX as usize, 6)?;
         m.ids.reserve(n_items);
-        m.starts.reserve(n_items + 1);
-        m.starts.push(0);
+        m.starts.reserve(n_items);
         let mut prev = 0u32;
         for k in 0..n_items {
             let d = r.varint32("item id")?;
@@ -486,7 +491,6 @@ impl Model {
             return;
         }
         let mut out = Model { popular: std::mem::take(&mut self.popular), ..Model::default() };
-        out.starts.push(0);
         let (mut i, mut j) = (0, 0);
         let copy = |out: &mut Model, src: &Model, k: usize| {
             let (n, w) = src.list_at(k);
@@ -659,7 +663,6 @@ impl ModelBuilder {
         let count = |it: u32| self.counts.get(&it).map_or(0.0, |c| c.0);
         let norm = |c: f32, e: f32| if e == 0.0 { 1.0 } else { c.max(1e-12).powf(e) };
         let mut m = Model::default();
-        m.starts.push(0);
         let mut list: Vec<(u32, f32)> = Vec::new();
         let mut i = 0;
         let k = p.neighbours.clamp(1, MAX_NEIGHBOURS);
@@ -700,5 +703,190 @@ impl ModelBuilder {
         pop.truncate(p.popular);
         m.set_popular(pop);
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator for property loops (no dependency, runs in wasm).
+    pub(crate) struct XorShift(pub u64);
+    impl XorShift {
+        pub fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+        pub fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    pub(crate) fn random_sessions(rng: &mut XorShift, n: usize, items: u64) -> Vec<Vec<u32>> {
+        (0..n).map(|_| (0..2 + rng.below(8)).map(|_| 1 + rng.below(items) as u32).collect()).collect()
+    }
+
+    fn sample() -> Model {
+        let mut rng = XorShift(7);
+        ModelBuilder::from_sessions(&random_sessions(&mut rng, 400, 60), BuildParams::default())
+    }
+
+    #[test]
+    fn builds_bounded_lists_without_self_references() {
+        let p = BuildParams { neighbours: 5, ..BuildParams::default() };
+        let mut rng = XorShift(3);
+        let m = ModelBuilder::from_sessions(&random_sessions(&mut rng, 300, 40), p);
+        assert!(m.len() > 30);
+        for &it in m.items() {
+            let (n, w) = m.neighbours(it).unwrap();
+            assert!(!n.is_empty() && n.len() <= 5);
+            assert!(n.windows(2).all(|x| x[0] < x[1]), "ascending ids");
+            assert!(!n.contains(&it));
+            assert!(w.iter().all(|w| w.is_finite() && *w > 0.0 && *w <= MAX_SCALE));
+        }
+        assert!(m.neighbours(10_000).is_none());
+        assert!(!m.popular().is_empty() && m.popular().len() <= 200);
+        assert!(m.popular().windows(2).all(|x| x[0].1 >= x[1].1));
+        assert_eq!(m.popular()[0].1, 1.0);
+    }
+
+    #[test]
+    fn encode_decode_is_exact() {
+        let m = sample();
+        let bytes = m.encode();
+        assert_eq!(Model::decode(&bytes).unwrap(), m);
+        let empty = Model::default();
+        assert_eq!(Model::decode(&empty.encode()).unwrap(), empty);
+        let lists = Model::from_lists(vec![(5, vec![(1, 0.5), (9, 2.0), (5, 1.0)]), (3, vec![(4, 1.0)])], vec![(9, 3.0)]);
+        assert_eq!(lists.items(), &[3, 5]);
+        assert_eq!(lists.neighbours(5).unwrap().0, &[1, 9]);
+        assert_eq!(Model::decode(&lists.encode()).unwrap(), lists);
+    }
+
+    #[test]
+    fn head_and_shards_merge_back_to_the_model() {
+        let m = sample();
+        let n = 7;
+        let mut merged = Model::decode(&m.encode_head()).unwrap();
+        assert_eq!(merged.len(), 0);
+        assert_eq!(merged.popular(), m.popular());
+        // Out of order on purpose: merging is order-independent.
+        for s in (0..n).rev() {
+            let shard = Model::decode(&m.encode_shard(s, n)).unwrap();
+            assert!(shard.popular().is_empty());
+            assert!(shard.items().iter().all(|&i| shard_of(i, n) == s));
+            merged.merge(&shard);
+        }
+        assert_eq!(merged, m);
+        let total: usize = (0..n).map(|s| m.encode_shard(s, n).len()).sum();
+        assert!(total < m.encode().len() + 6 * n as usize);
+    }
+
+    #[test]
+    fn bytes_for_counts_each_list_once() {
+        let m = sample();
+        let a = m.items()[0];
+        let b = m.items()[1];
+        let one = m.bytes_for(&[a]);
+        assert!(one > 4);
+        assert_eq!(m.bytes_for(&[a, a, a]), one);
+        assert_eq!(m.bytes_for(&[a, b]), one + m.bytes_for(&[b]));
+        assert_eq!(m.bytes_for(&[]), 0);
+        assert_eq!(m.bytes_for(&[u32::MAX]), 0);
+        assert!(m.bytes_for(m.items()) <= m.encode().len());
+    }
+
+    #[test]
+    fn quantization_keeps_order_and_is_close() {
+        for &(w, s) in &[(1.0f32, 1.0f32), (0.5, 1.0), (0.013, 0.2), (3.0, 7.0)] {
+            let q = quantize(w, s).unwrap();
+            let d = dequantize(q, s);
+            assert!((d / w - 1.0).abs() < 0.025, "{w} {s} {d}");
+        }
+        assert_eq!(quantize(0.0, 1.0), None);
+        assert_eq!(quantize(f32::NAN, 1.0), None);
+        assert_eq!(quantize(1e-9, 1.0), None, "below the range is dropped");
+    }
+
+    #[test]
+    fn decode_rejects_garbage_without_panicking() {
+        assert_eq!(Model::decode(b""), Err(ModelError::BadMagic));
+        assert_eq!(Model::decode(b"VTM\x02\x00\x00"), Err(ModelError::BadMagic));
+        assert!(Model::decode(b"VTM\x01\x02\x00").is_err(), "unknown flags");
+        assert!(Model::decode(b"VTM\x01\x00\x00\x00").is_err(), "trailing bytes");
+        // A huge count with no bytes behind it must not allocate.
+        assert!(Model::decode(b"VTM\x01\x00\xff\xff\xff\xff\x0f").is_err());
+        // Items not ascending.
+        let mut bad = Vec::from(&b"VTM\x01\x00\x02"[..]);
+        for _ in 0..2 {
+            bad.extend_from_slice(&[5, 1]);
+            bad.extend_from_slice(&1.0f32.to_le_bytes());
+            bad.extend_from_slice(&[1, 255]);
+        }
+        bad[6] = 5;
+        bad[6 + 8] = 0; // delta 0
+        assert_eq!(Model::decode(&bad), Err(ModelError::Bad("item order")));
+        // Non-finite scale.
+        let mut nan = Vec::from(&b"VTM\x01\x00\x01\x05\x01"[..]);
+        nan.extend_from_slice(&f32::NAN.to_le_bytes());
+        nan.extend_from_slice(&[1, 255]);
+        assert_eq!(Model::decode(&nan), Err(ModelError::Bad("scale")));
+
+        let good = sample().encode();
+        for cut in 0..good.len() {
+            assert!(Model::decode(&good[..cut]).is_err());
+        }
+        let mut rng = XorShift(11);
+        for _ in 0..2000 {
+            let mut b = good.clone();
+            for _ in 0..1 + rng.below(4) {
+                let i = rng.below(b.len() as u64) as usize;
+                b[i] = rng.next() as u8;
+            }
+            if let Ok(m) = Model::decode(&b) {
+                for &it in m.items() {
+                    let (n, w) = m.neighbours(it).unwrap();
+                    assert_eq!(n.len(), w.len());
+                    assert!(w.iter().all(|w| w.is_finite() && *w > 0.0 && *w <= MAX_SCALE));
+                }
+                assert!(m.popular().iter().all(|p| p.1.is_finite() && p.1 <= MAX_SCALE));
+            }
+        }
+    }
+
+    #[test]
+    fn building_is_deterministic_and_ignores_bad_weights() {
+        let mut rng = XorShift(5);
+        let s = random_sessions(&mut rng, 200, 30);
+        assert_eq!(ModelBuilder::from_sessions(&s, BuildParams::default()), ModelBuilder::from_sessions(&s, BuildParams::default()));
+        let mut b = ModelBuilder::new(BuildParams::default());
+        b.add(&[1, 2], f32::NAN, f32::INFINITY);
+        b.add(&[1, 2], -1.0, -1.0);
+        b.add(&[], 1.0, 1.0);
+        b.add(&[3], 1.0, 1.0);
+        let m = b.build();
+        assert_eq!(m.len(), 0);
+        assert_eq!(m.popular().iter().map(|p| p.0).collect::<Vec<_>>(), vec![3]);
+        let empty: &[Vec<u32>] = &[];
+        assert!(ModelBuilder::from_sessions(empty, BuildParams::default()).is_empty());
+    }
+
+    #[test]
+    fn shard_of_is_stable_and_in_range() {
+        assert_eq!(shard_of(12345, 0), 0);
+        for i in 0..1000 {
+            assert!(shard_of(i, 16) < 16);
+            assert_eq!(shard_of(i, 16), shard_of(i, 16));
+        }
+        // Spread: no bucket gets more than twice its share.
+        let mut c = [0u32; 16];
+        for i in 1..=16_000 {
+            c[shard_of(i, 16) as usize] += 1;
+        }
+        assert!(c.iter().all(|&n| n > 500 && n < 2000), "{c:?}");
     }
 }

@@ -43,6 +43,11 @@ impl Core {
         Core { e: Engine::new(Config::new(site), client, nonce), batches: Vec::new() }
     }
 
+    /// Send batches as JSON (`format: 'json'`) instead of the binary format.
+    pub fn set_json(&mut self, json: bool) {
+        self.e.cfg.json = json;
+    }
+
     /// Starts an event; false for an unknown kind.
     pub fn begin(&mut self, kind: &str, now: f64) -> bool {
         self.e.begin(kind, ms(now))

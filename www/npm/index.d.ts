@@ -22,6 +22,8 @@ export interface VitrinaConfig {
   site: string;
   /** Where batches are POSTed (a path or an http(s) URL). Omit to send nothing. */
   endpoint?: string;
+  /** Wire format of the batches: compact binary (default) or JSON (see docs/wire-format.md). */
+  format?: 'binary' | 'json';
   /** Log why events are rejected and other diagnostics to the console. */
   debug?: boolean;
   /** Language for texts and number formats (defaults to `<html lang>`). */

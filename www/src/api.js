@@ -58,6 +58,7 @@ function startWith(wasm, config) {
   let cid = store.get('cid');
   if (!/^[0-9a-f]{32}$/.test(cid || '')) store.set('cid', (cid = randomHex(16)));
   const core = new wasm.Core(config.site, cid, rand32());
+  if (config.format === 'json') core.set_json(true);
   const stored = store.get('profile');
   if (stored && !core.load_profile(stored, Date.now())) {
     warn('the stored profile was unreadable (corrupt or from a newer version) and has been reset');
@@ -169,17 +170,49 @@ function startWith(wasm, config) {
   }
   function pump() {
     if (inflight || !(endpoint || transport)) return;
-    const body = core.next_request();
-    saveOutbox();
-    if (!body) return;
     inflight = true;
-    post(body, (status, retryAfter) => {
-      inflight = false;
-      const wait = core.answer(status, isNaN(retryAfter) ? -1 : retryAfter, Math.random());
-      if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); it will not be retried');
+    withSendLock((release) => {
+      // Inside the lock: take in what other tabs stored, including the
+      // tombstones of batches they delivered, so nothing is sent twice.
+      const other = store.get('outbox');
+      if (other) core.merge_outbox(other);
+      const body = core.next_request();
       saveOutbox();
-      if (wait < 0) pump();
-      else later('retry', wait, pump);
+      if (!body) {
+        inflight = false;
+        return release();
+      }
+      post(body, (status, retryAfter) => {
+        inflight = false;
+        const wait = core.answer(status, isNaN(retryAfter) ? -1 : retryAfter, Math.random());
+        if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); it will not be retried');
+        saveOutbox();
+        release();
+        if (wait < 0) pump();
+        else later('retry', wait, pump);
+      });
+    });
+  }
+  // One tab sends at a time: a Web Lock where the browser has them, else a short
+  // lease in storage. A tab that finds the lock taken tries again later.
+  function withSendLock(f) {
+    const busy = () => {
+      inflight = false;
+      later('retry', 1500 + Math.random() * 1000, pump);
+    };
+    const locks = navigator.locks;
+    if (locks && locks.request) {
+      locks
+        .request('vitrina:send', { ifAvailable: true }, (lock) => (lock ? new Promise((done) => f(done)) : busy()))
+        .catch(busy);
+      return;
+    }
+    const now = Date.now();
+    const lease = (store.get('sender') || '').split(':');
+    if (lease[0] && lease[0] !== nonce && +lease[1] > now) return busy();
+    store.set('sender', nonce + ':' + (now + 15000));
+    f(() => {
+      if ((store.get('sender') || '').startsWith(nonce + ':')) store.remove('sender');
     });
   }
   function leave() {
