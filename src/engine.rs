@@ -13,6 +13,7 @@
 //! numbers, stores the strings it hands out, and performs the requests it asks for.
 
 use crate::codec::{self, Batch};
+use crate::consent::{Consent, State};
 use crate::event::{self, Event, ItemInfo, Invalid, Kind, Line};
 use crate::profile::{self, Profile};
 
@@ -147,6 +148,8 @@ pub struct Engine {
     backoff: u32,
     /// Last currency seen, for showing prices.
     pub currency: Option<String>,
+    /// What the shopper agreed to.
+    pub consent: Consent,
     /// Events applied since the profile was last written, so they can be replayed
     /// on top of what another tab wrote meanwhile.
     journal: Vec<(Event, Option<ItemInfo>)>,
@@ -175,6 +178,7 @@ impl Engine {
             dropped: 0,
             backoff: 0,
             currency: None,
+            consent: Consent::default(),
             journal: Vec::new(),
             last_stored: String::new(),
         }
@@ -265,7 +269,7 @@ impl Engine {
             self.journal.remove(0);
         }
         self.journal.push((e.clone(), info.cloned()));
-        if send {
+        if send && self.consent.may_queue() && self.shareable(&mut e) {
             self.seq = self.seq.wrapping_add(1);
             e.id = ((self.nonce as u64) << 32) | self.seq as u64;
             self.pending.push(e);
@@ -274,6 +278,36 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Whether an event may leave the device under the consent mode, stripping
+    /// it to an id-free signal in anonymous mode: the item and what happened to
+    /// it, nothing that links it to a page, a search, an order or a person.
+    fn shareable(&self, e: &mut Event) -> bool {
+        if !self.consent.id_free() {
+            return true;
+        }
+        if !matches!(e.kind, Kind::ProductView | Kind::CartAdd | Kind::Purchase | Kind::Like | Kind::Unlike | Kind::RecClick) {
+            return false;
+        }
+        e.url = None;
+        e.rec = None;
+        e.dwell_ms = None;
+        e.order = None;
+        e.terms.clear();
+        e.props.clear();
+        e.name = None;
+        true
+    }
+
+    /// Applies the shopper's (or the consent manager's) choice. When sending
+    /// stops, everything waiting to be sent is dropped at once.
+    pub fn set_consent(&mut self, state: State) {
+        if self.consent.set(state) {
+            self.pending.clear();
+            self.blobs.clear();
+            self.inflight = None;
+        }
     }
 
     // ------------------------------------------------------------------ outbox
@@ -308,10 +342,11 @@ impl Engine {
         while !self.pending.is_empty() {
             let mut n = self.pending.len().min(self.cfg.max_batch_events);
             let bytes = loop {
+                let id_free = self.consent.id_free();
                 let b = Batch {
                     site: self.cfg.site.clone(),
-                    client: self.client,
-                    session: self.profile.session.id,
+                    client: if id_free { [0; 16] } else { self.client },
+                    session: if id_free { 0 } else { self.profile.session.id },
                     dropped: self.dropped,
                     events: self.pending[..n].to_vec(),
                 };
@@ -345,7 +380,7 @@ impl Engine {
     /// batch not in flight (`None` while one is in flight or nothing waits).
     pub fn next_request(&mut self) -> Option<(u64, Vec<u8>)> {
         self.seal();
-        if self.inflight.is_some() {
+        if self.inflight.is_some() || !self.consent.may_send() {
             return None;
         }
         let b = self.blobs.first()?;
@@ -358,6 +393,9 @@ impl Engine {
     /// batches stay stored until a later answer acknowledges them.
     pub fn leaving(&mut self) -> Vec<(u64, Vec<u8>)> {
         self.seal();
+        if !self.consent.may_send() {
+            return Vec::new();
+        }
         self.blobs.iter().filter(|b| Some(b.id) != self.inflight).map(|b| (b.id, b.bytes.clone())).collect()
     }
 
@@ -665,6 +703,60 @@ mod tests {
         let kept: usize = batches.iter().map(|(_, b)| codec::decode(b).unwrap().events.len()).sum();
         assert!(kept <= 50);
         assert_eq!(reported as usize + e.dropped() as usize, 121 - kept);
+    }
+
+    #[test]
+    fn consent_gates_queueing_and_sending() {
+        use crate::consent::Mode;
+        // Opt-in, no choice yet: personalization works, nothing is queued.
+        let mut e = engine();
+        e.consent.mode = Mode::OptIn;
+        view(&mut e, "A", T).unwrap();
+        assert_eq!(e.profile.recent.len(), 1);
+        assert_eq!(e.waiting_events(), 0);
+        assert!(e.next_request().is_none());
+        // Granted: events flow.
+        e.set_consent(State::Granted);
+        view(&mut e, "B", T + 1).unwrap();
+        assert!(e.next_request().is_some());
+        // Withdrawn: the outbox is emptied at once and stays empty.
+        view(&mut e, "C", T + 2).unwrap();
+        e.set_consent(State::Denied);
+        assert_eq!(e.waiting_events(), 0);
+        view(&mut e, "D", T + 3).unwrap();
+        assert_eq!(e.waiting_events(), 0);
+        assert!(e.leaving().is_empty());
+        // GPC: a consent manager's grant does not override it, the shopper's does.
+        let mut g = engine();
+        g.consent = Consent { mode: Mode::OptOut, state: State::Pending, browser_signal: true };
+        view(&mut g, "A", T).unwrap();
+        g.set_consent(State::Granted);
+        view(&mut g, "B", T).unwrap();
+        assert_eq!(g.waiting_events(), 0);
+        g.set_consent(State::GrantedByShopper);
+        view(&mut g, "C", T).unwrap();
+        assert_eq!(g.waiting_events(), 1);
+    }
+
+    #[test]
+    fn anonymous_mode_sends_only_id_free_signals() {
+        use crate::consent::Mode;
+        let mut e = engine();
+        e.consent.mode = Mode::Anonymous;
+        view(&mut e, "A", T).unwrap();
+        e.begin("search", T);
+        e.set(Field::Query, "my name");
+        e.commit(T, true, 1).unwrap();
+        e.begin("page", T);
+        e.set(Field::Url, "/p");
+        e.commit(T, true, 1).unwrap();
+        let (_, bytes) = e.next_request().unwrap();
+        let b = codec::decode(&bytes).unwrap();
+        assert_eq!(b.client, [0; 16]);
+        assert_eq!(b.session, 0);
+        assert_eq!(b.events.len(), 1, "searches and page views stay on the device");
+        assert_eq!(b.events[0].item.as_deref(), Some("A"));
+        assert_eq!(b.events[0].url, None);
     }
 
     #[test]

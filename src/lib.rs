@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod consent;
 pub mod codec_json;
 pub mod engine;
 pub mod event;

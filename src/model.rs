@@ -124,7 +124,7 @@ pub const MAX_NEIGHBOURS: usize = 4096;
 /// Longest popular list a decoded model accepts.
 pub const MAX_POPULAR: usize = 65_536;
 const MAGIC: &[u8; 4] = b"VTM\x01";
-/// Octaves covered by the one-byte logarithmic weights.
+/// Steps per octave of the one-byte logarithmic weights (16 octaves in all).
 const Q_STEPS_PER_OCTAVE: f32 = 16.0;
 
 /// The public model: per item a bounded neighbour list, and the popular items.
@@ -151,13 +151,20 @@ pub enum ModelError {
     Bad(&'static str),
 }
 
+impl ModelError {
+    /// A readable reason, built without the formatting machinery (kept out of the wasm).
+    pub fn message(&self) -> String {
+        match self {
+            ModelError::BadMagic => "not a model (bad magic or version)".into(),
+            ModelError::Truncated(w) => ["truncated ", w].concat(),
+            ModelError::Bad(w) => ["bad ", w].concat(),
+        }
+    }
+}
+
 impl std::fmt::Display for ModelError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ModelError::BadMagic => f.write_str("not a model (bad magic or version)"),
-            ModelError::Truncated(w) => write!(f, "truncated {w}"),
-            ModelError::Bad(w) => write!(f, "bad {w}"),
-        }
+        f.write_str(&self.message())
     }
 }
 
@@ -169,7 +176,7 @@ pub fn shard_of(item: u32, n_shards: u32) -> u32 {
 }
 
 fn quantize(w: f32, scale: f32) -> Option<u8> {
-    if !(w > 0.0) || !(scale > 0.0) {
+    if w.is_nan() || scale.is_nan() || w <= 0.0 || scale <= 0.0 {
         return None;
     }
     let q = 255.0 + ((w / scale).log2() * Q_STEPS_PER_OCTAVE).round();
@@ -180,8 +187,19 @@ fn quantize(w: f32, scale: f32) -> Option<u8> {
     }
 }
 
+/// `2^(-i/16)` for `i` in 0..16 (a table: no `exp2` from libm in the wasm).
+const FRAC: [f32; 16] = [
+    1.0, 0.957_603_3, 0.917_004_05, 0.878_126_1, 0.840_896_4, 0.805_245_16, 0.771_105_4, 0.738_413_1, 0.707_106_77,
+    0.677_127_8, 0.648_419_8, 0.620_928_9, 0.594_603_54, 0.569_394_3, 0.545_253_87, 0.522_136_87,
+];
+
+/// `scale · 2^((q − 255) / 16)`, computed the same way everywhere (exact powers
+/// of two times a table entry), so the built and the decoded weights are equal.
 fn dequantize(q: u8, scale: f32) -> f32 {
-    scale * ((q as f32 - 255.0) / Q_STEPS_PER_OCTAVE).exp2()
+    let steps = 255 - q as u32;
+    // 2^-(steps / 16) is exact: an f32 with only the exponent set (steps / 16 <= 15).
+    let octaves = f32::from_bits((127 - steps / 16) << 23);
+    scale * FRAC[(steps % 16) as usize] * octaves
 }
 
 fn varint_len(mut v: u64) -> usize {
@@ -332,8 +350,10 @@ impl Model {
         list.truncate(MAX_NEIGHBOURS);
         let Some(&(_, max)) = list.first() else { return };
         let scale = max.min(MAX_SCALE);
-        let mut q: Vec<(u32, f32)> =
-            list.iter().filter_map(|&(n, w)| quantize(w.min(scale), scale).map(|q| (n, dequantize(q, scale)))).collect();
+        let mut q: Vec<(u32, f32)> = list
+            .iter()
+            .filter_map(|&(n, w)| quantize(w.min(scale), scale).map(|q| (n, dequantize(q, scale))))
+            .collect();
         q.sort_by_key(|e| e.0);
         q.dedup_by_key(|e| e.0);
         if q.is_empty() {
@@ -354,10 +374,8 @@ impl Model {
         popular.retain(|e| seen.insert(e.0));
         popular.truncate(MAX_POPULAR);
         let max = popular.first().map_or(1.0, |e| e.1);
-        self.popular = popular
-            .into_iter()
-            .filter_map(|(i, w)| quantize(w / max, 1.0).map(|q| (i, dequantize(q, 1.0))))
-            .collect();
+        self.popular =
+            popular.into_iter().filter_map(|(i, w)| quantize(w / max, 1.0).map(|q| (i, dequantize(q, 1.0)))).collect();
     }
 
     /// Everything: popular list and every neighbour list.
@@ -686,7 +704,8 @@ impl ModelBuilder {
         // Scale so that a typical item's strongest neighbour weighs about 1: then
         // the ranking parameters (repeat, popularity) mean the same whatever the
         // normalization. A power of two keeps the quantized values exact.
-        let mut maxima: Vec<f32> = (0..m.ids.len()).map(|i| m.list_at(i).1.iter().copied().fold(0.0, f32::max)).collect();
+        let mut maxima: Vec<f32> =
+            (0..m.ids.len()).map(|i| m.list_at(i).1.iter().copied().fold(0.0, f32::max)).collect();
         maxima.sort_by(f32::total_cmp);
         let median = maxima.get(maxima.len() / 2).copied().unwrap_or(1.0);
         let top = maxima.last().copied().unwrap_or(1.0);
@@ -707,7 +726,7 @@ impl ModelBuilder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A small deterministic generator for property loops (no dependency, runs in wasm).
@@ -761,7 +780,8 @@ mod tests {
         assert_eq!(Model::decode(&bytes).unwrap(), m);
         let empty = Model::default();
         assert_eq!(Model::decode(&empty.encode()).unwrap(), empty);
-        let lists = Model::from_lists(vec![(5, vec![(1, 0.5), (9, 2.0), (5, 1.0)]), (3, vec![(4, 1.0)])], vec![(9, 3.0)]);
+        let lists =
+            Model::from_lists(vec![(5, vec![(1, 0.5), (9, 2.0), (5, 1.0)]), (3, vec![(4, 1.0)])], vec![(9, 3.0)]);
         assert_eq!(lists.items(), &[3, 5]);
         assert_eq!(lists.neighbours(5).unwrap().0, &[1, 9]);
         assert_eq!(Model::decode(&lists.encode()).unwrap(), lists);
@@ -862,7 +882,10 @@ mod tests {
     fn building_is_deterministic_and_ignores_bad_weights() {
         let mut rng = XorShift(5);
         let s = random_sessions(&mut rng, 200, 30);
-        assert_eq!(ModelBuilder::from_sessions(&s, BuildParams::default()), ModelBuilder::from_sessions(&s, BuildParams::default()));
+        assert_eq!(
+            ModelBuilder::from_sessions(&s, BuildParams::default()),
+            ModelBuilder::from_sessions(&s, BuildParams::default())
+        );
         let mut b = ModelBuilder::new(BuildParams::default());
         b.add(&[1, 2], f32::NAN, f32::INFINITY);
         b.add(&[1, 2], -1.0, -1.0);

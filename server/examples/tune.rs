@@ -19,8 +19,7 @@ const RANK_KEYS: &[&str] = &["k", "max_items", "position_decay", "repeat", "repe
 
 fn main() {
     let (mut train, mut test) = (None, None);
-    let mut base = eval::EvalOptions::default();
-    base.progress = false;
+    let mut base = eval::EvalOptions { progress: false, ..Default::default() };
     let mut grid: Vec<(String, Vec<String>)> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -44,11 +43,13 @@ fn main() {
         for (k, vs) in g {
             out = out
                 .into_iter()
-                .flat_map(|c| vs.iter().map(move |v| {
-                    let mut c = c.clone();
-                    c.push((k.clone(), v.clone()));
-                    c
-                }))
+                .flat_map(|c| {
+                    vs.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((k.clone(), v.clone()));
+                        c
+                    })
+                })
                 .collect();
         }
         out

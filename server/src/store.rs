@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use vitrina::event::{Event, Kind};
@@ -774,12 +774,4 @@ fn query_popularity(c: &Connection) -> rusqlite::Result<Popularity> {
         }
     }
     Ok(Popularity { items: items.into_iter().collect() })
-}
-
-/// How many events are stored (a full count; for tests and tools).
-pub fn count_events(dir: &Path) -> Result<u64, StoreError> {
-    let path = dir.join(DB_FILE);
-    let c = Connection::open(&path).map_err(|source| StoreError::Open { path, source })?;
-    let n: Option<i64> = c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).optional()?;
-    Ok(n.unwrap_or(0) as u64)
 }

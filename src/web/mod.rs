@@ -14,6 +14,7 @@
 mod tests;
 
 use crate::codec;
+use crate::consent::{Mode, State};
 use crate::engine::{Config, Engine, Field, Next, Num};
 use crate::i18n;
 use wasm_bindgen::prelude::*;
@@ -46,6 +47,49 @@ impl Core {
     /// Send batches as JSON (`format: 'json'`) instead of the binary format.
     pub fn set_json(&mut self, json: bool) {
         self.e.cfg.json = json;
+    }
+
+    /// The shop's consent mode: `opt-in`, `opt-out` or `anonymous`; false if unknown.
+    pub fn set_consent_mode(&mut self, mode: &str) -> bool {
+        match Mode::parse(mode) {
+            Some(m) => {
+                self.e.consent.mode = m;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Global Privacy Control or Do Not Track is on.
+    pub fn set_browser_signal(&mut self, on: bool) {
+        self.e.consent.browser_signal = on;
+    }
+
+    /// The shopper's choice: `pending`, `granted`, `granted-by-shopper` or
+    /// `denied`; false if unknown. Withdrawing empties the outbox at once.
+    pub fn set_consent(&mut self, state: &str) -> bool {
+        match State::parse(state) {
+            Some(s) => {
+                self.e.set_consent(s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The current choice, as `set_consent` takes it.
+    pub fn consent_state(&self) -> String {
+        self.e.consent.state.as_str().to_owned()
+    }
+
+    /// Whether Vitrina may write to the device's storage.
+    pub fn may_persist(&self) -> bool {
+        self.e.consent.may_persist()
+    }
+
+    /// Whether events may leave the browser.
+    pub fn may_send(&self) -> bool {
+        self.e.consent.may_send()
     }
 
     /// Starts an event; false for an unknown kind.

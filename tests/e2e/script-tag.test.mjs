@@ -170,7 +170,7 @@ describe('script tag', () => {
       await waitForWidget(page);
       const st = await page.evaluate(() => window.vitrina.status());
       assert.deepEqual(Object.fromEntries(Object.entries(st).map(([k, v]) => [k, typeof v])), {
-        client: 'string', outbox: 'number', inflight: 'boolean', dropped: 'number', persistent: 'boolean', lang: 'string',
+        client: 'string', outbox: 'number', inflight: 'boolean', dropped: 'number', persistent: 'boolean', sending: 'boolean', consent: 'string', lang: 'string',
       }, `status(): ${JSON.stringify(st)}`);
       assert.match(st.client, /^[0-9a-f]{32}$/);
       assertNoPageErrors(page);

@@ -22,6 +22,14 @@ export interface VitrinaConfig {
   site: string;
   /** Where batches are POSTed (a path or an http(s) URL). Omit to send nothing. */
   endpoint?: string;
+  /**
+   * How consent is asked: `opt-out` (default: on until the shopper says no),
+   * `opt-in` (nothing kept or sent before `consent('granted')`), or `anonymous`
+   * (personalization on the device; only id-free signals are sent). Global Privacy
+   * Control and Do Not Track turn sending off unless the shopper grants it in
+   * Vitrina's panel.
+   */
+  consent?: 'opt-in' | 'opt-out' | 'anonymous';
   /** Wire format of the batches: compact binary (default) or JSON (see docs/wire-format.md). */
   format?: 'binary' | 'json';
   /** Log why events are rejected and other diagnostics to the console. */
@@ -111,6 +119,10 @@ export interface Status {
   outbox: number;
   /** Whether a batch is being sent right now. */
   inflight: boolean;
+  /** Whether events may leave the browser (consent, GPC / DNT). */
+  sending: boolean;
+  /** The shopper's consent choice. */
+  consent: 'pending' | 'granted' | 'granted-by-shopper' | 'denied';
   dropped: number;
   persistent: boolean;
   lang: string;
@@ -139,6 +151,12 @@ export interface Vitrina {
   status(): Status | null;
   /** Reads the page's markup again after the shop re-rendered it. */
   refresh(): void;
+  /**
+   * The shopper's choice from the shop's consent manager. Withdrawing stops
+   * sending at once and empties the outbox. Returns false for anything but
+   * `granted` / `denied`.
+   */
+  consent(choice: 'granted' | 'denied'): boolean;
   /** Erases everything kept on this device and rotates the client id. */
   erase(): void;
 }

@@ -35,7 +35,7 @@ const randomHex = (bytes) => {
 /** A widget that does nothing, returned when Vitrina cannot start: same methods, same return types. */
 export function noop() {
   const api = { ready: false, flush: () => Promise.resolve() };
-  for (const m of ['track', 'view', 'cartAdd', 'cartRemove', 'purchase', 'like', 'unlike', 'search', 'share', 'page']) api[m] = () => false;
+  for (const m of ['track', 'view', 'cartAdd', 'cartRemove', 'purchase', 'like', 'unlike', 'search', 'share', 'page', 'consent']) api[m] = () => false;
   for (const m of ['profile', 'status']) api[m] = () => null;
   for (const m of ['refresh', 'erase']) api[m] = () => undefined;
   return api;
@@ -47,6 +47,8 @@ function checkConfig(c) {
     return 'config "site" must be 1-64 letters, digits, "-", "_" or "."; got ' + JSON.stringify(c.site) + ' (data-site on the script tag, or site in init())';
   if (c.endpoint != null && c.endpoint !== '' && !cleanUrl(c.endpoint)) return 'config "endpoint" must be an http(s) URL or a path; got ' + JSON.stringify(c.endpoint);
   if (c.transport != null && typeof c.transport !== 'function') return 'config "transport" must be a function (batch) => Promise';
+  if (c.consent != null && !/^(opt-in|opt-out|anonymous)$/.test(c.consent)) return 'config "consent" must be "opt-in", "opt-out" or "anonymous"; got ' + JSON.stringify(c.consent);
+  if (c.format != null && c.format !== 'binary' && c.format !== 'json') return 'config "format" must be "binary" or "json"; got ' + JSON.stringify(c.format);
   return '';
 }
 
@@ -56,9 +58,17 @@ function startWith(wasm, config) {
   const store = openStorage();
   if (!store.persistent()) debugWarn(store.why() + '; keeping data in memory for this page only');
   let cid = store.get('cid');
-  if (!/^[0-9a-f]{32}$/.test(cid || '')) store.set('cid', (cid = randomHex(16)));
+  const freshId = !/^[0-9a-f]{32}$/.test(cid || '');
+  if (freshId) cid = randomHex(16);
   const core = new wasm.Core(config.site, cid, rand32());
   if (config.format === 'json') core.set_json(true);
+  // Consent: the shop's mode, the browser's GPC / DNT signal, the shopper's
+  // stored choice. The core decides what may be kept and sent (src/consent.rs).
+  core.set_consent_mode(config.consent || 'opt-out');
+  core.set_browser_signal(navigator.globalPrivacyControl === true || navigator.doNotTrack === '1' || window.doNotTrack === '1');
+  core.set_consent(store.get('consent') || 'pending');
+  // Nothing is written before it may be: the client id waits for consent too.
+  if (freshId && core.may_persist()) store.set('cid', cid);
   const stored = store.get('profile');
   if (stored && !core.load_profile(stored, Date.now())) {
     warn('the stored profile was unreadable (corrupt or from a newer version) and has been reset');
@@ -111,7 +121,7 @@ function startWith(wasm, config) {
       else if (F[k] !== undefined) core.set(F[k], String(x));
     }
     if (kind === 'page' && p.url == null) core.set(4, location.pathname);
-    const why = core.commit(now, send !== false && !!(endpoint || transport), rand32());
+    const why = core.commit(now, send !== false && !!(endpoint || transport) && core.may_send(), rand32());
     if (why) return debugWarn('dropped a "' + kind + '" event: ' + why), false;
     if (p.currency) currency = String(p.currency).toUpperCase();
     later('save', 0, save);
@@ -139,10 +149,12 @@ function startWith(wasm, config) {
 
   // ---- storage
   function save() {
+    if (!core.may_persist()) return;
     store.set('profile', core.save_profile(store.get('profile') || '', Date.now()));
     saveOutbox();
   }
   function saveOutbox() {
+    if (!core.may_persist()) return;
     // Take in what other tabs stored first, so nothing of theirs is overwritten.
     const other = store.get('outbox');
     if (other) core.merge_outbox(other);
@@ -331,6 +343,28 @@ function startWith(wasm, config) {
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go, { once: true });
   else go();
 
+  // ---- consent
+  // `byShopper`: the choice was made in Vitrina's own panel, which is the only
+  // thing that overrides Global Privacy Control / Do Not Track.
+  function setConsent(choice, byShopper) {
+    const state = choice === 'granted' ? (byShopper ? 'granted-by-shopper' : 'granted') : choice === 'denied' ? 'denied' : '';
+    if (!state) return debugWarn('consent must be "granted" or "denied"; got ' + JSON.stringify(choice)), false;
+    core.set_consent(state);
+    // The choice itself is remembered (that is what makes a refusal stick).
+    store.set('consent', state);
+    if (core.may_persist()) {
+      store.set('cid', core.client());
+      save();
+    } else {
+      for (const k of ['profile', 'outbox', 'cid', 'sender']) store.remove(k);
+    }
+    if (!core.may_send()) store.remove('outbox');
+    else later('flush', 0, pump);
+    return true;
+  }
+  v.setConsent = (choice) => setConsent(choice, true);
+  v.consentState = () => ({ state: core.consent_state(), sending: core.may_send(), keeping: core.may_persist() });
+
   // ---- the public API
   const safe = (f, fallback) =>
     function () {
@@ -372,18 +406,32 @@ function startWith(wasm, config) {
       }),
     profile: safe(v.profile, null),
     status: safe(
-      () => ({ client: core.client(), outbox: core.waiting(), inflight, dropped: core.dropped(), persistent: store.persistent(), lang }),
+      () => ({
+        client: core.client(),
+        outbox: core.waiting(),
+        inflight,
+        dropped: core.dropped(),
+        persistent: store.persistent() && core.may_persist(),
+        sending: core.may_send(),
+        consent: core.consent_state(),
+        lang,
+      }),
       null,
     ),
     refresh: safe(() => {
       endView();
       scan();
     }),
+    consent: safe((choice) => setConsent(choice, false), false),
     erase: safe(() => {
       store.clear();
       const c = randomHex(16);
       core.erase(c);
-      store.set('cid', c);
+      // Erasing keeps the shopper's consent choice: it is not data about them
+      // but their instruction about data.
+      const choice = core.consent_state();
+      if (choice !== 'pending') store.set('consent', choice);
+      if (core.may_persist()) store.set('cid', c);
       view = null;
       render();
     }),

@@ -39,11 +39,11 @@
       : '';
   // The widget that does nothing: same methods and return types as the real one.
   var noop = { ready: false };
-  'track view cartAdd cartRemove purchase like unlike share search page profile status refresh erase flush'
+  'track view cartAdd cartRemove purchase like unlike share search page consent profile status refresh erase flush'
     .split(' ')
     .forEach(function (m, i) {
       noop[m] = function () {
-        return i < 10 ? false : i < 12 ? null : i < 14 ? undefined : Promise.resolve();
+        return i < 11 ? false : i < 13 ? null : i < 15 ? undefined : Promise.resolve();
       };
     });
   if (bad) {
@@ -60,6 +60,8 @@
         lang: d.lang,
         debug: d.debug != null && d.debug !== 'false',
         autoCapture: d.autoCapture !== 'false',
+        consent: d.consent,
+        format: d.format,
       });
     })
     .then(function (api) {
