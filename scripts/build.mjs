@@ -82,7 +82,38 @@ function rustInputs() {
   return Math.max(rs, mtime(P('Cargo.toml')), mtime(P('Cargo.lock')), mtime(P('.cargo', 'config.toml')));
 }
 
+// The smallest wasm comes from rebuilding the standard library without its panic
+// and formatting machinery (-Zbuild-std with panic=immediate-abort): about 4 KB
+// gzip less. Those flags are unstable, so they are enabled with RUSTC_BOOTSTRAP
+// on the stable toolchain and need the rust-src component; when that is missing
+// or the build fails, the ordinary release build is used and the size report
+// says so. See docs/size.md.
+const MIN_DIR = P('target', 'wasm-min');
+function rustSrcPresent() {
+  const r = capture('rustc', ['--print', 'sysroot']);
+  return r.ok && fs.existsSync(path.join(r.stdout.trim(), 'lib', 'rustlib', 'src', 'rust', 'library', 'std'));
+}
+let usedMinimal = false;
 async function cargoBuild(dev) {
+  if (!dev && process.env.VITRINA_PLAIN_STD !== '1' && rustSrcPresent()) {
+    const args = ['build', '--lib', '-p', CRATE, '--target', TARGET, '--profile', 'wasm', '-Zbuild-std=std,panic_abort', '--target-dir', MIN_DIR];
+    const env = {
+      ...process.env,
+      RUSTC_BOOTSTRAP: '1',
+      RUSTFLAGS: '-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none',
+    };
+    const res = await run('cargo', args, { inherit: true, env });
+    const out = path.join(MIN_DIR, TARGET, 'wasm', `${CRATE}.wasm`);
+    if (res.code === 0 && fs.existsSync(out)) {
+      fs.mkdirSync(path.dirname(rawWasm(dev)), { recursive: true });
+      fs.copyFileSync(out, rawWasm(dev));
+      usedMinimal = true;
+      return;
+    }
+    log.info('minimal-std wasm build failed; falling back to the ordinary release build (a few KB larger)');
+  } else if (!dev) {
+    log.info('rust-src is not installed: ordinary release build (run `rustup component add rust-src` for a smaller wasm)');
+  }
   const args = ['build', '--lib', '-p', CRATE, '--target', TARGET, ...(dev ? [] : ['--profile', 'wasm'])];
   const res = await run('cargo', args, { inherit: true });
   if (res.code !== 0) throw new UserError(`cargo ${args.join(' ')} failed (see the compiler output above).`);
