@@ -14,9 +14,11 @@ pub mod engine;
 pub mod event;
 pub mod i18n;
 pub mod json;
+pub mod ldp;
 pub mod model;
 pub mod profile;
 pub mod rank;
+pub mod recommend;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

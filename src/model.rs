@@ -17,13 +17,23 @@
 //!   session, `a → b` gains `forward · decay^(d-1)` and `b → a` gains
 //!   `backward · decay^(d-1)` (what comes next matters more than what came before);
 //! - **co-occurrence**: every pair within [`BuildParams::window`] also gains a flat
-//!   `cooccur`;
+//!   `cooccur`; with [`BuildParams::pair_max`] a pair counts once per session (its
+//!   strongest occurrence), like a session that contains both items;
 //! - **recency**: each training session carries a weight (later sessions weigh
 //!   more; [`ModelBuilder::from_sessions`] uses a half-life counted in sessions);
 //! - **normalization**: the pair weight is divided by `(count(a) + shrink)^source_norm
 //!   · count(b)^target_norm`, where counts are the (weighted) numbers of sessions an
 //!   item occurs in: the source term makes lists of frequent and rare items
 //!   comparable, the target term damps items that follow everything (IDF-like).
+//!
+//! The model is then scaled (by a power of two) so that a typical item's strongest
+//! neighbour weighs about 1, which gives the ranking parameters (repeat boost,
+//! popularity prior) a meaning that does not depend on the normalization.
+//!
+//! Measured on Diginetica (train on all but the last 15,000 sessions, validate on
+//! those, every prefix predicts the next item over all items): HR@20 52.97,
+//! MRR@20 19.47 with the default parameters; 96 bytes per item, about 0.4 KB of
+//! lists touched by a median session; see `server/src/eval.rs`.
 //!
 //! Weights are quantized at build time (one byte per neighbour on a logarithmic
 //! scale, relative to a per-item `f32` scale), so the model the server evaluates is
@@ -99,7 +109,7 @@ impl Default for BuildParams {
     /// those; see `server/src/eval.rs`).
     fn default() -> Self {
         BuildParams {
-            neighbours: 100,
+            neighbours: 50,
             window: 10,
             forward: 1.0,
             backward: 0.7,
@@ -189,8 +199,22 @@ fn quantize(w: f32, scale: f32) -> Option<u8> {
 
 /// `2^(-i/16)` for `i` in 0..16 (a table: no `exp2` from libm in the wasm).
 const FRAC: [f32; 16] = [
-    1.0, 0.957_603_3, 0.917_004_05, 0.878_126_1, 0.840_896_4, 0.805_245_16, 0.771_105_4, 0.738_413_1, 0.707_106_77,
-    0.677_127_8, 0.648_419_8, 0.620_928_9, 0.594_603_54, 0.569_394_3, 0.545_253_87, 0.522_136_87,
+    1.0,
+    0.957_603_3,
+    0.917_004_05,
+    0.878_126_1,
+    0.840_896_4,
+    0.805_245_16,
+    0.771_105_4,
+    0.738_413_1,
+    0.707_106_77,
+    0.677_127_8,
+    0.648_419_8,
+    0.620_928_9,
+    0.594_603_54,
+    0.569_394_3,
+    0.545_253_9,
+    0.522_136_87,
 ];
 
 /// `scale · 2^((q − 255) / 16)`, computed the same way everywhere (exact powers

@@ -1,29 +1,39 @@
 //! Ranking what this shopper wants next, on the device.
 //!
 //! [`rank`] combines the shopper's private session (item ids in click order) with
-//! the public [`Model`]: every distinct session item gets a **position weight**
-//! (`position_decay^t`, `t` = how many clicks ago it was last-but-`t`; an item
-//! viewed several times adds its weights up), then each candidate scores
+//! the public [`Model`]. Each distinct session item `s` gets two weights from the
+//! clicks on it, `t` being how many clicks ago (the last click has `t = 0`; an
+//! item viewed several times adds its clicks up):
+//!
+//! - a **position weight** `weight(s) = Σ position_decay^t`: how much its
+//!   neighbours count (recent clicks say most about what comes next);
+//! - a **repeat weight** `again(s) = Σ repeat_decay^t`: how likely the shopper
+//!   goes back to it (re-visits are frequent and reach further back).
+//!
+//! Then each candidate `j` scores
 //!
 //! ```text
-//! score(j) = Σ_s weight(s) · neighbour_weight(s → j)      (the item-to-item lists)
-//!          + repeat · weight(j)                            (already in the session)
-//!          + popularity · popular_weight(j)                (a small prior)
+//! score(j) = Σ_s weight(s) · neighbour_weight(s → j)     (the item-to-item lists)
+//!          + repeat · again(j)                            (already in the session)
+//!          + popularity · popular_weight(j)               (a small prior)
 //! ```
 //!
 //! The top `k` by score (ties by smaller id) are returned with a cheap
-//! [`Reason`]: the one term that contributed most. When fewer than `k` items
-//! score, popular items fill the rest (score 0), so a shopper the model knows
-//! nothing about still gets the best sellers. Excluded items (the closure) are
-//! never returned. Session items the model does not know still get the repeat
-//! boost (a new product the shopper viewed is a real item); a slot that should
-//! not show viewed items excludes them.
+//! [`Reason`]: the one term that contributed most ("because you viewed X").
+//! When fewer than `k` items score, popular items fill the rest (score 0), so a
+//! shopper the model knows nothing about still gets the best sellers. Excluded
+//! items (the closure) are never returned. Session items the model does not know
+//! still get the repeat boost (a new product the shopper viewed is a real item);
+//! a slot that should not show viewed items excludes them.
 //!
 //! Cost: one binary search and one pass per distinct session item over its list
-//! (bounded by [`RankParams::max_items`] × the list length), one sort of the
-//! candidates. No IO, no clock, no randomness: the same input gives the same
-//! output, natively and in wasm. Scores are always finite: parameters are
-//! clamped, and decoded model weights are bounded (see [`crate::model::MAX_SCALE`]).
+//! (bounded by [`RankParams::max_items`] × the list length), accumulated in a
+//! small hash table; then a selection of the top `k`. On Diginetica with the
+//! default parameters: median 1.9 µs per case natively, a mean of 6–8 µs in wasm
+//! (`opt-level = "z"`, V8). No IO, no clock, no randomness: the same input gives
+//! the same output, natively and in wasm. Scores are always finite: parameters
+//! are clamped, and decoded model weights are bounded (see
+//! [`crate::model::MAX_SCALE`]).
 
 use crate::model::Model;
 
@@ -79,6 +89,8 @@ struct Cand {
     /// The largest single contribution, and where it came from.
     best: f32,
     why: Reason,
+    /// Where it sits in the accumulation table.
+    slot: u32,
 }
 
 fn reason_key(r: Reason) -> (u8, u32) {
@@ -107,6 +119,58 @@ fn clamp_param(v: f32, max: f32) -> f32 {
 pub struct Ranker {
     weights: Vec<(u32, f32, f32)>,
     cands: Vec<Cand>,
+    /// Hash table of indexes into `cands` (`EMPTY` when free); kept all-free
+    /// between calls.
+    slots: Vec<u32>,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+/// The accumulation table of one ranking call.
+struct Acc<'a> {
+    slots: &'a mut Vec<u32>,
+    cands: &'a mut Vec<Cand>,
+}
+
+impl Acc<'_> {
+    fn slot(&self, item: u32) -> usize {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut h = (item.wrapping_mul(0x9E37_79B1) as usize) & mask;
+        loop {
+            match self.slots.get(h) {
+                Some(&i) if i != EMPTY && self.cands.get(i as usize).is_some_and(|c| c.item != item) => {
+                    h = (h + 1) & mask;
+                }
+                _ => return h,
+            }
+        }
+    }
+
+    /// Adds one contribution: sums the score; the largest single contribution
+    /// names the reason (ties: session items, then "again", then popular).
+    fn add(&mut self, item: u32, v: f32, why: Reason) {
+        let h = self.slot(item);
+        let Some(slot) = self.slots.get_mut(h) else { return };
+        if *slot == EMPTY {
+            *slot = self.cands.len() as u32;
+            self.cands.push(Cand { item, score: v, best: v, why, slot: h as u32 });
+        } else if let Some(c) = self.cands.get_mut(*slot as usize) {
+            c.score += v;
+            if v > c.best || (v == c.best && reason_key(why) < reason_key(c.why)) {
+                c.best = v;
+                c.why = why;
+            }
+        }
+    }
+
+    /// Frees the slots used by this call.
+    fn reset(&mut self) {
+        for c in self.cands.iter() {
+            if let Some(s) = self.slots.get_mut(c.slot as usize) {
+                *s = EMPTY;
+            }
+        }
+    }
 }
 
 /// Ranks the top `k` items for `session` (see the module docs), never returning
@@ -176,46 +240,39 @@ impl Ranker {
             }
         });
 
-        let cands = &mut self.cands;
-        cands.clear();
+        // Candidates are accumulated in an open-addressing table (linear probing)
+        // sized for every contribution: no sorting of contributions, O(1) each.
+        let mut bound = self.weights.len() + if popularity > 0.0 { model.popular().len() } else { 0 };
+        for &(s, ws, _) in &self.weights {
+            if ws > 0.0 {
+                bound += model.neighbours(s).map_or(0, |(n, _)| n.len());
+            }
+        }
+        let want = (bound * 2).next_power_of_two().max(16);
+        if self.slots.len() < want {
+            self.slots = vec![EMPTY; want];
+        }
+        let mut acc = Acc { slots: &mut self.slots, cands: &mut self.cands };
+        acc.cands.clear();
         for &(s, ws, rs) in &self.weights {
             if ws > 0.0 {
                 if let Some((nbr, wt)) = model.neighbours(s) {
                     for (&n, &wn) in nbr.iter().zip(wt) {
-                        let v = ws * wn;
-                        cands.push(Cand { item: n, score: v, best: v, why: Reason::Viewed(s) });
+                        acc.add(n, ws * wn, Reason::Viewed(s));
                     }
                 }
             }
             if repeat > 0.0 && rs > 0.0 {
-                let v = repeat * rs;
-                cands.push(Cand { item: s, score: v, best: v, why: Reason::Again });
+                acc.add(s, repeat * rs, Reason::Again);
             }
         }
         if popularity > 0.0 {
             for &(p, wp) in model.popular() {
-                let v = popularity * wp;
-                cands.push(Cand { item: p, score: v, best: v, why: Reason::Popular });
+                acc.add(p, popularity * wp, Reason::Popular);
             }
         }
-
-        // Merge duplicates: sum scores, keep the reason of the largest contribution.
-        // The full order makes the summation order (hence the floats) deterministic.
-        cands.sort_unstable_by(|a, b| {
-            a.item.cmp(&b.item).then(b.best.total_cmp(&a.best)).then(reason_key(a.why).cmp(&reason_key(b.why)))
-        });
-        let mut n = 0usize;
-        for r in 0..cands.len() {
-            let c = cands[r];
-            if n > 0 && cands[n - 1].item == c.item {
-                // Sorted by best descending within an item: the first one keeps the reason.
-                cands[n - 1].score += c.score;
-            } else {
-                cands[n] = c;
-                n += 1;
-            }
-        }
-        cands.truncate(n);
+        acc.reset();
+        let cands = &mut self.cands;
         cands.retain(|c| c.score > 0.0 && c.score.is_finite() && !exclude(c.item));
 
         if cands.len() > k {

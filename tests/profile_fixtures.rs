@@ -148,7 +148,8 @@ fn value(raw: &str) -> Result<String, String> {
                     Some('r') => s.push('\r'),
                     Some('0') => s.push('\0'),
                     Some('u') => {
-                        let hex: String = it.by_ref().map(|x| x.1).skip_while(|&c| c == '{').take_while(|&c| c != '}').collect();
+                        let hex: String =
+                            it.by_ref().map(|x| x.1).skip_while(|&c| c == '{').take_while(|&c| c != '}').collect();
                         let cp = u32::from_str_radix(&hex, 16).map_err(|_| format!("bad \\u{{{hex}}}"))?;
                         s.push(char::from_u32(cp).ok_or_else(|| format!("bad code point {hex}"))?);
                     }
@@ -161,7 +162,9 @@ fn value(raw: &str) -> Result<String, String> {
         (s, &q[end..])
     } else {
         match raw.rfind("*") {
-            Some(i) if raw[i + 1..].chars().all(|c| c.is_ascii_digit()) && i + 1 < raw.len() => (raw[..i].to_owned(), &raw[i..]),
+            Some(i) if raw[i + 1..].chars().all(|c| c.is_ascii_digit()) && i + 1 < raw.len() => {
+                (raw[..i].to_owned(), &raw[i..])
+            }
             _ => (raw.to_owned(), ""),
         }
     };
@@ -240,7 +243,14 @@ fn parse(text: &str) -> Result<Fixture, String> {
     }
     head.push_str(SEPARATOR);
     head.push('\n');
-    let mut f = Fixture { head, cfg: profile::Config::default(), show_stored: false, pinned: false, steps: Vec::new(), expect: expect.to_owned() };
+    let mut f = Fixture {
+        head,
+        cfg: profile::Config::default(),
+        show_stored: false,
+        pinned: false,
+        steps: Vec::new(),
+        expect: expect.to_owned(),
+    };
     for (n, line) in input.lines().enumerate() {
         let line_no = n + 1;
         let err = |e: String| format!("line {line_no}: {e}");
@@ -264,7 +274,8 @@ fn parse(text: &str) -> Result<Fixture, String> {
             "pin" => f.pinned = true,
             _ => {
                 let at = T0 + offset(first).map_err(err)?;
-                let kind = toks.get(1).ok_or_else(|| err("a kind (or reload / at) must follow the time".into()))?.clone();
+                let kind =
+                    toks.get(1).ok_or_else(|| err("a kind (or reload / at) must follow the time".into()))?.clone();
                 match kind.as_str() {
                     "reload" => f.steps.push(Step::Reload { at }),
                     "at" => f.steps.push(Step::At { at }),
@@ -273,12 +284,16 @@ fn parse(text: &str) -> Result<Fixture, String> {
                         let positional = ["item", "category", "price", "brand"];
                         let mut pos = 0;
                         for t in &toks[2..] {
-                            let is_kv = t.find('=').is_some_and(|i| i > 0 && t[..i].chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+                            let is_kv = t
+                                .find('=')
+                                .is_some_and(|i| i > 0 && t[..i].chars().all(|c| c.is_ascii_lowercase() || c == '_'));
                             if is_kv {
                                 let (k, v) = t.split_once('=').unwrap_or_default();
                                 fields.push((k.to_owned(), value(v).map_err(err)?));
                             } else {
-                                let name = positional.get(pos).ok_or_else(|| err(format!("too many positional values at {t}")))?;
+                                let name = positional
+                                    .get(pos)
+                                    .ok_or_else(|| err(format!("too many positional values at {t}")))?;
                                 pos += 1;
                                 if t != "-" {
                                     fields.push(((*name).to_owned(), value(t).map_err(err)?));
@@ -413,7 +428,12 @@ fn replay(f: &Fixture) -> Outcome {
             let raw = engine.profile.encode(&unbounded).len();
             let p = &engine.profile;
             if raw <= f.cfg.max_bytes
-                && (q.recent != p.recent || q.cart != p.cart || q.likes != p.likes || q.purchases != p.purchases || q.session != p.session || q.past != p.past)
+                && (q.recent != p.recent
+                    || q.cart != p.cart
+                    || q.likes != p.likes
+                    || q.purchases != p.purchases
+                    || q.session != p.session
+                    || q.past != p.past)
             {
                 bad.push("the stored profile does not give back the same recent/cart/likes/purchases/sessions".into());
             }
@@ -466,11 +486,16 @@ fn summary(p: &Profile, cfg: &profile::Config, now: u64) -> String {
     list(&mut s, "likes", &p.likes, |l| l.0.clone());
     list(&mut s, "purchases", &p.purchases, |l| l.0.clone());
     let top = |prefix: &str, n: usize| -> Vec<String> {
-        p.top(prefix, n, now, cfg).into_iter().filter(|(_, v)| *v >= 0.0005).map(|(k, v)| format!("{k} {v:.3}")).collect()
+        p.top(prefix, n, now, cfg)
+            .into_iter()
+            .filter(|(_, v)| *v >= 0.0005)
+            .map(|(k, v)| format!("{k} {v:.3}"))
+            .collect()
     };
     let _ = writeln!(s, "categories: {}", top("c:", 5).join(" | "));
     let _ = writeln!(s, "brands: {}", top("b:", 3).join(" | "));
-    let sessions: Vec<&profile::Session> = std::iter::once(&p.session).chain(&p.past).filter(|x| x.events > 0).collect();
+    let sessions: Vec<&profile::Session> =
+        std::iter::once(&p.session).chain(&p.past).filter(|x| x.events > 0).collect();
     list(&mut s, "sessions", &sessions, |x| format!("{}[{}]", x.events, x.items.join(" ")));
     s
 }
@@ -599,7 +624,10 @@ fn the_fixture_format_parses_what_the_header_documents() {
     assert_eq!(value(r#""xy"*3"#).unwrap(), "xyxyxy");
     assert_eq!(value("x*4").unwrap(), "xxxx");
     assert_eq!(value("89.90").unwrap(), "89.90");
-    assert_eq!(tokens(r#"+0s view "a b" name="c # d" # comment"#).unwrap(), ["+0s", "view", "\"a b\"", "name=\"c # d\""]);
+    assert_eq!(
+        tokens(r#"+0s view "a b" name="c # d" # comment"#).unwrap(),
+        ["+0s", "view", "\"a b\"", "name=\"c # d\""]
+    );
 }
 
 // ------------------------------------------------------------------------------ frozen v1
@@ -617,10 +645,16 @@ fn frozen_v1_profile_still_decodes() {
     assert_eq!(bytes.first(), Some(&1), "v1.b64 is a version-1 profile");
     let cfg = profile::Config::default();
     let mut e = new_engine(&cfg);
-    let at = Profile::decode(&bytes).map(|p| p.updated).unwrap_or_else(|err| panic!("the frozen v1 profile no longer decodes: {err}"));
+    let at = Profile::decode(&bytes)
+        .map(|p| p.updated)
+        .unwrap_or_else(|err| panic!("the frozen v1 profile no longer decodes: {err}"));
     e.load_profile(b64.trim(), at).expect("Engine::load_profile of the frozen v1 profile");
     let got = summary(&e.profile, &cfg, at);
-    assert!(got == want, "the frozen v1 profile decodes to a different profile (- v1.expect, + got):\n{}", diff(&want, &got));
+    assert!(
+        got == want,
+        "the frozen v1 profile decodes to a different profile (- v1.expect, + got):\n{}",
+        diff(&want, &got)
+    );
     // Field by field, what the summary leaves out.
     let p = &e.profile;
     assert_eq!(p.updated, T0 + 26 * 86_400_000 + 40 * 60_000);
@@ -629,13 +663,25 @@ fn frozen_v1_profile_still_decodes() {
     assert_eq!(r.info.image.as_deref(), Some("/img/SKU-7.svg"));
     assert_eq!(r.info.url.as_deref(), Some("/shop/product.html?sku=SKU-7"));
     let first = p.recent.last().expect("six recent items");
-    assert_eq!((first.item.as_str(), first.category.as_deref(), first.price, first.views, first.dwell_ms), ("SKU-1", Some("shoes/running"), Some(8990), 1, 45_000));
-    assert_eq!((first.info.image.as_deref(), first.info.url.as_deref()), (Some("/img/SKU-1.svg"), Some("/shop/product.html?sku=SKU-1")));
+    assert_eq!(
+        (first.item.as_str(), first.category.as_deref(), first.price, first.views, first.dwell_ms),
+        ("SKU-1", Some("shoes/running"), Some(8990), 1, 45_000)
+    );
+    assert_eq!(
+        (first.info.image.as_deref(), first.info.url.as_deref()),
+        (Some("/img/SKU-1.svg"), Some("/shop/product.html?sku=SKU-1"))
+    );
     assert_eq!((first.ts, p.recent[2].info.name.as_deref()), (T0 + 2 * 60_000, Some("Çatı Şişe 0,75 l")));
-    assert_eq!((p.cart[0].item.as_str(), p.cart[0].qty, p.cart[0].price, p.cart[0].ts), ("SKU-4", 3, Some(1250), T0 + 2 * 86_400_000 + 5 * 60_000));
+    assert_eq!(
+        (p.cart[0].item.as_str(), p.cart[0].qty, p.cart[0].price, p.cart[0].ts),
+        ("SKU-4", 3, Some(1250), T0 + 2 * 86_400_000 + 5 * 60_000)
+    );
     assert_eq!(p.likes, [("SKU-5".to_owned(), T0 + 9 * 86_400_000 + 60_000), ("SKU-2".to_owned(), T0 + 6 * 60_000)]);
     assert_eq!(p.purchases, [("SKU-1".to_owned(), T0 + 2 * 86_400_000)]);
-    assert_eq!((p.session.start, p.session.last, p.session.events, p.past.len()), (T0 + 26 * 86_400_000 + 30 * 60_000, p.updated, 3, 3));
+    assert_eq!(
+        (p.session.start, p.session.last, p.session.events, p.past.len()),
+        (T0 + 26 * 86_400_000 + 30 * 60_000, p.updated, 3, 3)
+    );
     let keys: Vec<&str> = p.affinity.iter().map(|a| a.key.as_str()).collect();
     for k in ["c:shoes", "c:shoes/running", "c:outdoor/tents", "b:Stride", "b:Peak"] {
         assert!(keys.contains(&k), "interest {k} missing from {keys:?}");

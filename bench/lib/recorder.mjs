@@ -34,7 +34,7 @@ function listen(handler) {
  * Starts the two servers of a phase.
  * @param {object} o
  * @param {(phase) => string} o.html            the page
- * @param {Record<string, {body: Buffer|string, type?: string}>} o.pageFiles   path -> file on the page origin
+ * @param {(path: string, phase) => ({body: Buffer|string, type?: string}|null)} o.pageFile   a file on the page origin
  * @param {(req, body, phase) => ({status?, headers?, body?}|null)} o.collect    the collector's answer (null: 404)
  * @param {Record<string, {body: Buffer|string, type?: string}>} [o.collectorFiles] path -> file on the collector origin
  * @param {boolean} [o.coi]                     serve the page cross-origin isolated (COOP/COEP)
@@ -76,7 +76,7 @@ export async function startPhase(o) {
         res.writeHead(200, { 'content-type': MIME['.html'], 'cache-control': 'no-store', ...isolation });
         return res.end(o.html(phase));
       }
-      const f = o.pageFiles[r.path];
+      const f = o.pageFile(r.path, phase);
       if (f) {
         res.writeHead(200, { 'content-type': f.type || mimeOf(r.path), 'cache-control': 'no-store', ...isolation });
         r.servedBytes = Buffer.byteLength(f.body);

@@ -226,7 +226,10 @@ export function defineTools({ ROOT, NM, cache, decodeVitrina }) {
   const phStatic = {};
   try {
     for (const f of fs.readdirSync(phDist)) {
-      if (f.endsWith('.js')) phStatic[`/static/${f}`] = { body: fs.readFileSync(path.join(phDist, f)) };
+      if (!f.endsWith('.js')) continue;
+      const body = fs.readFileSync(path.join(phDist, f));
+      phStatic[`/static/${f}`] = { body };
+      phStatic[`/static/${pkgVersion('posthog-js')}/${f}`] = { body };
     }
   } catch {
     /* not installed */
@@ -319,13 +322,15 @@ export function defineTools({ ROOT, NM, cache, decodeVitrina }) {
     pageFiles: { '/algolia.js': file(path.join(NM, 'search-insights/dist/search-insights.min.js')) },
     expected: 24, // no page view event
     adapter: (C) => `
-      var AA = function () { return window.AlgoliaAnalytics.default; };
+      var AA = function () { return window.aa; };
       var IDX = 'products';
       window.__bench = {
         load: function () {
-          return __h.inject('/algolia.js').then(function () {
-            AA()('init', { appId: 'BENCHAPP', apiKey: 'bench-search-key', host: ${JSON.stringify(C)} });
-          });
+          // The official snippet: a queue under window.AlgoliaAnalyticsObject that the script replays.
+          window.AlgoliaAnalyticsObject = 'aa';
+          window.aa = window.aa || function () { (window.aa.queue = window.aa.queue || []).push(arguments); };
+          aa('init', { appId: 'BENCHAPP', apiKey: 'bench-search-key', host: ${JSON.stringify(C)} });
+          return __h.inject('/algolia.js');
         },
         page: null, // Algolia Insights has no page view
         view: function () { AA()('viewedObjectIDs', { eventName: 'Product Viewed', index: IDX, objectIDs: [P.item] }); },

@@ -1,12 +1,13 @@
 //! The HTTP surface: routes, handlers, CORS, admin auth, static files.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,9 +15,10 @@ use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
 use tower_http::services::ServeDir;
-use vitrina::codec;
 use vitrina::event::Kind;
+use vitrina::{codec, codec_json};
 
+use crate::ratelimit::{retry_after_secs, Limiter};
 use crate::store::{EventQuery, Ingest, Store, StoredEvent, StoredLine};
 use crate::Settings;
 
@@ -25,8 +27,6 @@ const MAX_REPORTED_ERRORS: usize = 5;
 /// Default and largest `limit` of `/v1/events`.
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 10_000;
-/// Most ids in `/v1/popularity?items=`.
-const MAX_ITEMS_FILTER: usize = 1000;
 
 /// Counters since start (the persisted totals live in the store).
 #[derive(Default)]
@@ -48,28 +48,41 @@ struct AppState {
     started: Instant,
     widget: Option<ServeDir>,
     demo: Option<ServeDir>,
+    popular: crate::popularity::Popular,
+    /// Per client network, in memory only (`ratelimit.rs`).
+    limiter: Arc<Limiter>,
 }
 
 /// Builds the application: every route, with `store` behind it.
 pub fn router(store: Store, settings: Settings) -> Router {
+    let popular = crate::popularity::Popular::new(store.clone(), settings.min_count);
+    let limiter = Arc::new(Limiter::new(settings.rate_limit));
     let state = AppState {
-        store,
+        limiter,
         widget: settings.widget_dir.as_ref().map(ServeDir::new),
         demo: settings.demo_dir.as_ref().map(|d| ServeDir::new(d).redirect_path_prefix("/shop")),
         settings: Arc::new(settings),
         stats: Arc::default(),
         started: Instant::now(),
+        popular: popular.clone(),
+        store,
+    };
+    let dashboard = crate::dashboard::Dash {
+        store: state.store.clone(),
+        settings: state.settings.clone(),
+        popular: popular.clone(),
     };
     let public_api = Router::new()
-        .route("/v1/collect", axum::routing::post(collect).options(preflight))
-        .route("/v1/popularity", get(popularity).options(preflight))
+        .route("/v1/collect", axum::routing::post(collect).options(preflight).fallback(collect_wrong_method))
+        .merge(crate::popularity::routes(popular))
         .layer(middleware::from_fn_with_state(state.clone(), cors));
     Router::new()
         .merge(public_api)
         .route("/v1/events", get(events))
         .route("/v1/stats", get(stats))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/", get(|| async { Redirect::temporary("/shop/") }))
+        // The dashboard at `/` (its data needs the admin token) and its assets.
+        .merge(crate::dashboard::routes(dashboard))
         .fallback(static_files)
         .layer(middleware::map_response(default_headers))
         .with_state(state)
@@ -86,11 +99,11 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     r
 }
 
-fn json<T: Serialize>(status: StatusCode, v: &T) -> Response {
+pub(crate) fn json<T: Serialize>(status: StatusCode, v: &T) -> Response {
     json_response(status, serde_json::to_vec(v).expect("response serializes"))
 }
 
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     #[derive(Serialize)]
     struct E {
         error: String,
@@ -112,23 +125,18 @@ async fn default_headers(mut r: Response) -> Response {
     r
 }
 
-/// FNV-1a, 64 bits: a stable, dependency-free hash for ETags.
-fn fnv1a(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in data {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 /// Compares in constant time for equal lengths.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn authorized(st: &AppState, headers: &HeaderMap, q: &HashMap<String, String>) -> bool {
-    let want = st.settings.admin_token.as_bytes();
+    admin_authorized(&st.settings, headers, q)
+}
+
+/// Whether the request carries the admin token (`Authorization: Bearer` or `?token=`).
+pub(crate) fn admin_authorized(settings: &Settings, headers: &HeaderMap, q: &HashMap<String, String>) -> bool {
+    let want = settings.admin_token.as_bytes();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -138,7 +146,7 @@ fn authorized(st: &AppState, headers: &HeaderMap, q: &HashMap<String, String>) -
         || q.get("token").is_some_and(|t| same_secret(t.as_bytes(), want))
 }
 
-fn unauthorized() -> Response {
+pub(crate) fn unauthorized() -> Response {
     let mut r = error(
         StatusCode::UNAUTHORIZED,
         "admin token required: send Authorization: Bearer TOKEN or add ?token=TOKEN (the server prints it at start)",
@@ -187,6 +195,8 @@ async fn cors(State(st): State<AppState>, req: Request, next: Next) -> Response 
     h.append(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(o) = allowed.and_then(|o| HeaderValue::from_str(&o).ok()) {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        // So that a page's fetch can read how long to wait after a 429 or 503.
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Retry-After"));
     }
     r
 }
@@ -218,21 +228,70 @@ fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-async fn collect(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let max = st.settings.max_body;
+/// Whether a body is a JSON batch: its first byte that is not JSON whitespace
+/// is `{` (`docs/wire-format.md`, "Telling the formats apart").
+fn is_json(body: &[u8]) -> bool {
+    body.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')) == Some(&b'{')
+}
+
+/// Decodes a binary or JSON batch; the error is the decoder's message.
+fn decode_batch(body: &[u8]) -> Result<codec::Batch, String> {
+    if is_json(body) {
+        let text = std::str::from_utf8(body).map_err(|_| "JSON batch: not valid UTF-8".to_owned())?;
+        codec_json::decode_json(text).map_err(|e| e.to_string())
+    } else {
+        codec::decode(body).map_err(|e| e.to_string())
+    }
+}
+
+/// 429 with `Retry-After` (whole seconds) for a client network over its rate.
+fn rate_limited(wait: std::time::Duration) -> Response {
+    let secs = retry_after_secs(wait);
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many requests from your network: retry after {secs} s (--rate-limit)"),
+    );
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
+
+async fn collect_wrong_method(method: Method) -> Response {
+    let mut r = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed here: POST a batch to /v1/collect (see docs/wire-format.md)"),
+    );
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+    r
+}
+
+/// `POST /v1/collect`: rate limit, read the body (bounded in size and time),
+/// decode (binary or JSON), validate each event, store the valid ones (dedup by
+/// client and event id), answer once they are committed.
+async fn collect(State(st): State<AppState>, req: Request) -> Response {
     let refuse = |status: StatusCode, msg: String| {
         st.stats.refused.fetch_add(1, Ordering::Relaxed);
         error(status, msg)
     };
+    // The peer address is used here only, truncated to its network by the limiter.
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        if let Err(wait) = st.limiter.check(peer.ip()) {
+            st.stats.refused.fetch_add(1, Ordering::Relaxed);
+            return rate_limited(wait);
+        }
+    }
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    let max = st.settings.max_body;
     let too_large = || format!("batch is larger than the limit of {max} bytes (--max-body): send smaller batches");
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large());
     }
-    let bytes: Bytes = match axum::body::to_bytes(body, max).await {
-        Ok(b) => b,
-        Err(e) => {
+    let timeout = st.settings.body_timeout;
+    let bytes: Bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
             let e = e.into_inner();
             return if is_length_limit(e.as_ref()) {
                 refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large())
@@ -240,17 +299,18 @@ async fn collect(State(st): State<AppState>, headers: HeaderMap, body: Body) -> 
                 refuse(StatusCode::BAD_REQUEST, format!("could not read the request body: {e}"))
             };
         }
+        Err(_) => {
+            let mut r = refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the request body did not arrive within {} s", timeout.as_secs_f64()),
+            );
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
     };
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "JSON batches are not supported yet: send the binary batch format (first byte 0x56, see docs/wire-format.md)"
-                .into(),
-        );
-    }
-    let batch = match codec::decode(&bytes) {
+    let batch = match decode_batch(&bytes) {
         Ok(b) => b,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
     };
 
     let mut errors = Vec::new();
@@ -432,7 +492,13 @@ async fn stats(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
         since_start: SinceStart,
         totals: crate::store::Totals,
         writer: crate::store::WriterStats,
+        /// Clients left out of public popularity (see `popularity.rs`).
+        flagged_clients: u64,
     }
+    let flagged_clients = match st.popular.snapshot().await {
+        Ok(s) => s.flagged_clients,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
     let s = &st.stats;
     let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
     json(
@@ -450,90 +516,13 @@ async fn stats(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
             },
             totals,
             writer: st.store.writer_stats(),
+            flagged_clients,
         },
     )
 }
 
 // ---------------------------------------------------------------------------
-// GET /v1/popularity
-
-#[derive(Serialize, Default)]
-struct Published {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    likes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    views: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    carts: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purchases: Option<u64>,
-}
-
-/// Whether `category` is `prefix` or lies under it (`shoes` matches `shoes` and
-/// `shoes/running`, not `shoestrings`).
-fn in_category(category: &str, prefix: &str) -> bool {
-    category.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
-fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').map(str::trim).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag))
-}
-
-async fn popularity(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let pop = match st.store.popularity().await {
-        Ok(p) => p,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
-    let wanted: Option<HashSet<&str>> =
-        q.get("items").map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).take(MAX_ITEMS_FILTER).collect());
-    let category = q.get("category").map(|c| c.trim().trim_matches('/')).filter(|c| !c.is_empty());
-    let min = st.settings.min_count.max(1);
-    let publish = |n: u64| (n >= min).then_some(n);
-    let mut items: BTreeMap<&str, Published> = BTreeMap::new();
-    for (item, c) in &pop.items {
-        if wanted.as_ref().is_some_and(|w| !w.contains(item.as_str())) {
-            continue;
-        }
-        if category.is_some_and(|p| !c.categories.iter().any(|cat| in_category(cat, p))) {
-            continue;
-        }
-        let p = Published {
-            likes: publish(c.likes),
-            views: publish(c.views),
-            carts: publish(c.carts),
-            purchases: publish(c.purchases),
-        };
-        if p.likes.is_some() || p.views.is_some() || p.carts.is_some() || p.purchases.is_some() {
-            items.insert(item, p);
-        }
-    }
-    #[derive(Serialize)]
-    struct Out<'a> {
-        min_count: u64,
-        items: BTreeMap<&'a str, Published>,
-    }
-    let body = serde_json::to_vec(&Out { min_count: st.settings.min_count, items }).expect("serializes");
-    let etag = format!("\"{:016x}\"", fnv1a(&body));
-    let mut r = if if_none_match(&headers, &etag) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let mut r = (StatusCode::OK, body).into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        r
-    };
-    let h = r.headers_mut();
-    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex etag is a valid header"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=30"));
-    r
-}
+// GET /v1/popularity: see `popularity.rs`.
 
 // ---------------------------------------------------------------------------
 // Static files: the widget at the root, the demo shop under /shop/.
@@ -575,29 +564,6 @@ fn is_not_found(e: &std::io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn categories_match_whole_segments() {
-        assert!(in_category("shoes", "shoes"));
-        assert!(in_category("shoes/running", "shoes"));
-        assert!(in_category("shoes/running/trail", "shoes/running"));
-        assert!(!in_category("shoestrings", "shoes"));
-        assert!(!in_category("bags", "shoes"));
-    }
-
-    #[test]
-    fn if_none_match_accepts_lists_weak_tags_and_star() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
-            m
-        };
-        assert!(if_none_match(&h("\"abc\""), "\"abc\""));
-        assert!(if_none_match(&h("\"x\", W/\"abc\""), "\"abc\""));
-        assert!(if_none_match(&h("*"), "\"abc\""));
-        assert!(!if_none_match(&h("\"abd\""), "\"abc\""));
-        assert!(!if_none_match(&HeaderMap::new(), "\"abc\""));
-    }
 
     #[test]
     fn secrets_compare_exactly() {

@@ -18,7 +18,25 @@
 //!
 //! Besides accuracy the report carries the costs that matter in a browser: the
 //! median time to rank one case, the model's encoded size, and the bytes of model
-//! a session touches (the neighbour lists of its items).
+//! a session touches (the neighbour lists of its items), and what it downloads
+//! when the model is published in `shards` buckets (head + whole shards).
+//!
+//! Parameters can be changed by name ([`EvalOptions::set`], `name=value` on the
+//! command line); the defaults of [`BuildParams`] and [`RankParams`] were tuned on
+//! a validation split only:
+//!
+//! ```text
+//! head -n -15000 ../shared/data/diginetica/train_sessions.txt > /tmp/dg_train.txt
+//! tail -n 15000  ../shared/data/diginetica/train_sessions.txt > /tmp/dg_valid.txt
+//! cargo run --release -p vitrina-server --example eval -- --train /tmp/dg_train.txt --test /tmp/dg_valid.txt
+//! ```
+//!
+//! gives HR@20 52.92, MRR@20 19.47 on 55,060 cases (SR-GNN's published 50.73 /
+//! 17.59 and V-SKNN's 52.0 / 18.4 are on the official test week, which is kept
+//! apart; the SR-GNN paper's Item-KNN, 35.75 / 11.57 there, scores 34.83 / 10.85
+//! on this split, so the split is not easier). Model 4.1 MB for 42,942 items
+//! (96 bytes per item), 385 bytes of lists touched by the median session, 1.9 µs
+//! median to rank one case natively.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -38,11 +56,13 @@ pub struct EvalOptions {
     pub k: usize,
     /// Progress on stderr.
     pub progress: bool,
+    /// Shards the model is published in, for the per-session shard cost.
+    pub shards: u32,
 }
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        EvalOptions { build: BuildParams::default(), rank: RankParams::default(), k: 20, progress: true }
+        EvalOptions { build: BuildParams::default(), rank: RankParams::default(), k: 20, progress: true, shards: 1024 }
     }
 }
 
@@ -54,6 +74,7 @@ impl EvalOptions {
     /// The names [`EvalOptions::set`] accepts.
     pub const KEYS: &'static [&'static str] = &[
         "k",
+        "shards",
         "neighbours",
         "window",
         "forward",
@@ -80,6 +101,7 @@ impl EvalOptions {
         let (b, r) = (&mut self.build, &mut self.rank);
         match key {
             "k" => self.k = parse(key, value)?,
+            "shards" => self.shards = parse(key, value)?,
             "neighbours" => b.neighbours = parse(key, value)?,
             "window" => b.window = parse(key, value)?,
             "forward" => b.forward = parse(key, value)?,
@@ -118,6 +140,7 @@ impl EvalOptions {
         let (b, r) = (&self.build, &self.rank);
         vec![
             ("k", self.k.to_string()),
+            ("shards", self.shards.to_string()),
             ("neighbours", b.neighbours.to_string()),
             ("window", b.window.to_string()),
             ("forward", b.forward.to_string()),
@@ -186,6 +209,12 @@ pub struct EvalReport {
     pub bytes_per_session_touched_p90: usize,
     /// Largest of the same.
     pub bytes_per_session_touched_max: usize,
+    /// Mean encoded size of one shard (the model split in `shards` buckets).
+    pub shard_bytes: usize,
+    /// Median, over test sessions, of the bytes a browser downloads when it
+    /// fetches whole shards: the head plus every distinct shard the session's
+    /// items fall in.
+    pub bytes_per_session_shards: usize,
     /// Training sessions read.
     pub train_sessions: usize,
     /// Test sessions kept (after removing unseen items and short sessions).
@@ -228,7 +257,8 @@ impl EvalReport {
                 "{{\"hr20\":{},\"mrr20\":{},\"cases\":{},\"us_per_case\":{},\"us_p99\":{},",
                 "\"model_bytes\":{},\"head_bytes\":{},\"model_items\":{},\"model_entries\":{},\"bytes_per_item\":{},",
                 "\"bytes_per_session_touched\":{},\"bytes_per_session_touched_p90\":{},",
-                "\"bytes_per_session_touched_max\":{},\"train_sessions\":{},\"test_sessions\":{},",
+                "\"bytes_per_session_touched_max\":{},\"shard_bytes\":{},\"bytes_per_session_shards\":{},",
+                "\"train_sessions\":{},\"test_sessions\":{},",
                 "\"test_sessions_read\":{},\"build_ms\":{},\"roundtrip_exact\":{},\"params\":{{{}}}}}"
             ),
             json_f(self.hr20, 2),
@@ -244,6 +274,8 @@ impl EvalReport {
             self.bytes_per_session_touched,
             self.bytes_per_session_touched_p90,
             self.bytes_per_session_touched_max,
+            self.shard_bytes,
+            self.bytes_per_session_shards,
             self.train_sessions,
             self.test_sessions,
             self.test_sessions_read,
@@ -366,6 +398,18 @@ pub fn run_eval(train: &Path, test: &Path, opts: &EvalOptions) -> Result<EvalRep
     say(&format!("ranked {} cases in {} ms", m.cases, t.elapsed().as_millis()));
 
     let mut touched: Vec<usize> = test_s.iter().map(|s| model.bytes_for(s)).collect();
+    let n_shards = opts.shards.max(1);
+    let shard_sizes: Vec<usize> = (0..n_shards).map(|s| model.encode_shard(s, n_shards).len()).collect();
+    let head_bytes = model.encode_head().len();
+    let mut by_shards: Vec<usize> = test_s
+        .iter()
+        .map(|s| {
+            let mut ids: Vec<u32> = s.iter().map(|&i| vitrina::model::shard_of(i, n_shards)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            head_bytes + ids.iter().map(|&i| shard_sizes.get(i as usize).copied().unwrap_or(0)).sum::<usize>()
+        })
+        .collect();
     Ok(EvalReport {
         hr20: m.hr,
         mrr20: m.mrr,
@@ -373,13 +417,15 @@ pub fn run_eval(train: &Path, test: &Path, opts: &EvalOptions) -> Result<EvalRep
         us_per_case: m.us_per_case,
         us_p99: m.us_p99,
         model_bytes,
-        head_bytes: model.encode_head().len(),
+        head_bytes,
         model_items: model.len(),
         model_entries: model.entries(),
         bytes_per_item: model_bytes as f64 / model.len().max(1) as f64,
         bytes_per_session_touched: percentile(&mut touched, 0.5).unwrap_or(0),
         bytes_per_session_touched_p90: percentile(&mut touched, 0.9).unwrap_or(0),
         bytes_per_session_touched_max: touched.iter().copied().max().unwrap_or(0),
+        shard_bytes: shard_sizes.iter().sum::<usize>() / shard_sizes.len().max(1),
+        bytes_per_session_shards: percentile(&mut by_shards, 0.5).unwrap_or(0),
         train_sessions: train_s.len(),
         test_sessions: test_s.len(),
         test_sessions_read: test_raw.len(),
@@ -387,4 +433,79 @@ pub fn run_eval(train: &Path, test: &Path, opts: &EvalOptions) -> Result<EvalRep
         roundtrip_exact,
         params: opts.describe(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_sessions_lose_unseen_items_and_short_sessions() {
+        let train = vec![vec![1, 2], vec![2, 3]];
+        let test = vec![vec![1, 2, 3], vec![9, 1], vec![1, 9, 2], vec![4, 5]];
+        assert_eq!(filter_test(&train, &test), vec![vec![1, 2, 3], vec![1, 2]]);
+    }
+
+    #[test]
+    fn every_prefix_is_a_case_and_ranks_are_counted_exactly() {
+        let train = vec![vec![1, 2], vec![2, 3]];
+        let test = filter_test(&train, &[vec![1, 2, 3], vec![1, 9, 2]]);
+        let (model, _, exact) = build_model(&train, &BuildParams::default()).unwrap();
+        assert!(exact);
+        // [1] → 2: the viewed item 1 comes first (repeat boost), 2 second.
+        // [1, 2] → 3: 2 and 1 come back first, 3 third. [1] → 2 again second.
+        let m = evaluate(&model, &test, &RankParams::default(), 20, false);
+        assert_eq!(m.cases, 3);
+        assert!((m.hr - 100.0).abs() < 1e-9);
+        assert!((m.mrr - 100.0 * (0.5 + 1.0 / 3.0 + 0.5) / 3.0).abs() < 1e-9, "{m:?}");
+        // At k = 1 nothing is a hit.
+        assert_eq!(evaluate(&model, &test, &RankParams::default(), 1, false).hr, 0.0);
+    }
+
+    #[test]
+    fn parameters_are_set_by_name_and_reported() {
+        let mut o = EvalOptions::default();
+        o.set_all(["neighbours=7", "repeat=0.5", "pair_max=false", "k=10"]).unwrap();
+        assert_eq!((o.build.neighbours, o.rank.repeat, o.build.pair_max, o.k), (7, 0.5, false, 10));
+        assert!(o.set("nope", "1").is_err());
+        assert!(o.set("window", "x").is_err());
+        assert!(o.set_all(["window"]).is_err());
+        let names: Vec<&str> = o.describe().iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, EvalOptions::KEYS);
+    }
+
+    #[test]
+    fn the_report_is_one_json_object() {
+        let r =
+            EvalReport { hr20: 52.5, mrr20: f64::NAN, params: EvalOptions::default().describe(), ..Default::default() };
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["hr20"], 52.5);
+        assert!(v["mrr20"].is_null());
+        assert_eq!(v["params"]["neighbours"], 50);
+        for key in [
+            "cases",
+            "us_per_case",
+            "model_bytes",
+            "train_sessions",
+            "test_sessions",
+            "bytes_per_session_touched",
+            "build_ms",
+        ] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn sessions_files_are_read_strictly() {
+        let dir = std::env::temp_dir().join(format!("vitrina-eval-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.txt");
+        std::fs::write(&good, "1 2 3\n\n4  5\n").unwrap();
+        assert_eq!(read_sessions(&good).unwrap(), vec![vec![1, 2, 3], vec![4, 5]]);
+        let bad = dir.join("bad.txt");
+        std::fs::write(&bad, "1 2\n3 x\n").unwrap();
+        assert!(read_sessions(&bad).unwrap_err().contains(":2: bad item id"));
+        assert!(read_sessions(&dir.join("missing.txt")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

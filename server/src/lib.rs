@@ -28,11 +28,16 @@
 //! tells the writer to commit what is queued and stop.
 //!
 //! The pieces: [`Config`] (what the CLI fills in), [`Server`] (bind, then run or
-//! spawn), [`router`] (the HTTP surface), [`store::Store`] (the storage interface,
-//! SQLite today, PostgreSQL later behind the same methods).
+//! spawn), [`router`] (the HTTP surface), [`store::Store`] (the storage interface:
+//! SQLite, or PostgreSQL behind the same methods), [`ratelimit`] (per client
+//! network, in memory), [`loadtest`] (the `loadtest` subcommand).
 #![deny(missing_docs)]
 
 mod api;
+mod dashboard;
+pub mod loadtest;
+mod popularity;
+pub mod ratelimit;
 pub mod store;
 
 use std::fmt;
@@ -42,6 +47,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use api::router;
+pub use ratelimit::RateLimit;
 use store::{Store, StoreError, StoreOptions};
 
 /// How long a graceful shutdown waits for open requests before closing the store.
@@ -68,6 +74,17 @@ pub struct Config {
     pub min_count: u64,
     /// How long computed popularity may be reused while events keep arriving.
     pub popularity_refresh: Duration,
+    /// PostgreSQL connection string (`postgres://USER@HOST[:PORT]/DB`); `None`
+    /// stores in SQLite under `data_dir`.
+    pub database: Option<String>,
+    /// Requests per second (and burst) per client network on `/v1/collect`.
+    pub rate_limit: RateLimit,
+    /// Events received longer ago are deleted; `None` keeps them forever.
+    pub retention: Option<Duration>,
+    /// How often retention runs (also once at start).
+    pub retention_every: Duration,
+    /// Longest time a client may take to send a request body (408 after it).
+    pub body_timeout: Duration,
 }
 
 impl Default for Config {
@@ -82,6 +99,11 @@ impl Default for Config {
             max_body: 1 << 20,
             min_count: 5,
             popularity_refresh: Duration::from_secs(1),
+            database: None,
+            rate_limit: RateLimit::default(),
+            retention: Some(Duration::from_secs(180 * 86_400)),
+            retention_every: Duration::from_secs(3600),
+            body_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -198,6 +220,10 @@ pub struct Settings {
     pub widget_dir: Option<PathBuf>,
     /// Demo shop served under `/shop/`.
     pub demo_dir: Option<PathBuf>,
+    /// Requests per second (and burst) per client network on `/v1/collect`.
+    pub rate_limit: RateLimit,
+    /// Longest time a client may take to send a request body.
+    pub body_timeout: Duration,
 }
 
 /// A bound server, not yet serving.
@@ -237,12 +263,20 @@ impl Server {
             }
         })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.addr, source })?;
-        let opts = StoreOptions { popularity_refresh: config.popularity_refresh };
-        let data_dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open_sqlite(&data_dir, opts))
-            .await
-            .map_err(|_| StartError::Store(StoreError::Panicked))?
-            .map_err(StartError::Store)?;
+        let opts = StoreOptions {
+            popularity_refresh: config.popularity_refresh,
+            retention: config.retention,
+            retention_every: config.retention_every,
+            ..StoreOptions::default()
+        };
+        let (data_dir, database) = (config.data_dir.clone(), config.database.clone());
+        let store = tokio::task::spawn_blocking(move || match database {
+            Some(url) => Store::open_postgres(&url, opts),
+            None => Store::open_sqlite(&data_dir, opts),
+        })
+        .await
+        .map_err(|_| StartError::Store(StoreError::Panicked))?
+        .map_err(StartError::Store)?;
         let settings = Settings {
             admin_token,
             origins,
@@ -250,6 +284,8 @@ impl Server {
             min_count: config.min_count,
             widget_dir: config.widget_dir,
             demo_dir: config.demo_dir,
+            rate_limit: config.rate_limit,
+            body_timeout: config.body_timeout,
         };
         Ok(Server { listener, addr, store, settings, token_generated })
     }
@@ -289,6 +325,8 @@ impl Server {
             shutdown.await;
             notify.notify_one();
         };
+        // The peer address reaches the rate limiter only (truncated there, never stored).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown);
         // A client that never finishes its request must not hold the shutdown.
         let deadline = async {

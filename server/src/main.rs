@@ -3,9 +3,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use vitrina_server::{Config, Server};
+use vitrina_server::loadtest::{LoadOptions, LoadReport};
+use vitrina_server::{Config, RateLimit, Server};
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +24,8 @@ struct Cli {
 enum Cmd {
     /// Run the HTTP server.
     Serve(Serve),
+    /// Load-test a running server's POST /v1/collect for a bounded time (run the server with --rate-limit 0).
+    Loadtest(Loadtest),
 }
 
 #[derive(Args)]
@@ -50,11 +54,51 @@ struct Serve {
     /// Smallest count /v1/popularity publishes; smaller counts are left out.
     #[arg(long, value_name = "N", default_value_t = 5)]
     min_count: u64,
+    /// Store in PostgreSQL instead of SQLite, e.g. postgres://vitrina@127.0.0.1/vitrina (several servers may share it).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Requests per second each client network (IPv4 /24, IPv6 /48) may make to /v1/collect; 0 disables the limit.
+    #[arg(long, value_name = "N", default_value_t = 50.0)]
+    rate_limit: f64,
+    /// Requests a client network may make at once before --rate-limit applies.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    rate_burst: u32,
+    /// Delete events received more than N days ago (checked at start and hourly); 0 keeps them forever.
+    #[arg(long, value_name = "N", default_value_t = 180)]
+    retention_days: u32,
+}
+
+#[derive(Args)]
+struct Loadtest {
+    /// The server, http://HOST:PORT (the path defaults to /v1/collect).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// How long to send, warm-up included.
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    seconds: f64,
+    /// The first seconds, not measured.
+    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    warmup: f64,
+    /// Events per batch.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    batch: usize,
+    /// Concurrent keep-alive connections.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    connections: usize,
+    /// Post JSON batches instead of binary ones.
+    #[arg(long)]
+    json: bool,
+    /// Label of the result row (e.g. the backend).
+    #[arg(long, default_value = "run")]
+    label: String,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Cmd::Serve(a) = Cli::parse().cmd;
+    let a = match Cli::parse().cmd {
+        Cmd::Serve(a) => a,
+        Cmd::Loadtest(l) => return loadtest(l).await,
+    };
     let config = Config {
         addr: a.addr,
         data_dir: a.data,
@@ -64,6 +108,9 @@ async fn main() -> ExitCode {
         origins: a.origins,
         max_body: a.max_body,
         min_count: a.min_count,
+        database: a.database,
+        rate_limit: RateLimit { per_second: a.rate_limit.max(0.0), burst: a.rate_burst.max(1) },
+        retention: (a.retention_days > 0).then(|| Duration::from_secs(u64::from(a.retention_days) * 86_400)),
         ..Config::default()
     };
     let server = match Server::bind(config).await {
@@ -82,6 +129,51 @@ async fn main() -> ExitCode {
     match server.run_until(shutdown_signal()).await {
         Ok(()) => {
             eprintln!("vitrina-server stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn loadtest(l: Loadtest) -> ExitCode {
+    let secs = |s: f64| Duration::from_secs_f64(s.clamp(0.0, 86_400.0));
+    let opts = LoadOptions {
+        url: l.url,
+        duration: secs(l.seconds),
+        warmup: secs(l.warmup),
+        batch: l.batch.clamp(1, 10_000),
+        connections: l.connections.clamp(1, 10_000),
+        json: l.json,
+    };
+    eprintln!(
+        "loadtest: {} for {:?} ({:?} warm-up), {} connections, batches of {} events ({})",
+        opts.url,
+        opts.duration,
+        opts.warmup.min(opts.duration / 2),
+        opts.connections,
+        opts.batch,
+        if opts.json { "JSON" } else { "binary" }
+    );
+    match vitrina_server::loadtest::run(opts).await {
+        Ok(r) => {
+            println!("{}\n{}", LoadReport::HEADER, r.row(&l.label));
+            println!("(batches of {} bytes; {} duplicates)", r.batch_bytes, r.duplicates);
+            if r.limited > 0 {
+                eprintln!(
+                    "loadtest: {} requests were refused with 429: start the server with --rate-limit 0",
+                    r.limited
+                );
+            }
+            if let Some(s) = &r.first_other {
+                eprintln!("loadtest: {} requests got another answer, first: {s}", r.other);
+            }
+            if r.ok == 0 {
+                eprintln!("loadtest: no request succeeded");
+                return ExitCode::FAILURE;
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -122,10 +214,15 @@ mod tests {
     #[test]
     fn cli_is_consistent_and_has_the_documented_defaults() {
         Cli::command().debug_assert();
-        let Cmd::Serve(a) = Cli::try_parse_from(["vitrina-server", "serve"]).unwrap().cmd;
+        let Cmd::Serve(a) = Cli::try_parse_from(["vitrina-server", "serve"]).unwrap().cmd else { panic!("serve") };
         assert_eq!(a.addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(a.data, PathBuf::from(".vitrina-data"));
         assert_eq!((a.max_body, a.min_count), (1 << 20, 5));
+        assert_eq!((a.database, a.rate_limit, a.rate_burst, a.retention_days), (None, 50.0, 200, 180));
+        let Cmd::Loadtest(l) = Cli::try_parse_from(["vitrina-server", "loadtest"]).unwrap().cmd else {
+            panic!("loadtest")
+        };
+        assert_eq!((l.url.as_str(), l.seconds, l.batch, l.connections), ("http://127.0.0.1:8080", 10.0, 20, 64));
         let Cmd::Serve(a) = Cli::try_parse_from([
             "vitrina-server",
             "serve",
@@ -135,7 +232,10 @@ mod tests {
             "https://b.example",
         ])
         .unwrap()
-        .cmd;
+        .cmd
+        else {
+            panic!("serve")
+        };
         assert_eq!(a.origins, ["https://a.example", "https://b.example"]);
     }
 }

@@ -1,11 +1,32 @@
 //! Storage: one writer thread that group-commits, and a small pool of read
 //! connections.
 //!
-//! [`Store`] is the interface the HTTP layer uses. Today it has one backend, SQLite
-//! in WAL mode; PostgreSQL is meant to slot in behind the same methods (the SQL
-//! below avoids SQLite-only syntax where a portable form exists: `ON CONFLICT DO
-//! NOTHING`, window functions, `substr`). The only SQLite-specific parts are the
-//! pragmas and the file lock on the data directory.
+//! [`Store`] is the interface the HTTP layer uses. It has two backends behind the
+//! same methods:
+//!
+//! - **SQLite** (the default, `--data DIR`): one file in WAL mode, a file lock on
+//!   the data directory so one server owns it.
+//! - **PostgreSQL** (`--database postgres://USER@HOST[:PORT]/DB`, see `pg.rs`): the
+//!   same tables. Several servers may share one database: deduplication is the
+//!   primary key with `ON CONFLICT DO NOTHING`, the totals are counters in the
+//!   database, and what a server keeps in memory is only a cache (computed
+//!   popularity, which then expires after `popularity_refresh` even when this
+//!   server stored nothing, since another one may have).
+//!
+//! Both backends share the writer loop below (group commit, chunked retention)
+//! through [`GroupWriter`]. Reads are per backend: a read query needs an SQLite
+//! form and a PostgreSQL form, joined with [`Store::read_with`]. [`Store::read`]
+//! takes the SQLite form alone and fails with [`StoreError::Unsupported`] on
+//! PostgreSQL. `tests/backends.rs` runs every read against both backends on the
+//! same data and compares the answers.
+//!
+//! **Retention** ([`StoreOptions::retention`]): at start and then every
+//! `retention_every`, the writer deletes the events received before the cutoff,
+//! with their purchase lines, in transactions of at most `purge_chunk` events, and
+//! writes the queued batches between two chunks. SQLite runs with
+//! `secure_delete` (deleted rows are overwritten, not just unlinked) and
+//! checkpoints and truncates the WAL after a purge, so the deleted events are
+//! gone from the files too; PostgreSQL reclaims the space with (auto)vacuum.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -14,12 +35,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use vitrina::event::{Event, Kind};
+
+#[path = "pg.rs"]
+mod pg;
 
 /// Name of the SQLite file inside the data directory.
 pub const DB_FILE: &str = "vitrina.db";
@@ -86,6 +110,13 @@ const INSERT_LINE: &str = "INSERT INTO purchase_lines (client, id, n, item, qty,
 
 const BUMP_COUNTER: &str = "UPDATE counters SET value = value + ?1 WHERE name = ?2";
 
+/// One chunk of retention: the oldest-first order is not needed, any `limit` rows
+/// received before the cutoff will do (the index on `received` finds them).
+const PURGE_EVENTS: &str = "DELETE FROM events WHERE rowid IN \
+     (SELECT rowid FROM events WHERE received < ?1 LIMIT ?2) RETURNING client, id, kind";
+
+const PURGE_LINES: &str = "DELETE FROM purchase_lines WHERE client = ?1 AND id = ?2";
+
 const SELECT_EVENTS: &str = "SELECT client, id, site, session, kind, ts, item, category, brand, price, \
      currency, qty, url, slot, rec, dwell_ms, order_id, received, extra FROM events";
 
@@ -111,10 +142,23 @@ pub enum StoreError {
         /// The SQLite error.
         source: rusqlite::Error,
     },
+    /// `--database` is not a PostgreSQL connection string.
+    BadDatabaseUrl(String),
+    /// PostgreSQL could not be reached, or refused the connection or the schema.
+    Connect {
+        /// Where (`host:port/db` as user, never the password).
+        target: String,
+        /// What PostgreSQL or the network said.
+        message: String,
+    },
     /// A query failed.
     Sql(rusqlite::Error),
+    /// A PostgreSQL query failed.
+    Postgres(String),
     /// A group commit failed; nothing of it was stored.
     Write(String),
+    /// A read this backend does not implement.
+    Unsupported(&'static str),
     /// The writer has stopped (the server is shutting down).
     Closed,
     /// A storage task panicked.
@@ -139,8 +183,19 @@ impl fmt::Display for StoreError {
                 "cannot open database {}: {source}; check the file, or pass a different --data DIR",
                 path.display()
             ),
+            StoreError::BadDatabaseUrl(why) => write!(
+                f,
+                "--database is not a PostgreSQL connection string ({why}): use postgres://USER[:PASSWORD]@HOST[:PORT]/DB"
+            ),
+            StoreError::Connect { target, message } => write!(
+                f,
+                "cannot use PostgreSQL at {target}: {message}; check that it is running, that the database exists \
+                 (createdb) and the user may create tables in it, and the --database URL"
+            ),
             StoreError::Sql(e) => write!(f, "database error: {e}"),
+            StoreError::Postgres(e) => write!(f, "database error: {e}"),
             StoreError::Write(e) => write!(f, "could not store events: {e}"),
+            StoreError::Unsupported(what) => write!(f, "{what} is not available with this database backend"),
             StoreError::Closed => write!(f, "storage is shutting down"),
             StoreError::Panicked => write!(f, "storage task panicked"),
         }
@@ -160,6 +215,12 @@ impl std::error::Error for StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Sql(e)
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError::Postgres(pg::describe(&e))
     }
 }
 
@@ -232,6 +293,25 @@ impl Extra {
 
     fn is_empty(&self) -> bool {
         self.lines.is_empty() && self.terms.is_empty() && self.name.is_none() && self.props.is_empty()
+    }
+
+    /// The `extra` column of `e`: JSON, or `None` when there is nothing to keep.
+    fn column(e: &Event) -> Option<String> {
+        let extra = Extra::of(e);
+        (!extra.is_empty()).then(|| serde_json::to_string(&extra).expect("extra serializes"))
+    }
+
+    /// Restores the list fields of `event` from an `extra` column.
+    fn restore(column: Option<String>, event: &mut Event) {
+        let extra: Extra = column.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+        event.lines = extra
+            .lines
+            .into_iter()
+            .map(|l| vitrina::event::Line { item: l.item, qty: l.qty, price: l.price })
+            .collect();
+        event.terms = extra.terms;
+        event.name = extra.name;
+        event.props = extra.props.into_iter().collect();
     }
 }
 
@@ -310,24 +390,44 @@ pub struct WriterStats {
     /// Time spent writing and committing, in microseconds (busy time / uptime is
     /// the writer's utilization).
     pub busy_us: u64,
+    /// Events deleted by retention.
+    pub purged: u64,
 }
 
 /// Options for opening a store.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
     /// How long a computed [`Popularity`] may be reused after new events were
-    /// stored (it is always reused while nothing was stored).
+    /// stored (it is always reused while nothing was stored, unless the database
+    /// is shared with other servers).
     pub popularity_refresh: Duration,
+    /// Events received longer ago than this are deleted; `None` keeps them forever.
+    pub retention: Option<Duration>,
+    /// How often retention runs (it also runs when the store opens).
+    pub retention_every: Duration,
+    /// Most events one retention transaction deletes; the writer goes back to the
+    /// queued batches between two chunks.
+    pub purge_chunk: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { popularity_refresh: Duration::from_secs(1) }
+        StoreOptions {
+            popularity_refresh: Duration::from_secs(1),
+            retention: None,
+            retention_every: Duration::from_secs(3600),
+            purge_chunk: 2000,
+        }
     }
 }
 
+/// A retention request: delete events received before `cutoff` (ms); the reply,
+/// if any, gets how many were deleted.
+type PurgeReply = oneshot::Sender<Result<u64, StoreError>>;
+
 enum Msg {
     Write(Ingest, oneshot::Sender<Result<Outcome, StoreError>>),
+    Purge(u64, Option<PurgeReply>),
     Close,
 }
 
@@ -340,21 +440,27 @@ pub struct Store {
 struct Inner {
     backend: Backend,
     opts: StoreOptions,
-    /// Bumped after every commit that stored something.
+    /// Bumped after every commit that stored or deleted something (and, when the
+    /// database is shared, every `popularity_refresh`: another server may have
+    /// written).
     generation: Arc<AtomicU64>,
     popularity: Mutex<Option<(u64, Instant, Arc<Popularity>)>>,
+    tx: mpsc::Sender<Msg>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    stats: Arc<Mutex<WriterStats>>,
+    /// The thread that schedules retention (and ticks `generation`), and how to
+    /// stop it.
+    maintenance: Mutex<Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>>,
 }
 
 enum Backend {
     Sqlite(Sqlite),
+    Postgres(pg::Pg),
 }
 
 struct Sqlite {
     path: PathBuf,
-    tx: mpsc::Sender<Msg>,
-    writer: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
-    stats: Arc<Mutex<WriterStats>>,
     _lock: File,
 }
 
@@ -380,56 +486,110 @@ impl Store {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA busy_timeout = 5000;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -65536;
+             PRAGMA secure_delete = OFF;",
         )
         .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(16);
+        let sqlite = Sqlite { path, readers: Mutex::new(Vec::new()), _lock: lock };
+        Store::start(Backend::Sqlite(sqlite), SqliteWriter { conn }, opts, false)
+    }
 
+    /// Connects to the PostgreSQL database named by `url`
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`, or `key=value` pairs), creates
+    /// the tables if they are missing and starts the writer thread. Several servers
+    /// may open the same database.
+    pub fn open_postgres(url: &str, opts: StoreOptions) -> Result<Store, StoreError> {
+        let (backend, writer) = pg::open(url)?;
+        Store::start(Backend::Postgres(backend), writer, opts, true)
+    }
+
+    fn start(
+        backend: Backend,
+        writer: impl GroupWriter,
+        opts: StoreOptions,
+        shared: bool,
+    ) -> Result<Store, StoreError> {
         let generation = Arc::new(AtomicU64::new(0));
         let stats = Arc::new(Mutex::new(WriterStats::default()));
         let (tx, rx) = mpsc::channel(QUEUE_BATCHES);
         let writer = {
-            let (generation, stats) = (generation.clone(), stats.clone());
+            let (generation, stats, chunk) = (generation.clone(), stats.clone(), opts.purge_chunk.max(1));
             std::thread::Builder::new()
                 .name("vitrina-writer".into())
-                .spawn(move || writer_loop(conn, rx, &generation, &stats))
+                .spawn(move || writer_loop(writer, rx, &generation, &stats, chunk))
                 .map_err(|e| StoreError::Write(format!("cannot start the writer thread: {e}")))?
         };
-        let sqlite =
-            Sqlite { path, tx, writer: Mutex::new(Some(writer)), readers: Mutex::new(Vec::new()), stats, _lock: lock };
+        // Another server may write to a shared database: computed popularity must
+        // then expire by time alone, which ticking the generation achieves.
+        let tick = shared.then(|| opts.popularity_refresh.max(Duration::from_millis(100)));
+        let retention = opts.retention.filter(|r| !r.is_zero());
+        let maintenance = if retention.is_some() || tick.is_some() {
+            let (stop, stopped) = std::sync::mpsc::channel();
+            let (tx, generation, every) = (tx.clone(), generation.clone(), opts.retention_every);
+            let handle = std::thread::Builder::new()
+                .name("vitrina-maintenance".into())
+                .spawn(move || maintenance_loop(&tx, &generation, retention, every, tick, &stopped))
+                .map_err(|e| StoreError::Write(format!("cannot start the maintenance thread: {e}")))?;
+            Some((stop, handle))
+        } else {
+            None
+        };
         Ok(Store {
-            inner: Arc::new(Inner { backend: Backend::Sqlite(sqlite), opts, generation, popularity: Mutex::new(None) }),
+            inner: Arc::new(Inner {
+                backend,
+                opts,
+                generation,
+                popularity: Mutex::new(None),
+                tx,
+                writer: Mutex::new(Some(writer)),
+                stats,
+                maintenance: Mutex::new(maintenance),
+            }),
         })
+    }
+
+    /// Which backend this is: `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.inner.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     /// Queues the events for the writer and waits until they are committed.
     /// Resolves only after the transaction that holds them is durable.
     pub async fn ingest(&self, batch: Ingest) -> Result<Outcome, StoreError> {
-        match &self.inner.backend {
-            Backend::Sqlite(s) => {
-                let (reply, rx) = oneshot::channel();
-                s.tx.send(Msg::Write(batch, reply)).await.map_err(|_| StoreError::Closed)?;
-                rx.await.map_err(|_| StoreError::Closed)?
-            }
-        }
+        let (reply, rx) = oneshot::channel();
+        self.inner.tx.send(Msg::Write(batch, reply)).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Deletes every event received before `cutoff` (ms since the Unix epoch),
+    /// with its purchase lines, in chunks between the writes; resolves with how
+    /// many events were deleted once none is left. (Retention calls this
+    /// periodically; tests call it with a chosen cutoff.)
+    pub async fn purge_before(&self, cutoff: u64) -> Result<u64, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner.tx.send(Msg::Purge(cutoff, Some(reply))).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     /// The newest stored events first.
     pub async fn events(&self, q: EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
-        self.read(move |c| query_events(c, &q)).await
+        let q2 = q.clone();
+        self.read_with(move |c| query_events(c, &q), move |c| pg::query_events(c, &q2)).await
     }
 
     /// Totals kept across restarts.
     pub async fn totals(&self) -> Result<Totals, StoreError> {
-        self.read(query_totals).await
+        self.read_with(query_totals, pg::query_totals).await
     }
 
     /// The writer's counters since start.
     pub fn writer_stats(&self) -> WriterStats {
-        match &self.inner.backend {
-            Backend::Sqlite(s) => *s.stats.lock().unwrap_or_else(|e| e.into_inner()),
-        }
+        *self.inner.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Raw popularity of every item. Computed at most once per
@@ -441,32 +601,42 @@ impl Store {
                 return Ok(p.clone());
             }
         }
-        let p = Arc::new(self.read(query_popularity).await?);
+        let p = Arc::new(self.read_with(query_popularity, pg::query_popularity).await?);
         *self.inner.popularity.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((generation, Instant::now(), p.clone()));
         Ok(p)
     }
 
-    /// Stops the writer after it has committed everything queued, and waits for it.
-    /// Later writes fail with [`StoreError::Closed`].
+    /// Stops retention, then the writer after it has committed everything queued,
+    /// and waits for it. Later writes fail with [`StoreError::Closed`].
     pub async fn close(&self) -> Result<(), StoreError> {
-        match &self.inner.backend {
-            Backend::Sqlite(s) => {
-                let _ = s.tx.send(Msg::Close).await;
-                let handle = s.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
-                if let Some(h) = handle {
-                    tokio::task::spawn_blocking(move || h.join())
-                        .await
-                        .map_err(|_| StoreError::Panicked)?
-                        .map_err(|_| StoreError::Panicked)?;
-                }
-                s.readers.lock().unwrap_or_else(|e| e.into_inner()).clear();
-                Ok(())
-            }
+        let maintenance = self.inner.maintenance.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((stop, handle)) = maintenance {
+            drop(stop);
+            tokio::task::spawn_blocking(move || handle.join())
+                .await
+                .map_err(|_| StoreError::Panicked)?
+                .map_err(|_| StoreError::Panicked)?;
         }
+        let _ = self.inner.tx.send(Msg::Close).await;
+        let handle = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(h) = handle {
+            tokio::task::spawn_blocking(move || h.join())
+                .await
+                .map_err(|_| StoreError::Panicked)?
+                .map_err(|_| StoreError::Panicked)?;
+        }
+        match &self.inner.backend {
+            Backend::Sqlite(s) => s.readers.lock().unwrap_or_else(|e| e.into_inner()).clear(),
+            Backend::Postgres(p) => p.close_readers(),
+        }
+        Ok(())
     }
 
-    /// Runs `f` on a read connection on the blocking pool.
+    /// Runs `f` on an SQLite read connection on the blocking pool. Fails with
+    /// [`StoreError::Unsupported`] on PostgreSQL: use [`Store::read_with`] for a
+    /// read both backends answer.
+    #[allow(dead_code)] // every read has both forms today
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -475,6 +645,24 @@ impl Store {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || match &inner.backend {
             Backend::Sqlite(s) => s.with_reader(f),
+            Backend::Postgres(_) => Err(StoreError::Unsupported("this query (it has no PostgreSQL form yet)")),
+        })
+        .await
+        .map_err(|_| StoreError::Panicked)?
+    }
+
+    /// Runs the form of a read query for this backend on a read connection, on
+    /// the blocking pool: `sqlite` on SQLite, `pg` on PostgreSQL.
+    async fn read_with<T, F, G>(&self, sqlite: F, pg: G) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        G: FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || match &inner.backend {
+            Backend::Sqlite(s) => s.with_reader(sqlite),
+            Backend::Postgres(p) => p.with_reader(pg),
         })
         .await
         .map_err(|_| StoreError::Panicked)?
@@ -501,76 +689,229 @@ impl Sqlite {
     }
 }
 
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Sends a retention request at start and every `every`, and ticks `generation`
+/// every `tick`, until `stop` is dropped.
+fn maintenance_loop(
+    tx: &mpsc::Sender<Msg>,
+    generation: &AtomicU64,
+    retention: Option<Duration>,
+    every: Duration,
+    tick: Option<Duration>,
+    stop: &std::sync::mpsc::Receiver<()>,
+) {
+    let every = every.max(Duration::from_millis(10));
+    let start = Instant::now();
+    let (mut next_purge, mut next_tick) = (start, tick.map(|t| start + t));
+    loop {
+        let now = Instant::now();
+        if let Some(keep) = retention {
+            if now >= next_purge {
+                let cutoff = now_ms().saturating_sub(keep.as_millis() as u64);
+                next_purge = match tx.try_send(Msg::Purge(cutoff, None)) {
+                    Ok(()) => now + every,
+                    // The queue is full of batches: try again soon.
+                    Err(mpsc::error::TrySendError::Full(_)) => now + Duration::from_secs(1).min(every),
+                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                };
+            }
+        }
+        if let (Some(t), Some(at)) = (tick, next_tick) {
+            if now >= at {
+                generation.fetch_add(1, Ordering::Release);
+                next_tick = Some(now + t);
+            }
+        }
+        let mut wake = next_tick.unwrap_or(now + Duration::from_secs(3600));
+        if retention.is_some() {
+            wake = wake.min(next_purge);
+        }
+        match stop.recv_timeout(wake.saturating_duration_since(Instant::now())) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The writer.
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, generation: &AtomicU64, stats: &Mutex<WriterStats>) {
+type Job = (Ingest, oneshot::Sender<Result<Outcome, StoreError>>);
+
+/// What the writer thread needs from a backend's write connection.
+trait GroupWriter: Send + 'static {
+    /// Writes every job in one transaction, all or nothing; one outcome per job.
+    fn write_group(&mut self, jobs: &[Job]) -> Result<Vec<Outcome>, String>;
+    /// Deletes at most `limit` events received before `cutoff` (ms) and their
+    /// purchase lines, in one transaction; returns how many events.
+    fn purge_chunk(&mut self, cutoff: u64, limit: usize) -> Result<usize, String>;
+    /// Called when a purge has finished, if it deleted anything.
+    fn purged(&mut self) {}
+    /// Called once when the writer stops, after the last commit.
+    fn close(&mut self) {}
+}
+
+/// A retention request being worked through, one chunk per turn of the loop.
+struct PendingPurge {
+    cutoff: u64,
+    deleted: u64,
+    replies: Vec<PurgeReply>,
+}
+
+fn writer_loop(
+    mut w: impl GroupWriter,
+    mut rx: mpsc::Receiver<Msg>,
+    generation: &AtomicU64,
+    stats: &Mutex<WriterStats>,
+    chunk: usize,
+) {
     let mut closing = false;
-    let mut jobs: Vec<(Ingest, oneshot::Sender<Result<Outcome, StoreError>>)> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut purge: Option<PendingPurge> = None;
     while !closing {
-        // Wait for one message, then take everything else already queued.
-        match rx.blocking_recv() {
-            Some(Msg::Write(i, r)) => jobs.push((i, r)),
-            Some(Msg::Close) | None => {
-                closing = true;
-                rx.close();
-            }
-        }
-        let mut n_events: usize = jobs.iter().map(|j| j.0.events.len()).sum();
-        loop {
-            if n_events >= MAX_GROUP_EVENTS && !closing {
-                break;
-            }
+        // Wait for one message (unless a purge has chunks left), then take
+        // everything else already queued.
+        let mut next = if purge.is_some() {
             match rx.try_recv() {
-                Ok(Msg::Write(i, r)) => {
+                Ok(m) => Some(m),
+                Err(mpsc::error::TryRecvError::Empty) => None,
+                Err(mpsc::error::TryRecvError::Disconnected) => Some(Msg::Close),
+            }
+        } else {
+            Some(rx.blocking_recv().unwrap_or(Msg::Close))
+        };
+        let mut n_events: usize = 0;
+        while let Some(m) = next.take() {
+            match m {
+                Msg::Write(i, r) => {
                     n_events += i.events.len();
                     jobs.push((i, r));
                 }
-                Ok(Msg::Close) => {
+                Msg::Purge(cutoff, reply) => {
+                    let p = purge.get_or_insert(PendingPurge { cutoff, deleted: 0, replies: Vec::new() });
+                    p.cutoff = p.cutoff.max(cutoff);
+                    p.replies.extend(reply);
+                }
+                Msg::Close => {
                     // Refuse new writes; what is queued still gets committed.
                     closing = true;
                     rx.close();
                 }
-                Err(_) => break,
             }
+            if n_events >= MAX_GROUP_EVENTS && !closing {
+                break;
+            }
+            next = rx.try_recv().ok();
         }
-        if jobs.is_empty() {
+        if !jobs.is_empty() {
+            commit_group(&mut w, &mut jobs, generation, stats);
+        }
+        let Some(p) = purge.as_mut() else { continue };
+        if closing {
+            // Retention starts again with the next start.
+            for r in purge.take().into_iter().flat_map(|p| p.replies) {
+                let _ = r.send(Err(StoreError::Closed));
+            }
             continue;
         }
         let t0 = Instant::now();
-        let result = write_group(&mut conn, &jobs);
+        let result = w.purge_chunk(p.cutoff, chunk);
         let mut st = stats.lock().unwrap_or_else(|e| e.into_inner());
         st.busy_us += t0.elapsed().as_micros() as u64;
         match result {
-            Ok(outcomes) => {
-                st.commits += 1;
-                st.batches += jobs.len() as u64;
-                st.largest_group = st.largest_group.max(jobs.len() as u64);
+            Ok(n) => {
+                st.purged += n as u64;
                 drop(st);
-                if outcomes.iter().any(|o| o.accepted > 0) {
+                p.deleted += n as u64;
+                if n > 0 {
                     generation.fetch_add(1, Ordering::Release);
                 }
-                for ((_, reply), o) in jobs.drain(..).zip(outcomes) {
-                    let _ = reply.send(Ok(o));
+                if n < chunk {
+                    let p = purge.take().expect("a purge is pending");
+                    if p.deleted > 0 {
+                        w.purged();
+                        eprintln!("vitrina-server: retention deleted {} events", p.deleted);
+                    }
+                    for r in p.replies {
+                        let _ = r.send(Ok(p.deleted));
+                    }
                 }
             }
             Err(e) => {
                 st.failures += 1;
                 drop(st);
-                eprintln!("vitrina-server: group commit of {} batches failed: {e}", jobs.len());
-                let msg = e.to_string();
-                for (_, reply) in jobs.drain(..) {
-                    let _ = reply.send(Err(StoreError::Write(msg.clone())));
+                eprintln!("vitrina-server: retention failed (it runs again later): {e}");
+                for r in purge.take().into_iter().flat_map(|p| p.replies) {
+                    let _ = r.send(Err(StoreError::Write(e.clone())));
                 }
             }
         }
     }
-    if let Err(e) = conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);") {
-        eprintln!("vitrina-server: final checkpoint failed: {e}");
+    w.close();
+}
+
+/// Writes `jobs` in one transaction and answers each of them.
+fn commit_group(w: &mut impl GroupWriter, jobs: &mut Vec<Job>, generation: &AtomicU64, stats: &Mutex<WriterStats>) {
+    let t0 = Instant::now();
+    let result = w.write_group(jobs);
+    let mut st = stats.lock().unwrap_or_else(|e| e.into_inner());
+    st.busy_us += t0.elapsed().as_micros() as u64;
+    match result {
+        Ok(outcomes) => {
+            st.commits += 1;
+            st.batches += jobs.len() as u64;
+            st.largest_group = st.largest_group.max(jobs.len() as u64);
+            drop(st);
+            if outcomes.iter().any(|o| o.accepted > 0) {
+                generation.fetch_add(1, Ordering::Release);
+            }
+            for ((_, reply), o) in jobs.drain(..).zip(outcomes) {
+                let _ = reply.send(Ok(o));
+            }
+        }
+        Err(e) => {
+            st.failures += 1;
+            drop(st);
+            eprintln!("vitrina-server: group commit of {} batches failed: {e}", jobs.len());
+            for (_, reply) in jobs.drain(..) {
+                let _ = reply.send(Err(StoreError::Write(e.clone())));
+            }
+        }
     }
 }
 
-type Job = (Ingest, oneshot::Sender<Result<Outcome, StoreError>>);
+/// The SQLite write connection.
+struct SqliteWriter {
+    conn: Connection,
+}
+
+impl GroupWriter for SqliteWriter {
+    fn write_group(&mut self, jobs: &[Job]) -> Result<Vec<Outcome>, String> {
+        write_group(&mut self.conn, jobs).map_err(|e| e.to_string())
+    }
+
+    fn purge_chunk(&mut self, cutoff: u64, limit: usize) -> Result<usize, String> {
+        purge_chunk(&mut self.conn, cutoff, limit).map_err(|e| e.to_string())
+    }
+
+    fn purged(&mut self) {
+        // secure_delete overwrote the rows in the pages; move those pages from
+        // the WAL into the database file and empty the WAL, whose older frames
+        // still hold the rows as they were.
+        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+            eprintln!("vitrina-server: checkpoint after retention failed: {e}");
+        }
+    }
+
+    fn close(&mut self) {
+        if let Err(e) = self.conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);") {
+            eprintln!("vitrina-server: final checkpoint failed: {e}");
+        }
+    }
+}
 
 /// Writes every job in one transaction; all or nothing.
 fn write_group(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Outcome>> {
@@ -584,12 +925,6 @@ fn write_group(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Outc
             let mut o = Outcome::default();
             let client: &[u8] = &b.client;
             for e in &b.events {
-                let extra = Extra::of(e);
-                let extra = if extra.is_empty() {
-                    None
-                } else {
-                    Some(serde_json::to_string(&extra).expect("extra serializes"))
-                };
                 let n = ins.execute(params![
                     client,
                     e.id as i64,
@@ -609,7 +944,7 @@ fn write_group(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Outc
                     e.dwell_ms,
                     e.order,
                     b.received as i64,
-                    extra,
+                    Extra::column(e),
                 ])?;
                 if n == 0 {
                     o.duplicates += 1;
@@ -622,21 +957,11 @@ fn write_group(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Outc
                     }
                 }
             }
-            totals.batches += 1;
-            totals.accepted += o.accepted as u64;
-            totals.duplicates += o.duplicates as u64;
-            totals.rejected += b.rejected as u64;
-            totals.client_dropped += b.dropped as u64;
+            totals.add(b, o);
             outcomes.push(o);
         }
         let mut bump = tx.prepare_cached(BUMP_COUNTER)?;
-        for (name, v) in [
-            ("batches", totals.batches),
-            ("accepted", totals.accepted),
-            ("duplicates", totals.duplicates),
-            ("rejected", totals.rejected),
-            ("client_dropped", totals.client_dropped),
-        ] {
+        for (name, v) in totals.named() {
             if v > 0 {
                 bump.execute(params![v as i64, name])?;
             }
@@ -644,6 +969,62 @@ fn write_group(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Outc
     }
     tx.commit()?;
     Ok(outcomes)
+}
+
+/// Deletes one chunk of expired events and their purchase lines.
+fn purge_chunk(conn: &mut Connection, cutoff: u64, limit: usize) -> rusqlite::Result<usize> {
+    let tx = conn.transaction()?;
+    let n = {
+        let mut events = tx.prepare_cached(PURGE_EVENTS)?;
+        let gone = events
+            .query_map(params![cutoff.min(i64::MAX as u64) as i64, limit as i64], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, u8>(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut lines = tx.prepare_cached(PURGE_LINES)?;
+        for (client, id, kind) in &gone {
+            if *kind == Kind::Purchase.code() {
+                lines.execute(params![client, id])?;
+            }
+        }
+        gone.len()
+    };
+    tx.commit()?;
+    Ok(n)
+}
+
+impl Totals {
+    /// Counts one written batch.
+    fn add(&mut self, b: &Ingest, o: Outcome) {
+        self.batches += 1;
+        self.accepted += o.accepted as u64;
+        self.duplicates += o.duplicates as u64;
+        self.rejected += b.rejected as u64;
+        self.client_dropped += b.dropped as u64;
+    }
+
+    /// The counters by their names in the `counters` table, in a fixed order.
+    fn named(&self) -> [(&'static str, u64); 5] {
+        [
+            ("accepted", self.accepted),
+            ("batches", self.batches),
+            ("client_dropped", self.client_dropped),
+            ("duplicates", self.duplicates),
+            ("rejected", self.rejected),
+        ]
+    }
+
+    /// Sets the counter called `name`.
+    fn set(&mut self, name: &str, v: u64) {
+        match name {
+            "batches" => self.batches = v,
+            "accepted" => self.accepted = v,
+            "duplicates" => self.duplicates = v,
+            "rejected" => self.rejected = v,
+            "client_dropped" => self.client_dropped = v,
+            _ => {}
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -774,4 +1155,440 @@ fn query_popularity(c: &Connection) -> rusqlite::Result<Popularity> {
         }
     }
     Ok(Popularity { items: items.into_iter().collect() })
+}
+
+// ---- dashboard & popularity queries
+//
+// Read-only queries for `/v1/popularity` (rolling windows, abnormal clients) and the
+// admin dashboard (`/v1/dashboard`). Owned by the dashboard/popularity work; the rest
+// of this file is the ingest/storage core.
+//
+// Portability: plain SQL only (CASE, window functions, sub-selects, JOIN, integer
+// division of two integers). Times are `received` (the server's clock, ms since the
+// epoch; BIGINT in PostgreSQL, where `received / 3600000` is integer division too).
+// Each read runs in one read transaction so the numbers agree with each other
+// (PostgreSQL: `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`).
+
+/// Index of the all-time count in the `[u64; 4]` arrays of [`ItemWindows`].
+pub const ALL_TIME: usize = 0;
+/// Index of the last-hour count.
+pub const LAST_HOUR: usize = 1;
+/// Index of the last-24-hours count.
+pub const LAST_DAY: usize = 2;
+/// Index of the last-7-days count.
+pub const LAST_WEEK: usize = 3;
+
+/// Where the rolling windows start: an event counts in a window when the server
+/// received it at or after the start (ms since the Unix epoch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowStarts {
+    /// Start of the last hour.
+    pub hour: u64,
+    /// Start of the last 24 hours.
+    pub day: u64,
+    /// Start of the last 7 days.
+    pub week: u64,
+}
+
+impl WindowStarts {
+    /// The windows ending at `now` (ms).
+    pub fn ending_at(now: u64) -> WindowStarts {
+        const H: u64 = 3_600_000;
+        WindowStarts {
+            hour: now.saturating_sub(H),
+            day: now.saturating_sub(24 * H),
+            week: now.saturating_sub(7 * 24 * H),
+        }
+    }
+}
+
+/// When a client id is abnormal: more than `events_per_hour` events, or more than
+/// `likes_per_hour` likes and unlikes, received within one clock hour (UTC, server
+/// time). The all-zero client id (the shared id of anonymous-mode shoppers) is never
+/// flagged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlagRule {
+    /// Most events per hour a client may send and still count.
+    pub events_per_hour: u64,
+    /// Most likes + unlikes per hour a client may send and still count.
+    pub likes_per_hour: u64,
+}
+
+/// Counts for one item by window (`[all time, last hour, last 24 h, last 7 days]`,
+/// see [`ALL_TIME`]...), with flagged clients already left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemWindows {
+    /// Clients whose latest like/unlike of the item is a like (not windowed).
+    pub likes: u64,
+    /// Product views.
+    pub views: [u64; 4],
+    /// Cart additions.
+    pub carts: [u64; 4],
+    /// Purchase lines naming the item (orders containing it).
+    pub purchases: [u64; 4],
+    /// Every category the item was seen with, and how many events named it.
+    pub categories: Vec<(String, u64)>,
+}
+
+/// Windowed popularity of every item.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowedPopularity {
+    /// Counts by item id (items with nothing left after exclusion are absent).
+    pub items: BTreeMap<String, ItemWindows>,
+    /// Client ids left out of every count by the [`FlagRule`].
+    pub flagged_clients: u64,
+}
+
+/// What [`Store::dashboard`] aggregates: events received in `[from, ∞)`, in
+/// buckets of `bucket_ms` shifted by `shift_ms` (the viewer's UTC offset, so days
+/// start at local midnight).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DashboardQuery {
+    /// Earliest `received`, ms since the epoch.
+    pub from: u64,
+    /// Bucket width, ms (> 0).
+    pub bucket_ms: u64,
+    /// Added to `received` before dividing by `bucket_ms`.
+    pub shift_ms: i64,
+}
+
+/// Raw dashboard aggregates for one range.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DashboardData {
+    /// `(bucket, kind code, events)`, bucket = `(received + shift_ms) / bucket_ms`.
+    pub series: Vec<(i64, u8, u64)>,
+    /// Distinct clients with at least one product view, cart add, purchase.
+    pub funnel_clients: [u64; 3],
+    /// Distinct clients.
+    pub shoppers: u64,
+    /// Distinct (client, session) pairs.
+    pub sessions: u64,
+    /// Per currency (`None` when absent): orders and the sum of order values (hundredths).
+    pub revenue: Vec<(Option<String>, u64, i64)>,
+    /// Per recommendation slot (`None` when absent): impressions and clicks.
+    pub slots: Vec<(Option<String>, u64, u64)>,
+    /// Events by delivery delay (`received - ts`): < 2 s, < 10 s, < 1 min, < 1 h, later.
+    pub delays: [u64; 5],
+    /// Most viewed items: (item, views), at most 10.
+    pub top_viewed: Vec<(String, u64)>,
+    /// Most frequent search terms of the newest [`DASHBOARD_SEARCHES`] searches:
+    /// (term, searches containing it), at most 12.
+    pub top_terms: Vec<(String, u64)>,
+}
+
+/// How many of the newest searches [`Store::dashboard`] reads for the top terms.
+pub const DASHBOARD_SEARCHES: u32 = 20_000;
+
+impl Store {
+    /// Bumped after every commit that stored something: equal numbers mean equal data.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// How long computed popularity may be reused while events keep arriving.
+    pub fn popularity_refresh(&self) -> Duration {
+        self.inner.opts.popularity_refresh
+    }
+
+    /// Popularity of every item in rolling windows, without the clients `rule`
+    /// flags. Not cached: callers cache (see `popularity.rs`).
+    pub async fn windowed_popularity(
+        &self,
+        starts: WindowStarts,
+        rule: FlagRule,
+    ) -> Result<WindowedPopularity, StoreError> {
+        self.read_with(
+            move |c| query_windowed_popularity(c, starts, rule),
+            move |c| pg::windowed_popularity(c, starts, rule),
+        )
+        .await
+    }
+
+    /// The admin dashboard's aggregates for one range.
+    pub async fn dashboard(&self, q: DashboardQuery) -> Result<DashboardData, StoreError> {
+        self.read_with(move |c| query_dashboard(c, q), move |c| pg::dashboard(c, q)).await
+    }
+}
+
+/// Signed accumulator: flagged clients' counts are subtracted from everyone's.
+#[derive(Default)]
+struct WindowAcc {
+    likes: i64,
+    views: [i64; 4],
+    carts: [i64; 4],
+    purchases: [i64; 4],
+    categories: Vec<(String, i64)>,
+}
+
+const SQL_FLAGGED: &str = "SELECT DISTINCT client FROM ( \
+        SELECT client, COUNT(*) AS n, SUM(CASE WHEN kind IN (?1, ?2) THEN 1 ELSE 0 END) AS l \
+        FROM events WHERE client <> ?3 GROUP BY client, received / 3600000 \
+     ) per_hour WHERE n > ?4 OR l > ?5";
+
+/// `?4` is the client when `one_client`.
+fn sql_item_windows(one_client: bool) -> String {
+    format!(
+        "SELECT item, kind, category, COUNT(*), \
+            SUM(CASE WHEN received >= ?1 THEN 1 ELSE 0 END), \
+            SUM(CASE WHEN received >= ?2 THEN 1 ELSE 0 END), \
+            SUM(CASE WHEN received >= ?3 THEN 1 ELSE 0 END) \
+         FROM events WHERE item IS NOT NULL{} GROUP BY item, kind, category",
+        if one_client { " AND client = ?4" } else { "" }
+    )
+}
+
+/// `?3` is the client when `one_client`.
+fn sql_latest_likes(one_client: bool) -> String {
+    format!(
+        "SELECT item, COUNT(*) FROM ( \
+            SELECT item, kind, ROW_NUMBER() OVER ( \
+                PARTITION BY client, item ORDER BY ts DESC, id DESC) AS rn \
+            FROM events WHERE kind IN (?1, ?2){} \
+         ) latest WHERE rn = 1 AND kind = ?1 GROUP BY item",
+        if one_client { " AND client = ?3" } else { "" }
+    )
+}
+
+/// `?4` is the client when `one_client`.
+fn sql_purchase_windows(one_client: bool) -> String {
+    format!(
+        "SELECT l.item, COUNT(*), \
+            SUM(CASE WHEN e.received >= ?1 THEN 1 ELSE 0 END), \
+            SUM(CASE WHEN e.received >= ?2 THEN 1 ELSE 0 END), \
+            SUM(CASE WHEN e.received >= ?3 THEN 1 ELSE 0 END) \
+         FROM purchase_lines l JOIN events e ON e.client = l.client AND e.id = l.id{} \
+         GROUP BY l.item",
+        if one_client { " WHERE l.client = ?4" } else { "" }
+    )
+}
+
+/// Adds (`sign` = 1) or removes (`sign` = -1) the counts of every client, or of one.
+fn accumulate_windows(
+    c: &Connection,
+    client: Option<&[u8]>,
+    s: WindowStarts,
+    sign: i64,
+    items: &mut HashMap<String, WindowAcc>,
+) -> rusqlite::Result<()> {
+    let (h, d, w) = (s.hour as i64, s.day as i64, s.week as i64);
+    let n = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0)) };
+    {
+        let mut st = c.prepare_cached(&sql_item_windows(client.is_some()))?;
+        let mut rows = match client {
+            Some(cl) => st.query(params![h, d, w, cl])?,
+            None => st.query(params![h, d, w])?,
+        };
+        while let Some(r) = rows.next()? {
+            let kind = Kind::from_code(r.get(1)?);
+            let item: String = r.get(0)?;
+            let category: Option<String> = r.get(2)?;
+            let counts = [n(r, 3)?, n(r, 4)?, n(r, 5)?, n(r, 6)?];
+            let e = items.entry(item).or_default();
+            let target = match kind {
+                Some(Kind::ProductView) => Some(&mut e.views),
+                Some(Kind::CartAdd) => Some(&mut e.carts),
+                _ => None,
+            };
+            if let Some(t) = target {
+                for (t, v) in t.iter_mut().zip(counts) {
+                    *t += sign * v;
+                }
+            }
+            if let Some(cat) = category {
+                match e.categories.iter_mut().find(|(c, _)| *c == cat) {
+                    Some((_, k)) => *k += sign * counts[0],
+                    None => e.categories.push((cat, sign * counts[0])),
+                }
+            }
+        }
+    }
+    {
+        let mut st = c.prepare_cached(&sql_latest_likes(client.is_some()))?;
+        let (like, unlike) = (Kind::Like.code(), Kind::Unlike.code());
+        let mut rows = match client {
+            Some(cl) => st.query(params![like, unlike, cl])?,
+            None => st.query(params![like, unlike])?,
+        };
+        while let Some(r) = rows.next()? {
+            let item: String = r.get(0)?;
+            items.entry(item).or_default().likes += sign * n(r, 1)?;
+        }
+    }
+    {
+        let mut st = c.prepare_cached(&sql_purchase_windows(client.is_some()))?;
+        let mut rows = match client {
+            Some(cl) => st.query(params![h, d, w, cl])?,
+            None => st.query(params![h, d, w])?,
+        };
+        while let Some(r) = rows.next()? {
+            let item: String = r.get(0)?;
+            let e = items.entry(item).or_default();
+            for (i, t) in e.purchases.iter_mut().enumerate() {
+                *t += sign * n(r, i + 1)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn query_windowed_popularity(c: &Connection, s: WindowStarts, rule: FlagRule) -> rusqlite::Result<WindowedPopularity> {
+    // One snapshot for every statement below, so the subtraction is exact.
+    let tx = c.unchecked_transaction()?;
+    let flagged: Vec<Vec<u8>> = {
+        let mut st = c.prepare_cached(SQL_FLAGGED)?;
+        let rows = st.query_map(
+            params![
+                Kind::Like.code(),
+                Kind::Unlike.code(),
+                &[0u8; 16][..],
+                rule.events_per_hour as i64,
+                rule.likes_per_hour as i64
+            ],
+            |r| r.get::<_, Vec<u8>>(0),
+        )?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut acc: HashMap<String, WindowAcc> = HashMap::new();
+    accumulate_windows(c, None, s, 1, &mut acc)?;
+    for client in &flagged {
+        accumulate_windows(c, Some(client), s, -1, &mut acc)?;
+    }
+    tx.finish()?;
+    let pos = |v: i64| v.max(0) as u64;
+    let arr = |a: [i64; 4]| a.map(pos);
+    let items = acc
+        .into_iter()
+        .filter_map(|(item, a)| {
+            let mut categories: Vec<(String, u64)> =
+                a.categories.into_iter().filter(|(_, n)| *n > 0).map(|(c, n)| (c, n as u64)).collect();
+            categories.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+            let w = ItemWindows {
+                likes: pos(a.likes),
+                views: arr(a.views),
+                carts: arr(a.carts),
+                purchases: arr(a.purchases),
+                categories,
+            };
+            let empty = w.likes == 0 && w.views[0] == 0 && w.carts[0] == 0 && w.purchases[0] == 0;
+            (!empty).then_some((item, w))
+        })
+        .collect();
+    Ok(WindowedPopularity { items, flagged_clients: flagged.len() as u64 })
+}
+
+fn query_dashboard(c: &Connection, q: DashboardQuery) -> rusqlite::Result<DashboardData> {
+    use std::collections::HashSet;
+    // One pass over the range (the `events_received` index), aggregated here: one
+    // plain SELECT instead of a query per chart keeps it fast and trivially portable.
+    let mut st = c.prepare_cached(
+        "SELECT received, kind, client, session, ts, item, slot, price, currency \
+         FROM events WHERE received >= ?1",
+    )?;
+    let mut rows = st.query(params![q.from as i64])?;
+    let bucket = q.bucket_ms.max(1) as i64;
+    let steps = [Kind::ProductView.code(), Kind::CartAdd.code(), Kind::Purchase.code()];
+    let mut series: HashMap<(i64, u8), u64> = HashMap::new();
+    let mut funnel: [HashSet<[u8; 16]>; 3] = Default::default();
+    let mut shoppers: HashSet<[u8; 16]> = HashSet::new();
+    let mut sessions: HashSet<([u8; 16], u32)> = HashSet::new();
+    let mut revenue: HashMap<Option<String>, (u64, i64)> = HashMap::new();
+    let mut slots: HashMap<Option<String>, (u64, u64)> = HashMap::new();
+    let mut delays = [0u64; 5];
+    let mut viewed: HashMap<String, u64> = HashMap::new();
+    let text = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Option<String>> { r.get(i) };
+    while let Some(r) = rows.next()? {
+        let received: i64 = r.get(0)?;
+        let kind: u8 = r.get(1)?;
+        let mut client = [0u8; 16];
+        if let Ok(b) = r.get_ref(2)?.as_blob() {
+            if b.len() == 16 {
+                client.copy_from_slice(b);
+            }
+        }
+        let session: u32 = r.get(3)?;
+        let ts: i64 = r.get(4)?;
+        *series.entry(((received + q.shift_ms).div_euclid(bucket), kind)).or_default() += 1;
+        if let Some(i) = steps.iter().position(|s| *s == kind) {
+            funnel[i].insert(client);
+        }
+        shoppers.insert(client);
+        sessions.insert((client, session));
+        let late = received - ts;
+        delays[match late {
+            l if l < 2_000 => 0,
+            l if l < 10_000 => 1,
+            l if l < 60_000 => 2,
+            l if l < 3_600_000 => 3,
+            _ => 4,
+        }] += 1;
+        match Kind::from_code(kind) {
+            Some(Kind::ProductView) => {
+                if let Some(item) = r.get_ref(5)?.as_str_or_null()? {
+                    match viewed.get_mut(item) {
+                        Some(n) => *n += 1,
+                        None => {
+                            viewed.insert(item.to_owned(), 1);
+                        }
+                    }
+                }
+            }
+            Some(k @ (Kind::Impression | Kind::RecClick)) => {
+                let e = slots.entry(text(r, 6)?).or_default();
+                if k == Kind::Impression {
+                    e.0 += 1;
+                } else {
+                    e.1 += 1;
+                }
+            }
+            Some(Kind::Purchase) => {
+                let e = revenue.entry(text(r, 8)?).or_default();
+                e.0 += 1;
+                e.1 += r.get::<_, Option<i64>>(7)?.unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    drop(rows);
+    // Search terms live in `extra`: only the newest searches are read.
+    let mut terms: HashMap<String, u64> = HashMap::new();
+    {
+        let mut st = c.prepare_cached(
+            "SELECT extra FROM events WHERE kind = ?2 AND received >= ?1 ORDER BY received DESC LIMIT ?3",
+        )?;
+        let mut rows = st.query(params![q.from as i64, Kind::Search.code(), DASHBOARD_SEARCHES])?;
+        while let Some(r) = rows.next()? {
+            let extra: Option<String> = r.get(0)?;
+            let extra: Extra = extra.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+            let mut seen: Vec<&String> = Vec::new();
+            for t in &extra.terms {
+                if !seen.contains(&t) {
+                    seen.push(t);
+                    *terms.entry(t.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let top = |m: HashMap<String, u64>, n: usize| {
+        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    };
+    let mut series: Vec<(i64, u8, u64)> = series.into_iter().map(|((b, k), n)| (b, k, n)).collect();
+    series.sort_unstable();
+    let mut revenue: Vec<(Option<String>, u64, i64)> = revenue.into_iter().map(|(c, (n, t))| (c, n, t)).collect();
+    revenue.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut slots: Vec<(Option<String>, u64, u64)> = slots.into_iter().map(|(s, (i, k))| (s, i, k)).collect();
+    slots.sort_by(|a, b| (b.1 + b.2).cmp(&(a.1 + a.2)).then_with(|| a.0.cmp(&b.0)));
+    Ok(DashboardData {
+        series,
+        funnel_clients: funnel.map(|s| s.len() as u64),
+        shoppers: shoppers.len() as u64,
+        sessions: sessions.len() as u64,
+        revenue,
+        slots,
+        delays,
+        top_viewed: top(viewed, 10),
+        top_terms: top(terms, 12),
+    })
 }

@@ -11,9 +11,8 @@ use vitrina_server::{Config, Server};
 // ---------------------------------------------------------------------------
 // POST /v1/collect
 
-#[tokio::test]
-async fn a_batch_is_stored_with_every_field() {
-    let (srv, _dir) = start().await;
+async fn a_batch_is_stored_with_every_field(b: Backend) {
+    let (srv, _dir) = start_on(b).await;
     let a = srv.local_addr();
     assert_eq!(post_ok(a, &sample(1)).await, (5, 0, 0));
 
@@ -51,9 +50,8 @@ async fn a_batch_is_stored_with_every_field() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn custom_events_keep_name_and_props() {
-    let (srv, _dir) = start().await;
+async fn custom_events_keep_name_and_props(b: Backend) {
+    let (srv, _dir) = start_on(b).await;
     let a = srv.local_addr();
     let e = Event {
         id: 9,
@@ -68,9 +66,8 @@ async fn custom_events_keep_name_and_props() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn the_same_batch_twice_is_stored_once() {
-    let (srv, _dir) = start().await;
+async fn the_same_batch_twice_is_stored_once(b: Backend) {
+    let (srv, _dir) = start_on(b).await;
     let a = srv.local_addr();
     assert_eq!(post_ok(a, &sample(1)).await, (5, 0, 0));
     assert_eq!(post_ok(a, &sample(1)).await, (0, 5, 0));
@@ -80,9 +77,8 @@ async fn the_same_batch_twice_is_stored_once() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn an_invalid_event_is_rejected_alone() {
-    let (srv, _dir) = start().await;
+async fn an_invalid_event_is_rejected_alone(b: Backend) {
+    let (srv, _dir) = start_on(b).await;
     let a = srv.local_addr();
     let bad_price = Event { price: Some(-1), ..view(3, "SKU-003", "shoes") };
     let body = batch(1, vec![view(1, "SKU-001", "shoes"), bad_price, view(4, "SKU-004", "shoes")]);
@@ -148,12 +144,62 @@ async fn an_unknown_version_is_refused_with_the_version() {
     srv.stop().await.unwrap();
 }
 
+async fn a_json_batch_goes_the_same_way_as_a_binary_one(b: Backend) {
+    let (srv, _dir) = start_on(b).await;
+    let a = srv.local_addr();
+    let binary = sample(1);
+    let decoded = vitrina::codec::decode(&binary).unwrap();
+    // JSON whitespace before the batch is allowed (the first other byte decides).
+    let json = format!(" \r\n\t{}", vitrina::codec_json::encode_json(&decoded));
+    assert_eq!(post_ok(a, json.as_bytes()).await, (5, 0, 0));
+    let from_json = stored_events(a).await;
+    // The same events in binary are duplicates: one validation and dedup path.
+    assert_eq!(post_ok(a, &binary).await, (0, 5, 0));
+    // And the JSON form of a binary-stored batch too, from another client.
+    assert_eq!(post_ok(a, &sample(2)).await, (5, 0, 0));
+    let other = vitrina::codec_json::encode_json(&vitrina::codec::decode(&sample(2)).unwrap());
+    assert_eq!(post_ok(a, other.as_bytes()).await, (0, 5, 0));
+    let all = stored_events(a).await;
+    assert_eq!(all.len(), 10);
+    let strip = |e: &serde_json::Value| {
+        let mut e = e.clone();
+        e.as_object_mut().unwrap().remove("received");
+        e
+    };
+    let (c1, c2) = ("11111111111111111111111111111101", "11111111111111111111111111111102");
+    let mut a1: Vec<_> = all.iter().filter(|e| e["client"] == json!(c1)).map(strip).collect();
+    let mut a2: Vec<_> = all.iter().filter(|e| e["client"] == json!(c2)).map(strip).collect();
+    for e in &mut a2 {
+        e["client"] = json!(c1);
+    }
+    a1.sort_by_key(|e| e["id"].as_u64());
+    a2.sort_by_key(|e| e["id"].as_u64());
+    assert_eq!(a1, a2, "a batch stored from JSON reads back as the same batch stored from binary");
+    assert_eq!(from_json.len(), 5);
+
+    // A bad event in a JSON batch is rejected alone, as in binary.
+    let bad = vitrina::codec::decode(&batch(3, vec![view(1, "OK", "shoes"), view(2, "", "shoes")])).unwrap();
+    let r = post(a, vitrina::codec_json::encode_json(&bad).as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!((r.json()["accepted"].as_u64(), r.json()["rejected"].as_u64()), (Some(1), Some(1)));
+    srv.stop().await.unwrap();
+}
+
 #[tokio::test]
-async fn a_json_batch_is_415_for_now() {
+async fn malformed_json_is_refused_with_the_decoder_message() {
     let (srv, _dir) = start().await;
-    let r = post(srv.local_addr(), br#"  {"site": "demo", "events": []}"#).await;
-    assert_eq!(r.status, 415);
-    assert!(r.json()["error"].as_str().unwrap().contains("JSON batches are not supported yet"));
+    let a = srv.local_addr();
+    for (body, want) in [
+        (&br#"{"v":1,"zz":1}"#[..], r#"JSON batch: unknown key "zz" at byte 7"#),
+        (br#"{"v":2}"#, "JSON batch: unsupported batch format version 2 (this decoder reads version 1) at byte 5"),
+        (br#"  {"v":1 "s":"demo"}"#, "JSON batch: expected ',' or '}' at byte 9"),
+        (b"{\"v\":1,\"s\":\"\xff\"}", "JSON batch: not valid UTF-8"),
+    ] {
+        let r = post(a, body).await;
+        assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(body));
+        assert_eq!(r.json()["error"], json!(want));
+    }
+    assert!(stored_events(a).await.is_empty());
     srv.stop().await.unwrap();
 }
 
@@ -179,9 +225,8 @@ async fn an_oversized_body_is_413() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn concurrent_batches_are_all_committed() {
-    let (srv, _dir) = start().await;
+async fn concurrent_batches_are_all_committed(b: Backend) {
+    let (srv, _dir) = start_on(b).await;
     let a = srv.local_addr();
     let tasks: Vec<_> = (0..100u8)
         .map(|c| {
@@ -235,9 +280,8 @@ async fn events_need_the_admin_token() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn stats_count_batches_events_and_refusals() {
-    let (srv, _dir) = start().await;
+async fn stats_count_batches_events_and_refusals(b: Backend) {
+    let (srv, _dir) = start_on(b).await;
     let a = srv.local_addr();
     post_ok(a, &sample(1)).await;
     post_ok(a, &sample(1)).await;
@@ -269,9 +313,8 @@ fn unlike(seq: u64, item: &str) -> Event {
     ev(Kind::Unlike, seq, item)
 }
 
-#[tokio::test]
-async fn likes_count_once_per_client_and_unlike_cancels() {
-    let (srv, _dir) = start_with(|c| c.min_count = 1).await;
+async fn likes_count_once_per_client_and_unlike_cancels(b: Backend) {
+    let (srv, _dir) = start_on_with(b, |c| c.min_count = 1).await;
     let a = srv.local_addr();
     post_ok(a, &batch(1, vec![like(1, "A"), like(2, "A"), like(3, "B")])).await; // one like of A, one of B
     post_ok(a, &batch(2, vec![like(1, "A"), unlike(2, "A")])).await; // cancelled
@@ -285,9 +328,8 @@ async fn likes_count_once_per_client_and_unlike_cancels() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn counts_below_min_count_are_never_published() {
-    let (srv, _dir) = start().await; // min-count 5
+async fn counts_below_min_count_are_never_published(b: Backend) {
+    let (srv, _dir) = start_on(b).await; // min-count 5
     let a = srv.local_addr();
     for c in 1..=5u8 {
         let mut events = vec![view(1, "A", "shoes/running"), like(2, "A")];
@@ -298,14 +340,15 @@ async fn counts_below_min_count_are_never_published() {
         post_ok(a, &batch(c, events)).await;
     }
     let r = get(a, "/v1/popularity").await;
-    assert_eq!(r.json(), json!({"min_count": 5, "items": {"A": {"likes": 5, "views": 5}}}));
+    // Every count of A is 5 (all of it received in the last hour); B's 4 views and A's 4 cart adds stay out.
+    let a5 = json!({"likes": 5, "views": 5, "views_1h": 5, "views_1d": 5, "views_7d": 5});
+    assert_eq!(r.json(), json!({"min_count": 5, "items": {"A": a5}}));
     assert!(!r.text().contains('4'), "a count of 4 leaked: {}", r.text());
     srv.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn views_carts_and_purchase_lines_are_counted() {
-    let (srv, _dir) = start_with(|c| c.min_count = 1).await;
+async fn views_carts_and_purchase_lines_are_counted(b: Backend) {
+    let (srv, _dir) = start_on_with(b, |c| c.min_count = 1).await;
     let a = srv.local_addr();
     post_ok(
         a,
@@ -314,12 +357,16 @@ async fn views_carts_and_purchase_lines_are_counted() {
     .await;
     post_ok(a, &batch(2, vec![purchase(1, &["A", "B"]), purchase(2, &["A"]), view(3, "C", "bags")])).await;
     let j = get(a, "/v1/popularity").await.json();
+    // Everything was received just now, so each window equals the all-time count.
     assert_eq!(
         j["items"],
         json!({
-            "A": {"views": 2, "carts": 1, "purchases": 2},
-            "B": {"purchases": 1},
-            "C": {"views": 1},
+            "A": {"views": 2, "views_1h": 2, "views_1d": 2, "views_7d": 2,
+                  "carts": 1, "carts_1h": 1, "carts_1d": 1, "carts_7d": 1,
+                  "purchases": 2, "purchases_1h": 2, "purchases_1d": 2, "purchases_7d": 2,
+                  "bestseller": {"rank": 1, "category": "shoes"}},
+            "B": {"purchases": 1, "purchases_1h": 1, "purchases_1d": 1, "purchases_7d": 1},
+            "C": {"views": 1, "views_1h": 1, "views_1d": 1, "views_7d": 1},
         })
     );
     // Filters: by item list, and by category prefix (whole path segments).
@@ -332,9 +379,8 @@ async fn views_carts_and_purchase_lines_are_counted() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn popularity_has_an_etag_and_answers_304() {
-    let (srv, _dir) = start_with(|c| c.min_count = 1).await;
+async fn popularity_has_an_etag_and_answers_304(b: Backend) {
+    let (srv, _dir) = start_on_with(b, |c| c.min_count = 1).await;
     let a = srv.local_addr();
     post_ok(a, &batch(1, vec![view(1, "A", "shoes")])).await;
     let r = get(a, "/v1/popularity").await;
@@ -446,8 +492,10 @@ async fn static_files_are_served_with_the_right_types() {
     assert_eq!((r.status, r.header("location")), (308, Some("/shop/")));
     let r = get(a, "/shop/img").await;
     assert_eq!(r.header("location"), Some("/shop/img/"), "directory redirects keep the /shop prefix");
+    // `/` is the dashboard page (its data needs the admin token; see tests/dashboard.rs).
     let r = get(a, "/").await;
-    assert_eq!((r.status, r.header("location")), (307, Some("/shop/")));
+    assert_eq!((r.status, r.header("content-type")), (200, Some("text/html; charset=utf-8")));
+    assert!(r.text().contains("href=\"/shop/\""), "the dashboard links to the demo shop");
     assert_eq!(get(a, "/missing.js").await.status, 404);
     assert_eq!(get(a, "/shop/missing.html").await.status, 404);
     assert_eq!(get(a, "/shop/../Cargo.toml").await.status, 404);
@@ -491,81 +539,16 @@ async fn start_errors_say_what_to_do() {
     Server::bind(base()).await.expect("the lock is released on stop").spawn().stop().await.unwrap();
 }
 
-// ---------------------------------------------------------------------------
-// Throughput (run by hand: `cargo test --release -p vitrina-server --test api -- --ignored --nocapture`)
-
-/// Posts `per_conn` batches of 20 events on each of `conns` keep-alive connections.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark"]
-async fn throughput_batches_of_20() {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-    let (srv, _dir) = start().await;
-    let a = srv.local_addr();
-    let (conns, per_conn) = (64u32, 400u32);
-    // Bodies are built before the clock starts, so the client mostly just writes.
-    let bodies: Vec<Vec<Vec<u8>>> = (0..conns)
-        .map(|c| {
-            (0..per_conn)
-                .map(|b| {
-                    let events = (0..20u64)
-                        .map(|i| {
-                            let mut e = view(i, &format!("SKU-{:04}", (b as u64 * 7 + i) % 5000), "shoes/running");
-                            e.id = ((c as u64) << 40) | ((b as u64) << 8) | i;
-                            e
-                        })
-                        .collect();
-                    batch((c % 250) as u8, events)
-                })
-                .collect()
-        })
-        .collect();
-    let started = std::time::Instant::now();
-    let tasks: Vec<_> = bodies
-        .into_iter()
-        .map(|bodies| {
-            tokio::spawn(async move {
-                let mut s = BufReader::new(tokio::net::TcpStream::connect(a).await.unwrap());
-                for body in bodies {
-                    let head = format!(
-                        "POST /v1/collect HTTP/1.1\r\nHost: {a}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
-                        body.len()
-                    );
-                    let mut req = head.into_bytes();
-                    req.extend_from_slice(&body);
-                    s.get_mut().write_all(&req).await.unwrap();
-                    let (mut line, mut len) = (String::new(), 0usize);
-                    s.read_line(&mut line).await.unwrap();
-                    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
-                    loop {
-                        line.clear();
-                        s.read_line(&mut line).await.unwrap();
-                        if line == "\r\n" {
-                            break;
-                        }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap();
-                        }
-                    }
-                    let mut buf = vec![0; len];
-                    s.read_exact(&mut buf).await.unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let events = (conns * per_conn * 20) as f64;
-    let stats = admin_get(a, "/v1/stats").await.json();
-    assert_eq!(stats["totals"]["accepted"].as_f64().unwrap(), events);
-    let t = std::time::Instant::now();
-    assert_eq!(get(a, "/v1/popularity").await.status, 200);
-    println!("popularity over {events} stored events computed in {:?}", t.elapsed());
-    println!(
-        "{events} events in {secs:.2}s: {:.0} events/s (HTTP client in the same process); writer {}",
-        events / secs,
-        stats["writer"]
-    );
-    srv.stop().await.unwrap();
-}
+on_both_backends!(
+    a_batch_is_stored_with_every_field,
+    custom_events_keep_name_and_props,
+    the_same_batch_twice_is_stored_once,
+    an_invalid_event_is_rejected_alone,
+    a_json_batch_goes_the_same_way_as_a_binary_one,
+    concurrent_batches_are_all_committed,
+    stats_count_batches_events_and_refusals,
+    likes_count_once_per_client_and_unlike_cancels,
+    counts_below_min_count_are_never_published,
+    views_carts_and_purchase_lines_are_counted,
+    popularity_has_an_etag_and_answers_304,
+);

@@ -17,12 +17,15 @@ use crate::codec;
 use crate::consent::{Mode, State};
 use crate::engine::{Config, Engine, Field, Next, Num};
 use crate::i18n;
+use crate::model::Model;
+use crate::recommend::{Item, Recommender, Slot};
 use wasm_bindgen::prelude::*;
 
 /// Vitrina's on-device engine, as seen from JS.
 #[wasm_bindgen]
 pub struct Core {
     e: Engine,
+    r: Recommender,
     batches: Vec<Vec<u8>>,
 }
 
@@ -41,7 +44,7 @@ impl Core {
     #[wasm_bindgen(constructor)]
     pub fn new(site: &str, client: &str, nonce: u32) -> Core {
         let client = codec::parse_client(client).unwrap_or([0; 16]);
-        Core { e: Engine::new(Config::new(site), client, nonce), batches: Vec::new() }
+        Core { e: Engine::new(Config::new(site), client, nonce), r: Recommender::default(), batches: Vec::new() }
     }
 
     /// Send batches as JSON (`format: 'json'`) instead of the binary format.
@@ -228,6 +231,89 @@ impl Core {
     pub fn erase(&mut self, client: &str) {
         self.e.erase(codec::parse_client(client).unwrap_or([0; 16]));
         self.batches.clear();
+    }
+
+    /// Adds an item the page can show (price in currency units, NaN if unknown).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_item(
+        &mut self,
+        sku: &str,
+        name: Option<String>,
+        image: Option<String>,
+        url: Option<String>,
+        category: Option<String>,
+        brand: Option<String>,
+        price: f64,
+        in_stock: bool,
+    ) {
+        if sku.is_empty() || sku.len() > crate::event::limits::ID_LEN {
+            return;
+        }
+        let price = crate::event::price_from_f64(price);
+        let item = Item { sku: sku.to_owned(), name, image, url, category, brand, price, in_stock, ..Item::default() };
+        self.r.add_item(item);
+    }
+
+    /// Sets an item's public popularity from the server's feed.
+    pub fn set_popularity(&mut self, sku: &str, score: f64, trending: bool) {
+        self.r.set_popularity(sku, score as f32, trending);
+    }
+
+    /// Takes in model bytes (the head or a shard); false if damaged.
+    pub fn add_model(&mut self, bytes: &[u8]) -> bool {
+        match Model::decode(bytes) {
+            Ok(m) => {
+                self.r.model.merge(&m);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The model shards (among `n`) that ranking this shopper would read and
+    /// that are not loaded yet.
+    pub fn shards_needed(&self, anchor: Option<String>, n: u32) -> Vec<u32> {
+        self.r.shards_needed(&self.e.profile, anchor.as_deref(), n)
+    }
+
+    /// Ranks a slot (`for-you`, `similar`, `bought-together`, `trending`,
+    /// `cart-complements`) as JSON: `[{item, name, image, url, price, reason, rec}]`,
+    /// the reason in the page's language, `rec` an id for click attribution.
+    pub fn recommend(&mut self, slot: &str, anchor: Option<String>, limit: u32, lang: &str, now: f64) -> String {
+        use crate::json::{push_str, Obj};
+        let Some(slot_kind) = Slot::parse(slot) else { return "[]".into() };
+        let recs = self.r.recommend(slot_kind, anchor.as_deref(), limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile);
+        let lang = i18n::pick(lang);
+        let mut out = String::from("[");
+        for (n, rec) in recs.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            let it = &self.r.items[rec.index];
+            let mut o = Obj::new(&mut out);
+            o.str("item", &it.sku).opt_str("name", &it.name).opt_str("image", &it.image).opt_str("url", &it.url);
+            if let Some(p) = it.price {
+                o.int("price", p);
+            }
+            let key = ["why-", rec.why.key].concat();
+            let text = i18n::t(lang, &key);
+            let reason = match (text.split_once("{x}"), &rec.why.arg) {
+                (Some((a, b)), Some(x)) => [a, x.as_str(), b].concat(),
+                (Some(_), None) => i18n::t(lang, "why-popular").to_owned(),
+                (None, _) => text.to_owned(),
+            };
+            o.str("reason", &reason);
+            let rec_id = o.key("rec");
+            let mut id = String::from(slot);
+            id.push('.');
+            crate::json::push_u64(&mut id, n as u64);
+            id.push('.');
+            id.push_str(&it.sku);
+            push_str(rec_id, &id);
+            o.end();
+        }
+        out.push(']');
+        out
     }
 
     /// A shopper-facing text in the page's language.

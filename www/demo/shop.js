@@ -238,7 +238,7 @@
       }
     }
     var link = document.getElementById('cart-link');
-    if (link) link.setAttribute('aria-label', 'Cart, ' + n + (n === 1 ? ' item' : ' items'));
+    if (link) link.setAttribute('aria-label', 'Cart ' + n + (n === 1 ? ' item' : ' items'));
   }
 
   // ---------------------------------------------------------------------
@@ -296,7 +296,7 @@
       type: 'button',
       class: 'add-to-cart' + (extraClass ? ' ' + extraClass : ''),
       'data-vitrina-action': 'cart-add',
-      'aria-label': 'Add ' + p.name + ' to cart',
+      'aria-label': 'Add to cart: ' + p.name,
       text: 'Add to cart'
     });
   }
@@ -315,7 +315,7 @@
       h('div', { class: 'card-foot' },
         h('span', { class: 'card-price', text: money(p.price) }),
         addButton(p)),
-      h('span', { class: 'badge', 'data-vitrina-badge': p.sku, 'data-vitrina-likes': p.likes }));
+      h('span', { class: 'badge', 'data-vitrina-badge': p.sku, 'data-vitrina-likes': p.likes, 'data-vitrina-category-label': label(p.category) }));
   }
 
   function breadcrumb(nav, crumbs) {
@@ -518,7 +518,7 @@
             type: 'button', class: 'like', 'data-vitrina-like': p.sku, 'data-vitrina-likes': p.likes,
             'aria-pressed': 'false', text: '♡ Like'
           }),
-          h('span', { class: 'badge', 'data-vitrina-badge': p.sku, 'data-vitrina-likes': p.likes })),
+          h('span', { class: 'badge', 'data-vitrina-badge': p.sku, 'data-vitrina-likes': p.likes, 'data-vitrina-category-label': label(p.category) })),
         h('p', { class: 'product-price', text: money(p.price) }),
         h('p', { class: 'tax-note', text: 'Incl. VAT · free delivery over ' + money(FREE_SHIPPING_FROM).replace(/\.00$/, '') }),
         h('p', { class: 'product-desc', text: p.description }),
@@ -545,7 +545,7 @@
       if (p.inStock) {
         article.setAttribute('data-vitrina-quantity', String(n));
         add.setAttribute('data-vitrina-quantity', String(n));
-        add.setAttribute('aria-label', 'Add ' + n + ' × ' + p.name + ' to cart');
+        add.setAttribute('aria-label', 'Add to cart: ' + n + ' × ' + p.name);
       }
     }
     if (p.inStock) {

@@ -7,6 +7,7 @@
 import { openStorage } from './storage.js';
 import { attr, cleanUrl, clickEvent, pageProduct, readItem } from './capture.js';
 import { renderLikes, renderSlots } from './render.js';
+import { bindPanel, openPanel } from './panel.js';
 
 const warned = new Set();
 function warn(msg) {
@@ -37,7 +38,7 @@ export function noop() {
   const api = { ready: false, flush: () => Promise.resolve() };
   for (const m of ['track', 'view', 'cartAdd', 'cartRemove', 'purchase', 'like', 'unlike', 'search', 'share', 'page', 'consent']) api[m] = () => false;
   for (const m of ['profile', 'status']) api[m] = () => null;
-  for (const m of ['refresh', 'erase']) api[m] = () => undefined;
+  for (const m of ['refresh', 'erase', 'openPanel']) api[m] = () => undefined;
   return api;
 }
 
@@ -98,6 +99,25 @@ function startWith(wasm, config) {
     currency: () => currency,
     currentItem: () => view && view.props.item,
     profile: () => JSON.parse(core.profile_json(Date.now())),
+    // Ranked slots from the core (src/recommend.rs): [{item, name, image, url,
+    // price, reason, rec}], reasons already in the page's language.
+    recommend: (kind, o) => {
+      const opts = o || {};
+      return JSON.parse(core.recommend(kind, opts.item || (view && view.props.item) || undefined, opts.limit || 8, locale, Date.now()));
+    },
+    // ---- for render.js and panel.js (what the shopper sees). Additive hooks:
+    // impressions and clicks on recommendations drawn in a shadow root (which the
+    // document click listener sees as clicks on the slot) go through record();
+    // the pause flag is the shopper's instruction, kept like the consent choice.
+    record: (kind, props) => record(kind, props),
+    recClick: (props) => (record('rec-click', props), leave()),
+    paused: () => store.get('paused') === '1',
+    setPaused: (on) => (on ? store.set('paused', '1') : store.remove('paused'), render()),
+    erase: () => api.erase(),
+    sends: !!(endpoint || transport),
+    // The public popularity feed: config.popularity, or the endpoint with a
+    // trailing /collect replaced by /popularity.
+    popularity: config.popularity ? cleanUrl(config.popularity) : endpoint && /\/collect$/.test(endpoint) ? endpoint.replace(/\/collect$/, '/popularity') : null,
   };
 
   // ---- events
@@ -256,7 +276,42 @@ function startWith(wasm, config) {
     view = null;
     record('view', props);
   }
+  // What the page can show: every item marked up on it and every item the
+  // shopper viewed before (the profile keeps their name, image and link), plus
+  // the shop's catalogue feed if it points to one.
+  function learnItems() {
+    const add = (p, stock) =>
+      p.item && core.add_item(String(p.item), p.name, p.image, p.url, p.category, p.brand, p.price == null ? NaN : parseFloat(String(p.price).replace(',', '.')), stock !== false);
+    for (const el of document.querySelectorAll('[data-vitrina-item]')) {
+      const st = attr(el, 'stock');
+      add(readItem(el), !(st === 'out' || st === 'false' || st === '0'));
+    }
+    const profile = v.profile();
+    for (const r of (profile && profile.recent) || []) add({ item: r.item, name: r.name, image: r.image, url: r.url, category: r.category, price: r.price != null ? r.price / 100 : null });
+  }
+  let catalogLoaded = false;
+  function loadCatalog() {
+    const url = config.catalog && cleanUrl(config.catalog);
+    if (!url || catalogLoaded) return;
+    catalogLoaded = true;
+    fetch(url, { credentials: 'omit' })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
+      .then((list) => {
+        for (const p of Array.isArray(list) ? list : list.items || []) {
+          const sku = p.item ?? p.sku ?? p.id;
+          if (sku == null) continue;
+          const img = p.image && cleanUrl(p.image);
+          const link = p.url && cleanUrl(p.url);
+          core.add_item(String(sku), p.name, img, link, p.category, p.brand, p.price == null ? NaN : +p.price, p.in_stock !== false && p.stock !== false);
+        }
+        renderSlots(v);
+      })
+      .catch((e) => debugWarn('could not load the catalogue ' + url + ' (' + (e && e.message) + ')'));
+  }
+
   function scan() {
+    learnItems();
+    loadCatalog();
     if (config.autoCapture !== false) {
       record('page', {});
       const el = pageProduct();
@@ -271,6 +326,7 @@ function startWith(wasm, config) {
   function render() {
     renderLikes(v);
     renderSlots(v);
+    bindPanel(v); // [data-vitrina-panel] buttons open the shopper's panel (panel.js)
   }
   function onRoute() {
     const url = location.pathname + location.search;
@@ -423,6 +479,7 @@ function startWith(wasm, config) {
       scan();
     }),
     consent: safe((choice) => setConsent(choice, false), false),
+    openPanel: safe(() => openPanel(v)), // the shopper's panel (panel.js)
     erase: safe(() => {
       store.clear();
       const c = randomHex(16);

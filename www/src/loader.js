@@ -62,6 +62,7 @@
         autoCapture: d.autoCapture !== 'false',
         consent: d.consent,
         format: d.format,
+        catalog: d.catalog,
       });
     })
     .then(function (api) {

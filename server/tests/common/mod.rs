@@ -61,6 +61,61 @@ pub async fn start() -> (RunningServer, TempDir) {
     start_with(|_| {}).await
 }
 
+pub mod pg;
+
+/// Where a test server stores: the same tests run against both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// For a PostgreSQL test: a URL to a fresh database in this binary's cluster.
+pub async fn fresh_database(tag: &'static str) -> String {
+    match tokio::task::spawn_blocking(move || pg::fresh_database(tag)).await {
+        Ok(url) => url,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// A server over a fresh store of backend `b` (a fresh data dir, or a fresh
+/// PostgreSQL database); `tweak` adjusts the config.
+pub async fn start_on_with(b: Backend, tweak: impl FnOnce(&mut Config)) -> (RunningServer, TempDir) {
+    let database = match b {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_database("api").await),
+    };
+    start_with(move |c| {
+        c.database = database;
+        tweak(c)
+    })
+    .await
+}
+
+pub async fn start_on(b: Backend) -> (RunningServer, TempDir) {
+    start_on_with(b, |_| {}).await
+}
+
+/// `on_both_backends!(test_a, test_b)`: for each `async fn test_a(b: Backend)`,
+/// the tests `sqlite::test_a` and `postgres::test_a`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name($crate::common::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name($crate::common::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
 #[derive(Debug)]
 pub struct Resp {
     pub status: u16,
