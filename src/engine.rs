@@ -150,14 +150,9 @@ pub struct Engine {
     pub currency: Option<String>,
     /// What the shopper agreed to.
     pub consent: Consent,
-    /// Events applied since the profile was last written, so they can be replayed
-    /// on top of what another tab wrote meanwhile.
-    journal: Vec<(Event, Option<ItemInfo>)>,
     /// The profile string this engine last wrote or read.
     last_stored: String,
 }
-
-const JOURNAL_MAX: usize = 500;
 
 const ACKED_MEMORY: usize = 64;
 
@@ -179,7 +174,6 @@ impl Engine {
             backoff: 0,
             currency: None,
             consent: Consent::default(),
-            journal: Vec::new(),
             last_stored: String::new(),
         }
     }
@@ -256,19 +250,26 @@ impl Engine {
         self.record(e, Some(&info), now, send, rand)
     }
 
+    /// Like [`Engine::commit`] for an event another tab of the shop recorded and
+    /// sent: it is applied to this tab's profile only (not queued, and not kept
+    /// for replay, since the other tab's own saves carry it).
+    pub fn commit_replica(&mut self, now: u64, rand: u32) -> Result<(), Invalid> {
+        let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
+        self.record(e, Some(&info), now, false, rand)
+    }
+
     /// Validates, applies and (when `send`) queues an event.
     pub fn record(&mut self, mut e: Event, info: Option<&ItemInfo>, now: u64, send: bool, rand: u32) -> Result<(), Invalid> {
         e.validate()?;
+        if let Some(i) = info {
+            i.validate()?;
+        }
         if e.currency.is_some() {
             self.currency = e.currency.clone();
         }
         self.profile.touch_session(now, rand);
         let info = info.filter(|i| i.name.is_some() || i.image.is_some() || i.url.is_some());
         self.profile.apply(&e, info, &self.cfg.profile);
-        if self.journal.len() == JOURNAL_MAX {
-            self.journal.remove(0);
-        }
-        self.journal.push((e.clone(), info.cloned()));
         if send && self.consent.may_queue() && self.shareable(&mut e) {
             self.seq = self.seq.wrapping_add(1);
             e.id = ((self.nonce as u64) << 32) | self.seq as u64;
@@ -508,29 +509,23 @@ impl Engine {
         codec::b64_encode(&self.profile.encode(&self.cfg.profile))
     }
 
-    /// The profile to store, given what storage holds now (`stored`). If another
-    /// tab wrote since this engine last did, its profile is taken and this tab's
-    /// unsaved events are replayed on top, so concurrent tabs lose nothing.
+    /// The profile to store, given what storage holds now (`stored`): if
+    /// another tab wrote since this engine last did, its profile is joined into
+    /// this one first ([`Profile::merge`]), so concurrent tabs lose nothing.
     pub fn save_profile(&mut self, stored: &str, now: u64) -> String {
         if !stored.is_empty() && stored != self.last_stored {
             self.absorb(stored, now);
         }
-        self.journal.clear();
         self.last_stored = self.profile_string();
         self.last_stored.clone()
     }
 
-    /// Takes a profile another tab stored, with this tab's unsaved events replayed
-    /// on top. False (nothing changed) if it cannot be read.
+    /// Joins a profile another tab stored into this one. False (nothing
+    /// changed) if it cannot be read.
     pub fn absorb(&mut self, stored: &str, now: u64) -> bool {
         let Some(mut p) = codec::b64_decode(stored).and_then(|b| Profile::decode(&b).ok()) else { return false };
         p.purge(now, &self.cfg.profile);
-        for (e, info) in &self.journal {
-            let sid = self.profile.session.id;
-            p.touch_session(e.ts, sid);
-            p.apply(e, info.as_ref(), &self.cfg.profile);
-        }
-        self.profile = p;
+        self.profile.merge(&p, &self.cfg.profile);
         self.last_stored = stored.to_owned();
         true
     }
@@ -549,7 +544,6 @@ impl Engine {
     /// Forgets everything and takes a new client id.
     pub fn erase(&mut self, client: [u8; 16]) {
         self.profile = Profile::default();
-        self.journal.clear();
         self.last_stored.clear();
         self.pending.clear();
         self.blobs.clear();

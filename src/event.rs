@@ -340,6 +340,16 @@ pub struct ItemInfo {
     pub url: Option<String>,
 }
 
+impl ItemInfo {
+    /// The same rules as every other text of an event: at most
+    /// [`limits::TEXT_LEN`] bytes, no control characters.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        check_text(&self.name, limits::TEXT_LEN, "name")?;
+        check_text(&self.image, limits::TEXT_LEN, "image")?;
+        check_text(&self.url, limits::TEXT_LEN, "url")
+    }
+}
+
 /// Reduces a free-text search query to normalized terms: lowercase, split on
 /// anything that is not a letter or digit, at most [`limits::MAX_TERMS`] terms of at
 /// most 32 characters each, duplicates removed.

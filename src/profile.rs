@@ -679,6 +679,106 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// Joins another copy of this shopper's profile (another tab's) into this
+    /// one, losing what neither has: recently viewed, cart, likes, purchases,
+    /// interests and sessions are united item by item, keeping the newer or
+    /// larger of two versions. Joining is idempotent and order-independent, so
+    /// tabs can exchange whole profiles as often as they like without counting
+    /// anything twice. (An unlike or a cart removal made in one tab can come back
+    /// from a copy the other tab wrote before it saw it; it goes again at the
+    /// next change of that item.)
+    pub fn merge(&mut self, other: &Profile, cfg: &Config) {
+        for r in &other.recent {
+            match self.recent.iter_mut().find(|x| x.item == r.item) {
+                Some(x) => {
+                    if r.ts > x.ts {
+                        x.info = r.info.clone();
+                        x.category = r.category.clone().or(x.category.take());
+                        x.price = r.price.or(x.price);
+                        x.ts = r.ts;
+                    }
+                    x.views = x.views.max(r.views);
+                    x.dwell_ms = x.dwell_ms.max(r.dwell_ms);
+                }
+                None => self.recent.push(r.clone()),
+            }
+        }
+        // Newest first (insertion sort: short list, small wasm).
+        for i in 1..self.recent.len() {
+            let mut j = i;
+            while j > 0 && self.recent[j].ts > self.recent[j - 1].ts {
+                self.recent.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        self.recent.truncate(cfg.max_recent);
+        for l in &other.cart {
+            match self.cart.iter_mut().find(|x| x.item == l.item) {
+                Some(x) if l.ts > x.ts => *x = l.clone(),
+                Some(_) => {}
+                None => self.cart.push(l.clone()),
+            }
+        }
+        self.cart.truncate(MAX_CART);
+        for (list, theirs, max) in [(&mut self.likes, &other.likes, MAX_LIKES), (&mut self.purchases, &other.purchases, MAX_PURCHASES)] {
+            for (item, ts) in theirs {
+                match list.iter_mut().find(|x| x.0 == *item) {
+                    Some(x) => x.1 = x.1.max(*ts),
+                    None => list.push((item.clone(), *ts)),
+                }
+            }
+            list.truncate(max);
+        }
+        let now = self.updated.max(other.updated);
+        for a in &other.affinity {
+            let theirs = decay(a.score, a.ts, now, cfg.half_life_days);
+            match self.affinity.iter_mut().find(|x| x.key == a.key) {
+                Some(x) => {
+                    let mine = decay(x.score, x.ts, now, cfg.half_life_days);
+                    if theirs > mine {
+                        x.score = theirs;
+                        x.ts = now;
+                    }
+                }
+                None => self.affinity.push(a.clone()),
+            }
+        }
+        for s in std::iter::once(&other.session).chain(&other.past).filter(|s| s.events > 0) {
+            let (cur_last, cur_events) = (self.session.last, self.session.events);
+            let mine = std::iter::once(&mut self.session).chain(self.past.iter_mut()).find(|x| x.id == s.id && x.events > 0);
+            match mine {
+                Some(x) => {
+                    x.start = x.start.min(s.start);
+                    x.last = x.last.max(s.last);
+                    x.events = x.events.max(s.events);
+                    for i in &s.items {
+                        if !x.items.contains(i) {
+                            x.items.push(i.clone());
+                        }
+                    }
+                }
+                None if s.last > cur_last || cur_events == 0 => {
+                    let old = std::mem::replace(&mut self.session, s.clone());
+                    if old.events > 0 {
+                        self.past.insert(0, old);
+                    }
+                }
+                None => self.past.push(s.clone()),
+            }
+        }
+        for i in 1..self.past.len() {
+            let mut j = i;
+            while j > 0 && self.past[j].last > self.past[j - 1].last {
+                self.past.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        self.past.truncate(MAX_PAST_SESSIONS);
+        self.updated = now;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -811,6 +911,27 @@ mod tests {
         assert!(j.starts_with(r#"{"version":1,"updated":1700000000001,"recent":[{"item":"A\u003cb>","name":"Name of A\u003cb>""#), "{j}");
         assert!(j.contains(r#""likes":[{"item":"A\u003cb>","ts":1700000000001}]"#), "{j}");
         assert!(j.contains(r#"{"key":"c:shoes","score_milli":3000}"#), "{j}");
+    }
+
+    #[test]
+    fn merging_two_tabs_loses_nothing_and_counts_nothing_twice() {
+        let cfg = Config::default();
+        let a = replay(&[ev(Kind::ProductView, "A1", "shoes/running", T), ev(Kind::Like, "L", "x", T + 2)]);
+        let b = replay(&[ev(Kind::ProductView, "B1", "camping/tents", T + 1), ev(Kind::CartAdd, "C", "x", T + 3)]);
+        let mut ab = a.clone();
+        ab.merge(&b, &cfg);
+        let mut ba = b.clone();
+        ba.merge(&a, &cfg);
+        let items = |p: &Profile| p.recent.iter().map(|r| r.item.clone()).collect::<Vec<_>>();
+        assert_eq!(items(&ab), ["B1", "A1"]);
+        assert_eq!(items(&ab), items(&ba));
+        assert!(ab.likes("L") && ab.cart.len() == 1);
+        // Idempotent: merging again changes nothing (no double counting).
+        let mut again = ab.clone();
+        again.merge(&b, &cfg);
+        again.merge(&a, &cfg);
+        assert_eq!(again, ab);
+        assert_eq!(ab.recent[1].views, 1);
     }
 
     #[test]

@@ -18,6 +18,7 @@
     ['like', 'like', 'Likes'],
     ['search', 'search', 'Searches'],
     ['rec-click', 'rec-click', 'Recommendation clicks'],
+    ['impression', 'impression', 'Recommendations shown'],
     ['page', 'page', 'Page views'],
   ];
   const KNOWN = new Set(KINDS.map((k) => k[0]));
@@ -77,12 +78,14 @@
       return nf.format(v) + (currency ? ' ' + currency : '');
     }
   }
-  /** A round upper bound for an axis: 1, 2, 2.5 or 5 times a power of ten. */
-  function niceMax(v) {
-    if (v <= 4) return 4;
-    const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-    return 10 * p;
+  /** A round axis for values up to v: a step of 1, 2, 2.5 or 5 times a power of ten, 3 to 5 steps. */
+  function niceAxis(v) {
+    if (v <= 4) return { max: 4, step: 1 };
+    const raw = v / 5;
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    let step = 10 * p;
+    for (const m of [1, 2, 2.5, 5]) if (m * p >= raw) { step = m * p; break; }
+    return { max: Math.ceil(v / step) * step, step };
   }
   function empty(box, text) {
     box.replaceChildren(h('p', 'empty', text));
@@ -255,11 +258,11 @@
     const W = Math.max(320, box.clientWidth || 900), H = 250;
     const m = { l: 46, r: 6, t: 10, b: 28 };
     const iw = W - m.l - m.r, ih = H - m.t - m.b;
-    const max = niceMax(Math.max(...totals));
+    const { max, step } = niceAxis(Math.max(...totals));
     const y = (v) => m.t + ih - (v / max) * ih;
     const svg = s('svg', { viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, role: 'img', 'aria-label': idle });
-    for (let t = 0; t <= 4; t++) {
-      const v = (max / 4) * t, yy = Math.round(y(v)) + 0.5;
+    for (let t = 0; t * step <= max; t++) {
+      const v = t * step, yy = Math.round(y(v)) + 0.5;
       append(svg, s('line', { class: t ? 'gridline' : 'axis', x1: m.l, x2: W - m.r, y1: yy, y2: yy }),
         s('text', { x: m.l - 8, y: yy + 4, 'text-anchor': 'end' }, short(v)));
     }
@@ -317,10 +320,15 @@
   function trending(d) {
     const rule = 'Nothing is trending. An item trends when its views, cart adds and orders of the last 24 hours reach ' +
       d.honesty.trending_min_score + '× its daily average of the 6 days before (at least ' + Math.max(10, d.honesty.min_count) + ').';
-    barList($('#trending'), d.trending.map((r) => ({
+    const box = $('#trending');
+    barList(box, d.trending.map((r) => ({
       name: r.item, sub: r.category, value: r.last_24h,
       label: fmt(r.last_24h) + ' in 24 h', badge: '×' + nf1.format(r.score), badgeClass: 'up',
     })), rule);
+    if (d.trending.length) {
+      box.appendChild(h('p', 'footnote', '×N: views, cart adds and orders of the last 24 hours against the daily average of the 6 days before. ' +
+        'An item trends from ×' + d.honesty.trending_min_score + ' with at least ' + Math.max(10, d.honesty.min_count) + ' of them.'));
+    }
   }
 
   function bestsellers(d) {

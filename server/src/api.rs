@@ -75,12 +75,20 @@ pub fn router(store: Store, settings: Settings) -> Router {
     let public_api = Router::new()
         .route("/v1/collect", axum::routing::post(collect).options(preflight).fallback(collect_wrong_method))
         .merge(crate::popularity::routes(popular))
+        // The public model: head and immutable shards (`model_srv.rs`).
+        .merge(crate::model_srv::public_routes(state.settings.model.clone()))
         .layer(middleware::from_fn_with_state(state.clone(), cors));
     Router::new()
         .merge(public_api)
         .route("/v1/events", get(events))
         .route("/v1/stats", get(stats))
         .route("/healthz", get(|| async { "ok" }))
+        // POST /v1/model/rebuild (admin).
+        .merge(crate::model_srv::admin_routes(
+            state.settings.model.clone(),
+            state.store.clone(),
+            state.settings.clone(),
+        ))
         // The dashboard at `/` (its data needs the admin token) and its assets.
         .merge(crate::dashboard::routes(dashboard))
         .fallback(static_files)

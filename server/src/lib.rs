@@ -35,7 +35,10 @@
 
 mod api;
 mod dashboard;
+pub mod eval;
 pub mod loadtest;
+pub mod model_cmd;
+pub mod model_srv;
 mod popularity;
 pub mod ratelimit;
 pub mod store;
@@ -85,6 +88,9 @@ pub struct Config {
     pub retention_every: Duration,
     /// Longest time a client may take to send a request body (408 after it).
     pub body_timeout: Duration,
+    /// The public model: how it is built, where rebuilds happen (files in
+    /// `data_dir/model`, see [`model_srv`]).
+    pub model: model_srv::ModelOptions,
 }
 
 impl Default for Config {
@@ -104,6 +110,7 @@ impl Default for Config {
             retention: Some(Duration::from_secs(180 * 86_400)),
             retention_every: Duration::from_secs(3600),
             body_timeout: Duration::from_secs(10),
+            model: model_srv::ModelOptions::default(),
         }
     }
 }
@@ -224,6 +231,8 @@ pub struct Settings {
     pub rate_limit: RateLimit,
     /// Longest time a client may take to send a request body.
     pub body_timeout: Duration,
+    /// The public model (files, versions in memory, builds).
+    pub model: model_srv::Models,
 }
 
 /// A bound server, not yet serving.
@@ -286,6 +295,7 @@ impl Server {
             demo_dir: config.demo_dir,
             rate_limit: config.rate_limit,
             body_timeout: config.body_timeout,
+            model: model_srv::Models::open(config.data_dir.join("model"), config.model).await,
         };
         Ok(Server { listener, addr, store, settings, token_generated })
     }
@@ -314,6 +324,7 @@ impl Server {
     /// most [`SHUTDOWN_GRACE`]), then flushes and closes the store: every batch
     /// already queued for the writer is committed before this returns.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+        let rebuilds = self.settings.model.spawn_rebuilds(self.store.clone());
         let app = router(self.store.clone(), self.settings);
         // Small request/response exchanges: never let Nagle hold back a packet.
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
@@ -340,6 +351,7 @@ impl Server {
                 Ok(())
             }
         };
+        rebuilds.stop().await;
         let closed = self.store.close().await;
         served.map_err(ServeError::Io)?;
         closed.map_err(ServeError::Store)

@@ -26,6 +26,10 @@ enum Cmd {
     Serve(Serve),
     /// Load-test a running server's POST /v1/collect for a bounded time (run the server with --rate-limit 0).
     Loadtest(Loadtest),
+    /// Evaluate the model and the ranking offline on session files; prints one JSON object.
+    Eval(vitrina_server::model_cmd::EvalArgs),
+    /// The public item-to-item model (model build).
+    Model(vitrina_server::model_cmd::ModelArgs),
 }
 
 #[derive(Args)]
@@ -66,6 +70,9 @@ struct Serve {
     /// Delete events received more than N days ago (checked at start and hourly); 0 keeps them forever.
     #[arg(long, value_name = "N", default_value_t = 180)]
     retention_days: u32,
+    /// Rebuild the public model from the stored events every N minutes (when events arrived); 0 never does.
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    model_every: u64,
 }
 
 #[derive(Args)]
@@ -98,6 +105,8 @@ async fn main() -> ExitCode {
     let a = match Cli::parse().cmd {
         Cmd::Serve(a) => a,
         Cmd::Loadtest(l) => return loadtest(l).await,
+        Cmd::Eval(e) => return vitrina_server::model_cmd::eval(e),
+        Cmd::Model(m) => return vitrina_server::model_cmd::model(m).await,
     };
     let config = Config {
         addr: a.addr,
@@ -111,6 +120,10 @@ async fn main() -> ExitCode {
         database: a.database,
         rate_limit: RateLimit { per_second: a.rate_limit.max(0.0), burst: a.rate_burst.max(1) },
         retention: (a.retention_days > 0).then(|| Duration::from_secs(u64::from(a.retention_days) * 86_400)),
+        model: vitrina_server::model_srv::ModelOptions {
+            every: Duration::from_secs(a.model_every.min(1 << 32) * 60),
+            ..Default::default()
+        },
         ..Config::default()
     };
     let server = match Server::bind(config).await {

@@ -42,7 +42,8 @@
 //! # Caching
 //!
 //! One computation serves every request until new events are stored (then at most
-//! once per `popularity_refresh`) or the minute changes. The response carries a strong
+//! once per `popularity_refresh`) or the minute changes; while a new one is computed,
+//! other requests get the previous one. The response carries a strong
 //! `ETag` (a hash of the body) and `Cache-Control: public, max-age=30`; `If-None-Match`
 //! gets a 304. `?items=A,B` (at most 1000 ids) and `?category=shoes` (whole path
 //! segments) filter the items.
@@ -178,7 +179,10 @@ struct Cached {
 pub(crate) struct Popular {
     store: Store,
     min_count: u64,
-    cache: Arc<tokio::sync::Mutex<Option<Cached>>>,
+    /// The latest snapshot.
+    current: Arc<std::sync::Mutex<Option<Cached>>>,
+    /// Held while a snapshot is computed: one computation at a time.
+    computing: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn now_ms() -> u64 {
@@ -187,27 +191,59 @@ fn now_ms() -> u64 {
 
 impl Popular {
     pub(crate) fn new(store: Store, min_count: u64) -> Popular {
-        Popular { store, min_count, cache: Arc::default() }
+        Popular { store, min_count, current: Arc::default(), computing: Arc::default() }
     }
 
     /// The current snapshot: reused while nothing new was stored (or for
     /// `popularity_refresh` after something was) within the same minute.
+    ///
+    /// When it is out of date, the request that notices computes a new one and
+    /// waits for it; requests arriving while that computation runs get the previous
+    /// snapshot at once instead of queueing behind it (they wait only when there is
+    /// none yet).
     pub(crate) async fn snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
-        let minute = now_ms() / 60_000;
-        // Read before computing: a commit during the computation makes the next call recompute.
-        let generation = self.store.generation();
-        // One computation at a time; the others wait for it and reuse it.
-        let mut cache = self.cache.lock().await;
-        if let Some(c) = &*cache {
-            if c.minute == minute && (c.generation == generation || c.at.elapsed() < self.store.popularity_refresh()) {
-                return Ok(c.snapshot.clone());
+        loop {
+            let minute = now_ms() / 60_000;
+            let generation = self.store.generation();
+            let previous = {
+                let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+                match &*current {
+                    Some(c)
+                        if c.minute == minute
+                            && (c.generation == generation || c.at.elapsed() < self.store.popularity_refresh()) =>
+                    {
+                        return Ok(c.snapshot.clone());
+                    }
+                    Some(c) => Some(c.snapshot.clone()),
+                    None => None,
+                }
+            };
+            match self.computing.clone().try_lock_owned() {
+                Ok(guard) => {
+                    // On a task of its own, so that a client going away does not cancel it.
+                    let this = self.clone();
+                    let task = tokio::spawn(async move {
+                        let _guard = guard;
+                        // Read before computing: a commit during the computation makes
+                        // the next call recompute.
+                        let generation = this.store.generation();
+                        let minute = now_ms() / 60_000;
+                        let end = minute * 60_000;
+                        let raw = this.store.windowed_popularity(WindowStarts::ending_at(end), FLAG_RULE).await?;
+                        let snapshot = Arc::new(Snapshot::build(raw, this.min_count, end));
+                        *this.current.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(Cached { generation, minute, at: Instant::now(), snapshot: snapshot.clone() });
+                        Ok::<_, StoreError>(snapshot)
+                    });
+                    return task.await.map_err(|_| StoreError::Panicked)?;
+                }
+                Err(_) => match previous {
+                    Some(p) => return Ok(p),
+                    // The first computation is running: wait for it, then look again.
+                    None => drop(self.computing.lock().await),
+                },
             }
         }
-        let end = minute * 60_000;
-        let raw = self.store.windowed_popularity(WindowStarts::ending_at(end), FLAG_RULE).await?;
-        let snapshot = Arc::new(Snapshot::build(raw, self.min_count, end));
-        *cache = Some(Cached { generation, minute, at: Instant::now(), snapshot: snapshot.clone() });
-        Ok(snapshot)
     }
 }
 

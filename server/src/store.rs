@@ -487,7 +487,7 @@ impl Store {
              PRAGMA synchronous = NORMAL;
              PRAGMA busy_timeout = 5000;
              PRAGMA cache_size = -65536;
-             PRAGMA secure_delete = OFF;",
+             PRAGMA secure_delete = ON;",
         )
         .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
@@ -1363,16 +1363,19 @@ fn sql_purchase_windows(one_client: bool) -> String {
 }
 
 /// Adds (`sign` = 1) or removes (`sign` = -1) the counts of every client, or of one.
+/// `with_events`: also the views, cart adds and categories (`sql_item_windows`);
+/// without, only likes and purchases.
 fn accumulate_windows(
     c: &Connection,
     client: Option<&[u8]>,
     s: WindowStarts,
     sign: i64,
     items: &mut HashMap<String, WindowAcc>,
+    with_events: bool,
 ) -> rusqlite::Result<()> {
     let (h, d, w) = (s.hour as i64, s.day as i64, s.week as i64);
     let n = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0)) };
-    {
+    if with_events {
         let mut st = c.prepare_cached(&sql_item_windows(client.is_some()))?;
         let mut rows = match client {
             Some(cl) => st.query(params![h, d, w, cl])?,
@@ -1431,27 +1434,82 @@ fn accumulate_windows(
     Ok(())
 }
 
+/// Views, cart adds and categories of every item by window (into `acc`), and the
+/// clients [`FlagRule`] flags, from one scan of `events`.
+fn scan_events_and_flag(
+    c: &Connection,
+    s: WindowStarts,
+    rule: FlagRule,
+    acc: &mut HashMap<String, WindowAcc>,
+) -> rusqlite::Result<Vec<Vec<u8>>> {
+    let mut per_hour: HashMap<([u8; 16], i64), (u64, u64)> = HashMap::new();
+    let mut st = c.prepare_cached("SELECT client, received, kind, item, category FROM events")?;
+    let mut rows = st.query([])?;
+    let (like, unlike) = (Kind::Like.code(), Kind::Unlike.code());
+    let (view, cart) = (Kind::ProductView.code(), Kind::CartAdd.code());
+    while let Some(r) = rows.next()? {
+        let mut client = [0u8; 16];
+        if let Ok(b) = r.get_ref(0)?.as_blob() {
+            if b.len() == 16 {
+                client.copy_from_slice(b);
+            }
+        }
+        let received: i64 = r.get(1)?;
+        let kind: u8 = r.get(2)?;
+        if client != [0u8; 16] {
+            let e = per_hour.entry((client, received / 3_600_000)).or_default();
+            e.0 += 1;
+            if kind == like || kind == unlike {
+                e.1 += 1;
+            }
+        }
+        let Some(item) = r.get_ref(3)?.as_str_or_null()? else { continue };
+        let e = match acc.get_mut(item) {
+            Some(e) => e,
+            None => acc.entry(item.to_owned()).or_default(),
+        };
+        let received = received as u64;
+        let inc = [1, (received >= s.hour) as i64, (received >= s.day) as i64, (received >= s.week) as i64];
+        let target = if kind == view {
+            Some(&mut e.views)
+        } else if kind == cart {
+            Some(&mut e.carts)
+        } else {
+            None
+        };
+        if let Some(t) = target {
+            for (t, v) in t.iter_mut().zip(inc) {
+                *t += v;
+            }
+        }
+        if let Some(cat) = r.get_ref(4)?.as_str_or_null()? {
+            match e.categories.iter_mut().find(|(c, _)| c == cat) {
+                Some((_, k)) => *k += 1,
+                None => e.categories.push((cat.to_owned(), 1)),
+            }
+        }
+    }
+    let mut flagged: Vec<Vec<u8>> = per_hour
+        .into_iter()
+        .filter(|(_, (n, l))| *n > rule.events_per_hour || *l > rule.likes_per_hour)
+        .map(|((client, _), _)| client.to_vec())
+        .collect();
+    flagged.sort_unstable();
+    flagged.dedup();
+    Ok(flagged)
+}
+
 fn query_windowed_popularity(c: &Connection, s: WindowStarts, rule: FlagRule) -> rusqlite::Result<WindowedPopularity> {
     // One snapshot for every statement below, so the subtraction is exact.
     let tx = c.unchecked_transaction()?;
-    let flagged: Vec<Vec<u8>> = {
-        let mut st = c.prepare_cached(SQL_FLAGGED)?;
-        let rows = st.query_map(
-            params![
-                Kind::Like.code(),
-                Kind::Unlike.code(),
-                &[0u8; 16][..],
-                rule.events_per_hour as i64,
-                rule.likes_per_hour as i64
-            ],
-            |r| r.get::<_, Vec<u8>>(0),
-        )?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
     let mut acc: HashMap<String, WindowAcc> = HashMap::new();
-    accumulate_windows(c, None, s, 1, &mut acc)?;
+    // SQLite: `SQL_FLAGGED` and `sql_item_windows(false)` in one sequential pass over
+    // the table (through an index, each row costs a random table lookup). Same
+    // numbers as the SQL forms, which PostgreSQL runs as they are.
+    let flagged = scan_events_and_flag(c, s, rule, &mut acc)?;
+    accumulate_windows(c, None, s, 1, &mut acc, false)?;
     for client in &flagged {
-        accumulate_windows(c, Some(client), s, -1, &mut acc)?;
+        accumulate_windows(c, Some(client), s, -1, &mut acc, true)?;
     }
     tx.finish()?;
     let pos = |v: i64| v.max(0) as u64;
@@ -1591,4 +1649,149 @@ fn query_dashboard(c: &Connection, q: DashboardQuery) -> rusqlite::Result<Dashbo
         top_viewed: top(viewed, 10),
         top_terms: top(terms, 12),
     })
+}
+
+// ---- model build: the sessions the item-to-item model learns from
+//
+// Owned by the model work (`model_srv.rs`); the rest of this file is not. One read,
+// in one snapshot, of every product view, cart add and purchase line, in session
+// order, for `vitrina-server model build` and the rebuilds of `serve`. It runs on a
+// read connection (SQLite WAL: it never waits for the writer nor holds it up;
+// PostgreSQL: REPEATABLE READ READ ONLY). Abnormal clients, by the same rule as
+// public popularity, are left out.
+
+/// One item of a shopper's session, as [`Store::model_rows`] hands it over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelRow<'a> {
+    /// Client id.
+    pub client: &'a [u8],
+    /// The client's session number.
+    pub session: u32,
+    /// The item (SKU) viewed, added to the cart, or one line of a purchase.
+    pub item: &'a str,
+    /// When the server received the event, ms since the Unix epoch.
+    pub received: u64,
+}
+
+/// `?1` view, `?2` cart add, `?3` purchase: purchases become one row per line, in
+/// line order. Rows come grouped by (client, session), in the client's time order.
+const SQL_MODEL_ROWS: &str = "SELECT e.client, e.session, COALESCE(l.item, e.item), e.received \
+     FROM events e LEFT JOIN purchase_lines l ON e.kind = ?3 AND l.client = e.client AND l.id = e.id \
+     WHERE e.kind IN (?1, ?2, ?3) \
+     ORDER BY e.client, e.session, e.ts, e.id, l.n";
+
+/// The clients [`FlagRule`] leaves out (as in public popularity): `?1` like, `?2`
+/// unlike, `?3` the anonymous client (never flagged), `?4` events and `?5` likes
+/// per clock hour.
+const SQL_MODEL_FLAGGED: &str = "SELECT DISTINCT client FROM ( \
+        SELECT client, COUNT(*) AS n, SUM(CASE WHEN kind IN (?1, ?2) THEN 1 ELSE 0 END) AS l \
+        FROM events WHERE client <> ?3 GROUP BY client, received / 3600000 \
+     ) per_hour WHERE n > ?4 OR l > ?5";
+
+/// [`Store::model_rows`] on an SQLite connection (the `model build` command opens
+/// the database read-only, so it runs beside a serving server).
+pub fn read_model_rows(c: &Connection, rule: FlagRule, f: &mut dyn FnMut(ModelRow<'_>) -> bool) -> rusqlite::Result<()> {
+    let tx = c.unchecked_transaction()?;
+    let flagged: std::collections::HashSet<Vec<u8>> = {
+        let mut st = c.prepare(SQL_MODEL_FLAGGED)?;
+        let rows = st.query_map(
+            params![
+                Kind::Like.code(),
+                Kind::Unlike.code(),
+                &[0u8; 16][..],
+                rule.events_per_hour as i64,
+                rule.likes_per_hour as i64
+            ],
+            |r| r.get::<_, Vec<u8>>(0),
+        )?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    {
+        let mut st = c.prepare(SQL_MODEL_ROWS)?;
+        let mut rows =
+            st.query(params![Kind::ProductView.code(), Kind::CartAdd.code(), Kind::Purchase.code()])?;
+        while let Some(r) = rows.next()? {
+            let client = r.get_ref(0)?.as_blob()?;
+            if flagged.contains(client) {
+                continue;
+            }
+            let Some(item) = r.get_ref(2)?.as_str_or_null()? else { continue };
+            let session = r.get::<_, i64>(1)? as u32;
+            let received = r.get::<_, i64>(3)?.max(0) as u64;
+            if !f(ModelRow { client, session, item, received }) {
+                break;
+            }
+        }
+    }
+    tx.finish()
+}
+
+/// The PostgreSQL form of [`read_model_rows`] (rows are streamed, not collected).
+fn pg_model_rows(
+    c: &mut postgres::Client,
+    rule: FlagRule,
+    f: &mut dyn FnMut(ModelRow<'_>) -> bool,
+) -> Result<(), postgres::Error> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut tx = c
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    let (like, unlike) = (Kind::Like.code() as i32, Kind::Unlike.code() as i32);
+    let anonymous: &[u8] = &[0u8; 16];
+    let flagged: std::collections::HashSet<Vec<u8>> = tx
+        .query(
+            &SQL_MODEL_FLAGGED.replace('?', "$"),
+            &[&like, &unlike, &anonymous, &(rule.events_per_hour as i64), &(rule.likes_per_hour as i64)],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let kinds = [Kind::ProductView.code() as i32, Kind::CartAdd.code() as i32, Kind::Purchase.code() as i32];
+    let params: Vec<&(dyn postgres::types::ToSql + Sync)> = kinds.iter().map(|k| k as _).collect();
+    let mut rows = tx.query_raw(&SQL_MODEL_ROWS.replace('?', "$"), params)?;
+    while let Some(r) = rows.next()? {
+        let client: &[u8] = r.get(0);
+        if flagged.contains(client) {
+            continue;
+        }
+        let Some(item) = r.get::<_, Option<&str>>(2) else { continue };
+        let session = r.get::<_, i64>(1) as u32;
+        let received = r.get::<_, i64>(3).max(0) as u64;
+        if !f(ModelRow { client, session, item, received }) {
+            break;
+        }
+    }
+    drop(rows);
+    tx.commit()
+}
+
+impl Store {
+    /// Hands every item of every stored session to `f`, in order: grouped by
+    /// (client, session), in the client's time order within a session (`ts`, then
+    /// event id; purchase lines in line order). Product views, cart adds and
+    /// purchase lines only; clients `rule` flags are left out. One snapshot, on a
+    /// read connection on the blocking pool; `f` returns false to stop early.
+    /// Returns `f` when done.
+    pub async fn model_rows<F>(&self, rule: FlagRule, f: F) -> Result<F, StoreError>
+    where
+        F: FnMut(ModelRow<'_>) -> bool + Send + 'static,
+    {
+        // Only one of the two forms runs; both need `f`.
+        let cell = Arc::new(Mutex::new(Some(f)));
+        let pg_cell = cell.clone();
+        let take = |c: &Mutex<Option<F>>| c.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.read_with(
+            move |c| {
+                let mut f = take(&cell).expect("only one backend form runs");
+                read_model_rows(c, rule, &mut f).map(|()| f)
+            },
+            move |c| {
+                let mut f = take(&pg_cell).expect("only one backend form runs");
+                pg_model_rows(c, rule, &mut f).map(|()| f)
+            },
+        )
+        .await
+    }
 }

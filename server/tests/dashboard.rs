@@ -203,7 +203,7 @@ impl Visit {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "writes demo data for a person to look at"]
 async fn seed_a_month_of_demo_traffic() {
     let Some(dir) = std::env::var_os("VITRINA_SEED_DIR") else {
@@ -245,6 +245,7 @@ async fn seed_a_month_of_demo_traffic() {
     ];
     const H: u64 = 3_600_000;
     let mut total = 0usize;
+    let mut pending = tokio::task::JoinSet::new();
     // 30 days of visits; traffic grows over the month, peaks in the evening; one item
     // (SKU-014) takes off in the last day.
     for hour in (0..30 * 24u64).rev() {
@@ -358,26 +359,43 @@ async fn seed_a_month_of_demo_traffic() {
                     },
                 );
             }
-            // Delivered a few seconds later; now and then a beacon retried much later.
-            let delay = if rng.chance(0.02) { 120_000 + rng.below(3 * H) } else { rng.below(4_000) };
-            let received = (v.ts + delay).min(now);
-            let events = v.events;
-            let dup = rng.chance(0.03);
-            total += events.len();
-            let ingest = Ingest {
-                site: "demo".into(),
-                client,
-                session: (start / H / 3) as u32,
-                dropped: if rng.chance(0.005) { 3 } else { 0 },
-                rejected: if rng.chance(0.01) { 1 } else { 0 },
-                received,
-                events,
-            };
-            store.ingest(ingest.clone()).await.unwrap();
-            if dup {
-                store.ingest(ingest).await.unwrap();
+            // The widget seals a batch a second after an event: each event goes on its
+            // own, about a second later; now and then a batch waits for a later page
+            // (a lost beacon), and now and then it is delivered twice.
+            total += v.events.len();
+            for e in v.events {
+                let delay = if rng.chance(0.015) {
+                    60_000 + rng.below(2 * H)
+                } else if rng.chance(0.05) {
+                    10_000 + rng.below(40_000)
+                } else {
+                    900 + rng.below(2_500)
+                };
+                let ingest = Ingest {
+                    site: "demo".into(),
+                    client,
+                    session: (start / H / 3) as u32,
+                    dropped: if rng.chance(0.002) { 3 } else { 0 },
+                    rejected: if rng.chance(0.004) { 1 } else { 0 },
+                    received: (e.ts + delay).min(now),
+                    events: vec![e],
+                };
+                if rng.chance(0.03) {
+                    pending.spawn({
+                        let (store, ingest) = (store.clone(), ingest.clone());
+                        async move { store.ingest(ingest).await }
+                    });
+                }
+                let store = store.clone();
+                pending.spawn(async move { store.ingest(ingest).await });
+                while pending.len() > 256 {
+                    pending.join_next().await.unwrap().unwrap().unwrap();
+                }
             }
         }
+    }
+    while let Some(r) = pending.join_next().await {
+        r.unwrap().unwrap();
     }
     // A bot that likes everything, far too fast.
     let bot: Vec<Event> = (0..150)

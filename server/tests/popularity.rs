@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use vitrina::codec::{encode, Batch};
 use vitrina::event::{Event, Kind, Line};
 use vitrina_server::store::{Ingest, Store, StoreOptions};
+use vitrina_server::RateLimit;
 
 const MIN: u64 = 60_000;
 const HOUR: u64 = 60 * MIN;
@@ -273,7 +274,8 @@ async fn size_of_popularity_for_ten_thousand_items() {
         let h = i.wrapping_mul(2_654_435_761) >> 7;
         [5 + h % 40, 5 + (h / 40) % 10, 5 + (h / 400) % 10, 5 + (h / 4000) % 5]
     };
-    let (srv, _dir) = start().await; // min-count 5
+    // Thousands of batches from one address: no rate limit for this test.
+    let (srv, _dir) = start_with(|c| c.rate_limit = RateLimit::OFF).await; // min-count 5
     let a = srv.local_addr();
     let mut client = 0u32;
     for round in 0..44usize {
@@ -317,7 +319,7 @@ async fn size_of_popularity_for_ten_thousand_items() {
 
     // Long tail: 10,000 items, item i viewed about 3000/(i+1) times, a tenth of the
     // viewers add to cart and like; most items stay under min-count and are left out.
-    let (srv, _dir) = start().await;
+    let (srv, _dir) = start_with(|c| c.rate_limit = RateLimit::OFF).await;
     let a = srv.local_addr();
     let mut per_client: Vec<Vec<Event>> = vec![Vec::new()];
     let mut likes = 0;

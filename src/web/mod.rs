@@ -191,13 +191,21 @@ impl Core {
     }
 
     /// The profile to store, given what storage holds now: another tab's writes
-    /// are taken and this tab's unsaved events replayed on top.
+    /// are joined in first.
     pub fn save_profile(&mut self, stored: &str, now: f64) -> String {
         self.e.save_profile(stored, ms(now))
     }
 
-    /// Takes a profile another tab stored (keeping this tab's unsaved events);
-    /// false if it cannot be read.
+    /// Applies an event another tab recorded (and sends): profile only.
+    pub fn commit_replica(&mut self, now: f64, rand: u32) -> String {
+        match self.e.commit_replica(ms(now), rand) {
+            Ok(()) => String::new(),
+            Err(why) => why.message(),
+        }
+    }
+
+    /// Joins a profile another tab stored into this one; false if it cannot be
+    /// read.
     pub fn absorb(&mut self, stored: &str, now: f64) -> bool {
         self.e.absorb(stored, ms(now))
     }

@@ -35,17 +35,18 @@ const en = (n) => new Intl.NumberFormat('en', { notation: 'compact', maximumFrac
 const eur = (n, lang = 'en') => new Intl.NumberFormat(lang, { style: 'currency', currency: 'EUR' }).format(n);
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
-// A popularity feed as the server engineer may extend it (trending / bestseller fields).
+// A popularity feed in the reference server's format (server/src/popularity.rs): trending
+// when true, bestseller ranks 1-3 within a top-level category, windowed counts.
 const FEED = {
   min_count: 5,
   items: {
-    'SKU-002': { likes: 1234, views: 4000, carts: 300, purchases: 90, trending: 3, bestseller: 'shoes/running' },
-    'SKU-021': { likes: 860, views: 2100, carts: 120, purchases: 40, trending: 2 },
-    'SKU-004': { likes: 1300, views: 3000, carts: 160, purchases: 55, trending: 1 },
+    'SKU-002': { likes: 1234, views: 4000, views_7d: 900, carts: 300, carts_7d: 80, purchases: 90, purchases_7d: 30, trending: true, bestseller: { rank: 1, category: 'shoes' } },
+    'SKU-021': { likes: 860, views: 2100, views_7d: 500, carts: 120, carts_7d: 40, purchases: 40, purchases_7d: 12, trending: true, bestseller: { rank: 1, category: 'bags' } },
+    'SKU-004': { likes: 1300, views: 3000, views_7d: 300, carts: 160, carts_7d: 20, purchases: 55, purchases_7d: 6, trending: true, bestseller: { rank: 2, category: 'shoes' } },
     'SKU-009': { likes: 64, views: 800, carts: 70, purchases: 31 },
-    'SKU-026': { likes: 2300, views: 900, carts: 40, purchases: 12, trending: true },
-    'SKU-014': { likes: 150, views: 700, carts: 33, purchases: 8, bestseller: 'accessories/headlamps' },
-    'SKU-999': { likes: 99, trending: 9 }, // nothing on the page names it: not shown
+    'SKU-026': { likes: 2300, views: 900, views_7d: 100, carts: 40, carts_7d: 5, purchases: 12, purchases_7d: 1, trending: true },
+    'SKU-014': { likes: 150, views: 700, carts: 33, purchases: 8, bestseller: { rank: 1, category: 'accessories' } },
+    'SKU-999': { likes: 99, views: 50, trending: true }, // nothing on the page names it: not shown
   },
 };
 
@@ -268,16 +269,17 @@ describe('what the shopper sees', () => {
     await page.locator('[data-vitrina-slot="recently-viewed"]').evaluate((e) => e.scrollIntoView({ block: 'center' }));
     const cards = (await slot(page, 'recently-viewed')).cards;
     let imp = await waitFor(async () => {
-      const e = await sent(page, 'impression');
+      const e = (await sent(page, 'impression')).filter((x) => x.slot === 'recently-viewed');
       return e.length >= cards.length && e;
     }, { timeout: 5000, message: 'impressions' });
+    imp = imp.filter((e) => e.slot === 'recently-viewed');
     assert.deepEqual(imp.map((e) => [e.slot, e.rec, e.item]).sort(), cards.map((c) => ['recently-viewed', c.rec, c.item]).sort());
     // Scrolling away and back does not report them again.
     await page.evaluate(() => window.scrollTo(0, 0));
     await sleep(200);
     await page.locator('[data-vitrina-slot="recently-viewed"]').evaluate((e) => e.scrollIntoView({ block: 'center' }));
     await sleep(400);
-    assert.equal((await sent(page, 'impression')).length, imp.length, 'each card is reported once');
+    assert.equal((await sent(page, 'impression')).filter((x) => x.slot === 'recently-viewed').length, imp.length, 'each card is reported once');
 
     // On a phone only the cards in view count; scrolling the row sideways reports the next ones.
     await page.setViewportSize(NARROW);
@@ -335,12 +337,12 @@ describe('what the shopper sees', () => {
     assert.equal(s.cards[0].reason, '5 likes');
     assert.equal(s.cards[0].name, BY_SKU['SKU-030'].name);
 
-    // With trending fields: only those, highest first; unknown items (SKU-999) are not shown.
+    // With trending flags: only those, most active first; unknown items (SKU-999) are not shown.
     page.routes.feed = FEED;
     await page.reload();
     await settle(page);
     s = await slot(page, 'trending');
-    assert.deepEqual(s.cards.map((c) => c.item), ['SKU-002', 'SKU-021', 'SKU-004', 'SKU-026']);
+    assert.deepEqual(s.cards.map((c) => c.item), ['SKU-026', 'SKU-002', 'SKU-004', 'SKU-021']);
     assert.ok(s.cards.every((c) => c.reason === 'Trending'));
     assert.equal(s.height, s.reserved);
     await page.locator('section:has([data-vitrina-slot="trending"])').scrollIntoViewIfNeeded();
@@ -350,7 +352,7 @@ describe('what the shopper sees', () => {
     await go(page, '/shop/index.html');
     s = await slot(page, 'trending');
     assert.ok(s.cards.every((c) => c.reason === 'Tendencia'));
-    assert.equal(s.cards[0].price, eur(BY_SKU['SKU-002'].price, 'es'));
+    assert.equal(s.cards[0].price, eur(BY_SKU[s.cards[0].item].price, 'es'));
     await shoot(page, 'slot-trending-es-1280', { selector: 'section:has([data-vitrina-slot="trending"])' });
     await narrow(page, () => shoot(page, 'slot-trending-es-390', { selector: 'section:has([data-vitrina-slot="trending"])' }));
     assertNoPageErrors(page);
@@ -381,7 +383,7 @@ describe('what the shopper sees', () => {
       min_count: 5,
       items: {
         'SKU-001': { likes: likes1, views: 30 },
-        'SKU-002': { likes: 1234, trending: true, bestseller: 'shoes/running' },
+        'SKU-002': { likes: 1234, trending: true, bestseller: { rank: 1, category: 'shoes/running' } },
         'SKU-003': { likes: 3 },
         'SKU-004': { likes: 40 },
       },
@@ -459,8 +461,15 @@ describe('what the shopper sees', () => {
       await page.waitForFunction(() => document.querySelector('article.product .vitrina-trending'), null, { timeout: 5000 });
       const facts = await page.locator('article.product [data-vitrina-badge] .vitrina-fact').allTextContents();
       // The shop renders its own like count (140): that wins over the feed's.
-      // The shop names the category ("Running shoes", data-vitrina-category-label; the demo is in English).
-      assert.deepEqual(facts, lang === 'en' ? ['Bestseller in Running shoes', 'Trending', '140 likes'] : ['Lo más vendido en Running shoes', 'Tendencia', '140 me gusta']);
+      // The shop names the category (data-vitrina-category-label; the demo is in English).
+      assert.deepEqual(facts, lang === 'en' ? ['Bestseller in Shoes', 'Trending', '140 likes'] : ['Lo más vendido en Shoes', 'Tendencia', '140 me gusta']);
+      await go(page, '/shop/product.html?sku=SKU-004');
+      await page.waitForFunction(() => document.querySelector('article.product .vitrina-trending'), null, { timeout: 5000 });
+      assert.deepEqual(await page.locator('article.product [data-vitrina-badge] .vitrina-fact').allTextContents(),
+        lang === 'en' ? ['Trending', `${en(BY_SKU['SKU-004'].likes)} likes`] : ['Tendencia', `${new Intl.NumberFormat('es', { notation: 'compact', maximumFractionDigits: 1 }).format(BY_SKU['SKU-004'].likes)} me gusta`],
+        'second in its category: no "bestseller"');
+      await go(page, '/shop/product.html?sku=SKU-002');
+      await page.waitForFunction(() => document.querySelector('article.product .vitrina-trending'), null, { timeout: 5000 });
       await page.click('article.product button.like');
       await page.waitForFunction(() => document.querySelector('article.product button.like').getAttribute('aria-pressed') === 'true');
       await shoot(page, `badges-product-${lang}-1280`, { selector: '.product-info' });
@@ -715,8 +724,8 @@ describe('what the shopper sees', () => {
     const feed = {
       min_count: 5,
       items: {
-        [EVIL]: { likes: 50, trending: true, bestseller: EVIL, name: EVIL, url: 'javascript:window.__pwned=5', image: 'javascript:window.__pwned=6' },
-        'EVIL-2': { likes: 9, bestseller: true },
+        [EVIL]: { likes: 50, trending: true, bestseller: { rank: 1, category: EVIL }, name: EVIL, url: 'javascript:window.__pwned=5', image: 'javascript:window.__pwned=6' },
+        'EVIL-2': { likes: 9, bestseller: { rank: 1, category: EVIL } },
       },
     };
     const page = await open({ fixtures: { 'evil.html': product, 'evil2.html': product.replaceAll('EVIL-1', 'EVIL-2') }, feed });

@@ -301,7 +301,7 @@
     });
   }
 
-  function productCard(p) {
+  function productCard(p, heading) {
     var attrs = itemAttrs(p);
     attrs['class'] = 'product-card';
     return h('article', attrs,
@@ -311,11 +311,11 @@
           p.inStock ? null : h('span', { class: 'card-flag', text: 'Sold out' })),
         h('div', { class: 'card-body' },
           h('p', { class: 'card-brand', text: p.brand }),
-          h('h3', { class: 'card-name', text: p.name }))),
+          h(heading || 'h3', { class: 'card-name', text: p.name }))),
       h('div', { class: 'card-foot' },
         h('span', { class: 'card-price', text: money(p.price) }),
         addButton(p)),
-      h('span', { class: 'badge', 'data-vitrina-badge': p.sku, 'data-vitrina-likes': p.likes, 'data-vitrina-category-label': label(p.category) }));
+      h('span', { class: 'badge', 'data-vitrina-badge': p.sku, 'data-vitrina-likes': p.likes, 'data-vitrina-category-label': label(topOf(p.category)) }));
   }
 
   function breadcrumb(nav, crumbs) {
@@ -440,7 +440,8 @@
       return;
     }
     var frag = document.createDocumentFragment();
-    items.forEach(function (p) { frag.appendChild(productCard(p)); });
+    // Under the page's h1, card names are h2 (in "More like this" they are h3).
+    items.forEach(function (p) { frag.appendChild(productCard(p, 'h2')); });
     grid.appendChild(frag);
   }
 
@@ -518,7 +519,7 @@
             type: 'button', class: 'like', 'data-vitrina-like': p.sku, 'data-vitrina-likes': p.likes,
             'aria-pressed': 'false', text: '♡ Like'
           }),
-          h('span', { class: 'badge', 'data-vitrina-badge': p.sku, 'data-vitrina-likes': p.likes, 'data-vitrina-category-label': label(p.category) })),
+          h('span', { class: 'badge', 'data-vitrina-badge': p.sku, 'data-vitrina-likes': p.likes, 'data-vitrina-category-label': label(topOf(p.category)) })),
         h('p', { class: 'product-price', text: money(p.price) }),
         h('p', { class: 'tax-note', text: 'Incl. VAT · free delivery over ' + money(FREE_SHIPPING_FROM).replace(/\.00$/, '') }),
         h('p', { class: 'product-desc', text: p.description }),

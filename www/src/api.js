@@ -88,6 +88,33 @@ function startWith(wasm, config) {
   let lastUrl = location.pathname + location.search;
   const timers = { save: 0, flush: 0, retry: 0, render: 0 };
   let inflight = false;
+  // Other tabs of the shop, told about every event recorded here (src/engine.rs
+  // commit_replica), so all tabs hold one coherent profile within milliseconds.
+  let bc = null;
+  let outgoing = [];
+  try {
+    bc = new BroadcastChannel('vitrina:' + config.site);
+    bc.onmessage = (m) => {
+      try {
+        const d = m.data;
+        // A new page asks the open tabs for what they hold (storage can lag
+        // behind between processes); their profiles are joined in.
+        if (d && d.hello) return void bc.postMessage({ profile: core.profile() });
+        if (d && typeof d.profile === 'string') {
+          if (core.absorb(d.profile, Date.now())) render();
+          return;
+        }
+        if (!Array.isArray(d)) return;
+        for (const [kind, props, at] of d) record(kind, props, false, true, at);
+        render();
+      } catch (e) {
+        warn('internal error: ' + (e && e.message));
+      }
+    };
+    bc.postMessage({ hello: 1 });
+  } catch (e) {
+    bc = null;
+  }
 
   const v = {
     core,
@@ -121,8 +148,10 @@ function startWith(wasm, config) {
   };
 
   // ---- events
-  function record(kind, props, send) {
-    const now = Date.now();
+  // `replica`: an event another tab recorded (and sends), applied here so every
+  // tab holds one coherent profile without waiting for storage.
+  function record(kind, props, send, replica, at) {
+    const now = at || Date.now();
     if (!core.begin(String(kind), now)) return debugWarn('unknown event kind "' + kind + '"'), false;
     const p = props && typeof props === 'object' ? props : {};
     for (const k in p) {
@@ -141,10 +170,12 @@ function startWith(wasm, config) {
       else if (F[k] !== undefined) core.set(F[k], String(x));
     }
     if (kind === 'page' && p.url == null) core.set(4, location.pathname);
-    const why = core.commit(now, send !== false && !!(endpoint || transport) && core.may_send(), rand32());
+    const why = replica ? core.commit_replica(now, rand32()) : core.commit(now, send !== false && !!(endpoint || transport) && core.may_send(), rand32());
     if (why) return debugWarn('dropped a "' + kind + '" event: ' + why), false;
     if (p.currency) currency = String(p.currency).toUpperCase();
+    if (!replica && bc && kind !== 'page') outgoing.push([kind, p, now]);
     later('save', 0, save);
+    if (replica) return true;
     if (core.wants_flush()) later('flush', 0, pump);
     else if (!timers.flush) later('flush', FLUSH_DELAY, pump);
     return true;
@@ -169,7 +200,16 @@ function startWith(wasm, config) {
 
   // ---- storage
   function save() {
+    if (outgoing.length) {
+      // Tell the other tabs what happened here, in one message per burst.
+      try {
+        bc.postMessage(outgoing);
+      } catch (e) {}
+      outgoing = [];
+    }
     if (!core.may_persist()) return;
+    // What another tab stored is joined in first (src/profile.rs merge), so
+    // concurrent tabs lose nothing even when storage lags between processes.
     store.set('profile', core.save_profile(store.get('profile') || '', Date.now()));
     saveOutbox();
   }
@@ -204,25 +244,29 @@ function startWith(wasm, config) {
     if (inflight || !(endpoint || transport)) return;
     inflight = true;
     withSendLock((release) => {
-      // Inside the lock: take in what other tabs stored, including the
+      // Inside the lock, batch after batch until the outbox is empty or a
+      // request fails: take in what other tabs stored first, including the
       // tombstones of batches they delivered, so nothing is sent twice.
-      const other = store.get('outbox');
-      if (other) core.merge_outbox(other);
-      const body = core.next_request();
-      saveOutbox();
-      if (!body) {
-        inflight = false;
-        return release();
-      }
-      post(body, (status, retryAfter) => {
-        inflight = false;
-        const wait = core.answer(status, isNaN(retryAfter) ? -1 : retryAfter, Math.random());
-        if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); it will not be retried');
+      const step = () => {
+        const other = store.get('outbox');
+        if (other) core.merge_outbox(other);
+        const body = core.next_request();
         saveOutbox();
-        release();
-        if (wait < 0) pump();
-        else later('retry', wait, pump);
-      });
+        if (!body) {
+          inflight = false;
+          return release();
+        }
+        post(body, (status, retryAfter) => {
+          const wait = core.answer(status, isNaN(retryAfter) ? -1 : retryAfter, Math.random());
+          if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); it will not be retried');
+          saveOutbox();
+          if (wait < 0) return step();
+          inflight = false;
+          release();
+          later('retry', wait, pump);
+        });
+      };
+      step();
     });
   }
   // One tab sends at a time: a Web Lock where the browser has them, else a short
@@ -247,8 +291,16 @@ function startWith(wasm, config) {
       if ((store.get('sender') || '').startsWith(nonce + ':')) store.remove('sender');
     });
   }
-  function leave() {
-    endView();
+  // `hidden`: the page is only hidden (it may come back, or be discarded without
+  // another event): the view stays open, its time so far is kept in storage so
+  // a discarded page's view is still reported by the next page.
+  function leave(hidden) {
+    if (hidden !== true) {
+      endView();
+      store.remove('view:' + nonce);
+    } else if (view && core.may_persist()) {
+      store.set('view:' + nonce, JSON.stringify({ p: view.props, d: Math.round(view.acc), t: Date.now() }));
+    }
     if (endpoint || transport) {
       const n = core.leaving();
       for (let i = 0; i < n; i++) {
@@ -309,7 +361,24 @@ function startWith(wasm, config) {
       .catch((e) => debugWarn('could not load the catalogue ' + url + ' (' + (e && e.message) + ')'));
   }
 
+  // Views of pages that were hidden and then discarded (no pagehide): report them
+  // with the time they had, once they are clearly not coming back.
+  function adoptViews() {
+    for (const key of store.keys()) {
+      if (!key.startsWith('view:')) continue;
+      try {
+        const x = JSON.parse(store.get(key));
+        if (Date.now() - x.t < 30000) continue;
+        store.remove(key);
+        record('view', Object.assign({}, x.p, { dwell: x.d }));
+      } catch (e) {
+        store.remove(key);
+      }
+    }
+  }
+
   function scan() {
+    adoptViews();
     learnItems();
     loadCatalog();
     if (config.autoCapture !== false) {
@@ -348,16 +417,23 @@ function startWith(wasm, config) {
       else later('render', 0, renderSlots.bind(null, v));
     },
     visibilitychange() {
-      if (document.visibilityState === 'hidden') leave();
-      else if (view && view.since == null) view.since = performance.now();
+      if (document.visibilityState === 'hidden') leave(true);
+      else if (view && view.since == null) {
+        // Back: keep timing, unless another page already reported this view
+        // (it took our stored view after we were gone long enough).
+        if (core.may_persist() && !store.get('view:' + nonce)) view = null;
+        else view.since = performance.now();
+        store.remove('view:' + nonce);
+      }
     },
     pagehide: leave,
     online: pump,
-    // Another tab wrote: take its profile (keeping this tab's unsaved events),
-    // its batches, or its erase (a new client id).
+    // Another tab wrote: join its profile, take its batches, its consent choice
+    // or its erase (a new client id).
     storage(ev) {
       if (ev.key === 'vitrina:profile' && ev.newValue && core.absorb(ev.newValue, Date.now())) render();
       else if (ev.key === 'vitrina:outbox' && ev.newValue) core.merge_outbox(ev.newValue);
+      else if (ev.key === 'vitrina:consent' && ev.newValue) core.set_consent(ev.newValue);
       else if (ev.key === 'vitrina:cid' && ev.newValue && ev.newValue !== core.client()) {
         core.erase(ev.newValue);
         view = null;

@@ -191,11 +191,13 @@ export function renderLikes(v, only) {
     if (!item || (only && only !== item)) continue;
     const f = (v.feedData && v.feedData.items[item]) || {};
     const facts = [];
-    // The category as the shop names it (data-vitrina-category-label, for the
-    // item's own category), else from its path.
-    const own = categoryOf(b);
-    const cat = typeof f.bestseller === 'string' ? f.bestseller : f.bestseller === true && own;
-    if (cat) facts.push(['bestseller', fill(v.t('bestseller'), 'c', (cat === own && attr(b, 'category-label')) || catLabel(cat))]);
+    // Bestseller: the top of its category (the server's { rank: 1, category }),
+    // named as the shop names it (data-vitrina-category-label, when the category
+    // is the item's own or one above it), else from its path.
+    const best = f.bestseller;
+    const cat = best && (typeof best === 'string' ? best : best.rank === 1 && best.category);
+    const own = categoryOf(b) || '';
+    if (cat) facts.push(['bestseller', fill(v.t('bestseller'), 'c', ((own + '/').startsWith(cat + '/') && attr(b, 'category-label')) || catLabel(cat))]);
     if (f.trending) facts.push(['trending', v.t('trending')]);
     const base = othersLikes(v, b, item);
     if (base) facts.push(['likes', fmtCount(base + (v.core.likes(item) ? 1 : 0), v.locale) + ' ' + v.t('likes')]);
@@ -208,9 +210,9 @@ const categoryOf = (b) => {
   const h = b.closest('[data-vitrina-category]');
   return h ? attr(h, 'category') : undefined;
 };
-/** "shoes/trail-running" → "Trail running" (the shop can say better with data-vitrina-category-label). */
+/** "shoes/running" → "Running" (the shop can say better with data-vitrina-category-label). */
 export const catLabel = (c) => {
-  const s = String(c).split('/').pop().replace(/[-_]+/g, ' ');
+  const s = String(c).split('/').pop();
   return s.charAt(0).toUpperCase() + s.slice(1);
 };
 
@@ -271,9 +273,9 @@ function known(v, profile) {
   return m;
 }
 
-// Trending: the items the feed flags as trending when it has that field (the
-// highest first when it is a number); otherwise the most bought, carted, liked
-// and viewed items, each card saying which of those numbers is true of it.
+// Trending: the items the feed flags as trending; without any, the most active
+// (bought, carted, liked, viewed; last 7 days when published, else all time),
+// each card saying which of those numbers is true of it.
 function trending(v, profile) {
   const f = v.feedData;
   if (!f) return [];
@@ -282,7 +284,7 @@ function trending(v, profile) {
   let ids = Object.keys(f.items).filter((id) => id !== current && (info[id] || f.items[id].name));
   const flagged = ids.filter((id) => f.items[id].trending);
   if (flagged.length) ids = flagged;
-  const score = (c) => (typeof c.trending === 'number' ? c.trending * 1e9 : 0) + (c.purchases || 0) * 8 + (c.carts || 0) * 4 + (c.likes || 0) * 2 + (c.views || 0);
+  const score = (c) => (c.purchases_7d || c.purchases || 0) * 8 + (c.carts_7d || c.carts || 0) * 4 + (c.likes || 0) * 2 + (c.views_7d || c.views || 0);
   ids.sort((a, b) => score(f.items[b]) - score(f.items[a]));
   return ids.map((id) => {
     const c = f.items[id];

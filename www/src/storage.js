@@ -49,6 +49,19 @@ export function openStorage() {
         if (ls) ls.removeItem(k);
       } catch (e) {}
     },
+    /** Vitrina's keys (without the prefix). */
+    keys() {
+      const out = [];
+      for (const k of mem.keys()) out.push(k.slice(PREFIX.length));
+      try {
+        if (ls)
+          for (let i = 0; i < ls.length; i++) {
+            const k = ls.key(i);
+            if (k && k.startsWith(PREFIX) && !mem.has(k)) out.push(k.slice(PREFIX.length));
+          }
+      } catch (e) {}
+      return out;
+    },
     /** Removes every key Vitrina wrote, whatever its name. */
     clear() {
       mem.clear();

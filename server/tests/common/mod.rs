@@ -139,7 +139,27 @@ impl Resp {
 
 /// One HTTP/1.1 request on a fresh connection (`Connection: close`).
 pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    request_from(None, addr, method, path, headers, body).await
+}
+
+/// [`request`] from a chosen local address (any 127.x.y.z reaches a server on
+/// 127.0.0.1, which sees that address as the client's).
+pub async fn request_from(
+    from: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let mut s = match from {
+        None => tokio::net::TcpStream::connect(addr).await.expect("connect"),
+        Some(ip) => {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::new(ip, 0)).expect("bind the source address");
+            socket.connect(addr).await.expect("connect")
+        }
+    };
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -161,7 +181,7 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&st
     parse(&raw)
 }
 
-fn parse(raw: &[u8]) -> Resp {
+pub fn parse(raw: &[u8]) -> Resp {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
     let head = std::str::from_utf8(&raw[..end]).unwrap();
     let mut lines = head.split("\r\n");

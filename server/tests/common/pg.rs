@@ -113,12 +113,17 @@ fn free_port() -> u16 {
 
 fn start() -> Result<Cluster, String> {
     let dirs = pg_bin_dirs();
-    let initdb =
-        find("initdb", &dirs).ok_or_else(|| format!("initdb not found on PATH nor in {dirs:?}: {HOW_TO_INSTALL}"))?;
+    let initdb = match std::env::var_os("VITRINA_PG_BIN") {
+        // Given: there and nowhere else.
+        Some(d) => Some(Path::new(&d).join("initdb")).filter(|p| p.is_file()).ok_or_else(|| {
+            format!("initdb not found in VITRINA_PG_BIN={}: {HOW_TO_INSTALL}", Path::new(&d).display())
+        })?,
+        None => find("initdb", &dirs)
+            .ok_or_else(|| format!("initdb not found on PATH nor in {dirs:?}: {HOW_TO_INSTALL}"))?,
+    };
     let bin = initdb.parent().unwrap().to_path_buf();
-    let pg_ctl = [bin.join("pg_ctl")]
-        .into_iter()
-        .find(|p| p.is_file())
+    let pg_ctl = Some(bin.join("pg_ctl"))
+        .filter(|p| p.is_file())
         .or_else(|| find("pg_ctl", &dirs))
         .ok_or_else(|| format!("pg_ctl not found next to {} nor on PATH: {HOW_TO_INSTALL}", initdb.display()))?;
     let root = is_root();
