@@ -22,7 +22,7 @@
 // target/release/vitrina-server started through tests/e2e/harness.mjs.
 //
 // Prints `track(): median X µs per call (p10 Y, p90 Z) over 10,000 calls` and a JSON line, and
-// writes bench/results.json (ignored by git). References: Snowplow ~92 µs, Segment ~2.3 ms per call.
+// writes bench/track-results.json (ignored by git). References: Snowplow ~92 µs, Segment ~2.3 ms per call.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -178,7 +178,7 @@ try {
     track_true: track.ok, chromium: env.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? env.userAgent, date: new Date().toISOString(),
   };
   console.log(JSON.stringify(result));
-  fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(path.join(ROOT, 'bench', 'track-results.json'), JSON.stringify(result, null, 2) + '\n');
   if (track.ok !== CALLS + WARMUP) process.exitCode = 1;
 } finally {
   await browser?.close();

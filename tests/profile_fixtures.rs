@@ -689,12 +689,16 @@ fn frozen_v1_profile_still_decodes() {
     assert!(keys.iter().any(|k| k.starts_with("p:")), "price bands missing from {keys:?}");
 }
 
-/// Writes `v1.b64` and `v1.expect` from `v1.source` if they do not exist yet (never
-/// overwrites). `cargo test --test profile_fixtures -- --ignored write_frozen_v1`.
+/// The frozen v1 fixture exists (it must never be regenerated). With
+/// `WRITE_FROZEN_V1=1` and no fixture yet, writes `v1.b64` and `v1.expect` from
+/// `v1.source`, once.
 #[test]
-#[ignore = "writes the frozen fixture once; it exists"]
 fn write_frozen_v1() {
     let (b64, expect) = (dir().join("v1.b64"), dir().join("v1.expect"));
+    if std::env::var_os("WRITE_FROZEN_V1").is_none() {
+        assert!(b64.exists() && expect.exists(), "the frozen v1 fixture is missing: it must be committed");
+        return;
+    }
     assert!(!b64.exists() && !expect.exists(), "the frozen v1 fixture exists and must never be regenerated");
     let f = parse(&std::fs::read_to_string(dir().join("v1.source")).expect("v1.source")).expect("v1.source parses");
     let o = replay(&f);

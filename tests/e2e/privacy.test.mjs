@@ -69,6 +69,7 @@ const SITES = {
   erase: 'privacy-erase',
   eraseOptin: 'privacy-erase-optin',
   url: 'privacy-url',
+  tabs: 'privacy-tabs',
   fp: 'privacy-fp',
 };
 const FIXTURES = {
@@ -79,6 +80,7 @@ const FIXTURES = {
   'anon.html': shopPage({ site: SITES.anon, consent: 'anonymous', body: PRODUCT_BODY }),
   'erase.html': shopPage({ site: SITES.erase, body: BROWSE_BODY }),
   'erase-optin.html': shopPage({ site: SITES.eraseOptin, consent: 'opt-in', body: BROWSE_BODY }),
+  'tabs.html': shopPage({ site: SITES.tabs, consent: 'opt-in', body: BROWSE_BODY }),
   'url.html': shopPage({ site: SITES.url, body: PRODUCT_BODY }),
   'fp.html': shopPage({ site: SITES.fp, body: PRODUCT_BODY }),
 };
@@ -661,6 +663,73 @@ describe('privacy (docs/privacy.md)', () => {
       await s.checkCookies('in the panel erase test');
       assertNoPageErrors(page);
     } finally {
+      await s.close();
+    }
+  });
+
+  test('two tabs (opt-in): a withdrawal in one stops the other at once; an erase in one erases the other', async () => {
+    const s = await session();
+    const a = s.page;
+    const context = a.context();
+    const collects = [];
+    context.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/v1/collect') collects.push({ at: Date.now(), body: r.postDataBuffer() });
+    });
+    let b;
+    try {
+      await a.goto(`${server.url}/shop/tabs.html`);
+      await waitForWidget(a);
+      await a.evaluate(() => window.vitrina.consent('granted'));
+      b = await context.newPage();
+      await b.addInitScript(STORAGE_SPY);
+      await b.goto(`${server.url}/shop/tabs.html`);
+      await waitForWidget(b);
+      assert.equal((await state(b)).status.sending, true, 'the second tab does not see the stored consent');
+      await b.evaluate(() => window.vitrina.cartAdd({ item: 'TAB-B-1', price: 1 }) && window.vitrina.flush());
+      await waitFor(async () => (await eventsOf(SITES.tabs)).some((e) => e.item === 'TAB-B-1'), { timeout: 8000, message: "the second tab's event" });
+
+      // An event waits in B (its flush timer is armed) when the shopper withdraws in A.
+      await b.evaluate(() => window.vitrina.cartAdd({ item: 'TAB-B-WAIT', price: 1 }));
+      await a.evaluate(() => window.vitrina.consent('denied'));
+      const deniedAt = Date.now();
+      const storedAtDenial = (await eventsOf(SITES.tabs)).length;
+      const bStatus = await waitFor(async () => {
+        const st = (await state(b)).status;
+        return !st.sending && st;
+      }, { timeout: 3000, message: 'the second tab to stop sending' });
+      assert.equal(bStatus.outbox, 0, "the second tab's outbox was not emptied");
+      await browse(b, 'TAB-B-DENIED');
+      await pagehide(b);
+      await sleep(QUIET_MS);
+      assert.deepEqual(collects.filter((r) => r.at >= deniedAt).length, 0, 'a tab sent after the withdrawal');
+      const stored = await eventsOf(SITES.tabs);
+      assert.equal(stored.length, storedAtDenial, `events stored after the withdrawal:\n${eventsTable(stored)}`);
+      assert.deepEqual((await storageOf(b)).local, { 'vitrina:consent': 'denied' }, 'the second tab wrote its data back after the withdrawal');
+
+      // Granted again, then erased in A: B forgets too and writes nothing old back.
+      await a.evaluate(() => window.vitrina.consent('granted'));
+      await waitFor(async () => (await state(b)).status.sending, { timeout: 3000, message: 'the second tab to see the new grant' });
+      await b.evaluate(() => window.vitrina.view({ item: 'TAB-B-V', name: 'Seen in B' }) && window.vitrina.flush());
+      await sleep(300);
+      await a.evaluate(() => window.vitrina.erase());
+      const newClient = (await state(a)).status.client;
+      const bAfter = await waitFor(async () => {
+        const st = await state(b);
+        return st.status.client === newClient && st;
+      }, { timeout: 3000, message: 'the second tab to take the erase (new client id)' });
+      assert.deepEqual([bAfter.recent, bAfter.cart, bAfter.likes], [[], [], []], "the second tab still holds the erased profile");
+      await b.evaluate(() => window.vitrina.cartAdd({ item: 'TAB-B-NEW', price: 1 }) && window.vitrina.flush());
+      await sleep(500);
+      await a.reload();
+      await waitForWidget(a);
+      const aAfter = await state(a);
+      assert.equal(aAfter.status.client, newClient);
+      for (const id of ['TAB-B-1', 'TAB-B-V']) {
+        assert.ok(!aAfter.recent.includes(id) && !aAfter.cart.includes(id), `${id} came back after the erase (written back by the other tab)`);
+      }
+      await s.checkCookies('in the two-tab test');
+    } finally {
+      await b?.close();
       await s.close();
     }
   });
