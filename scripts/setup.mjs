@@ -4,6 +4,8 @@
 //   2. wasm-bindgen CLI (+ wasm-bindgen-test-runner) matching EXACTLY the wasm-bindgen in Cargo.lock
 //   3. Debian chromium + chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)
 //   4. node dev dependencies (npm install) when node_modules is missing or stale
+//   5. PostgreSQL server binaries (Debian postgresql: initdb, pg_ctl) for the server's PostgreSQL tests;
+//      nothing is started here: each test binary starts (and removes) a throwaway cluster of its own
 // Usage: node scripts/setup.mjs [--check]   (--check: report only, exit 1 if something is missing)
 import fs from 'node:fs';
 import path from 'node:path';
@@ -148,7 +150,7 @@ const isPackageManager = (argv) =>
   ['apt', 'apt-get', 'dpkg', 'aptitude', 'unattended-upgr', 'unattended-upgrade'].includes(path.basename(argv[0])) ||
   (argv[0].includes('python') && argv.some((a) => a.includes('unattended-upgrade')));
 
-async function aptGet(args, logFile, label) {
+async function aptGet(args, logFile, label, packages = 'chromium chromium-driver') {
   const sudo = typeof process.getuid === 'function' && process.getuid() !== 0;
   const [cmd, argv] = sudo ? ['sudo', ['-n', 'apt-get', ...args]] : ['apt-get', args];
   const res = await run(cmd, argv, {
@@ -156,10 +158,20 @@ async function aptGet(args, logFile, label) {
   });
   if (res.code !== 0) {
     throw new UserError(`\`${cmd} ${argv.join(' ')}\` failed:\n${tail(logFile, 20)}`,
-      sudo ? 'run as root, or install them yourself: sudo apt-get install -y chromium chromium-driver'
+      sudo ? `run as root, or install them yourself: sudo apt-get install -y ${packages}`
         : `full log: ${logFile}`);
   }
   return res;
+}
+
+// One `apt-get update` per run, whoever needs it first (apt installs run one after the other).
+let aptUpdated = null;
+function aptUpdateOnce(logFile, packages) {
+  if (!aptUpdated) {
+    log.info('apt-get update…');
+    aptUpdated = aptGet(['update'], logFile, 'apt-get update', packages);
+  }
+  return aptUpdated;
 }
 
 async function ensureChromium({ check }) {
@@ -178,8 +190,7 @@ async function ensureChromium({ check }) {
   const t0 = Date.now();
   // Refresh the package lists first: stale lists install an old chromium, or point at .debs the
   // mirror no longer has. Only reached when something must be installed.
-  log.info('apt-get update…');
-  await aptGet(['update'], logFile, 'apt-get update');
+  await aptUpdateOnce(logFile);
   log.info('installing chromium + chromium-driver (apt, ~120 MB)…');
   await aptGet(['install', '-y', '--no-install-recommends', 'chromium', 'chromium-driver'], logFile, 'installing chromium (apt)');
   v = chromiumVersion();
@@ -210,6 +221,48 @@ async function ensureNodeDeps({ check }) {
   return { name: 'node deps', state: 'installed' };
 }
 
+// ---------------------------------------------------------------- 5. PostgreSQL (server tests)
+
+/** Directory holding initdb and pg_ctl (PATH first, then Debian's /usr/lib/postgresql/N/bin, newest), or null. */
+export function postgresBinDir() {
+  const dirs = (process.env.PATH || '').split(path.delimiter).filter(Boolean);
+  let versions = [];
+  try {
+    versions = fs.readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => b - a);
+  } catch { /* not installed */ }
+  dirs.push(...versions.map((v) => `/usr/lib/postgresql/${v}/bin`));
+  return dirs.find((d) => fs.existsSync(path.join(d, 'initdb')) && fs.existsSync(path.join(d, 'pg_ctl'))) ?? null;
+}
+
+function postgresVersion(dir) {
+  const v = /(\d+(?:\.\d+)?)/.exec(capture(path.join(dir, 'pg_ctl'), ['--version']).stdout)?.[1];
+  return v ? `postgresql ${v}` : 'postgresql';
+}
+
+async function ensurePostgres({ check }) {
+  let dir = postgresBinDir();
+  if (dir) return { name: postgresVersion(dir), state: 'ok' };
+  if (check) return { name: 'postgresql', state: 'missing', note: 'initdb/pg_ctl not found' };
+  if (!fs.existsSync('/usr/bin/apt-get')) {
+    throw new UserError('PostgreSQL (initdb, pg_ctl) is missing and this is not a Debian-like system (no apt-get).',
+      'install the PostgreSQL server package, or set VITRINA_PG_BIN to the directory holding initdb and pg_ctl.');
+  }
+  if (await waitFor(isPackageManager, 'apt/dpkg', '/tmp/setup/apt.log')) {
+    dir = postgresBinDir();
+    if (dir) return { name: postgresVersion(dir), state: 'installed' };
+  }
+  const logFile = path.join(LOG_DIR, 'apt.log');
+  const t0 = Date.now();
+  await aptUpdateOnce(logFile, 'postgresql');
+  log.info('installing postgresql (apt, ~50 MB; only the binaries are used: the tests start their own clusters)…');
+  await aptGet(['install', '-y', '--no-install-recommends', 'postgresql'], logFile, 'installing postgresql (apt)',
+    'postgresql');
+  dir = postgresBinDir();
+  if (!dir) throw new UserError('apt-get installed postgresql but initdb/pg_ctl are still missing.', `see ${logFile}`);
+  log.info(`${postgresVersion(dir)} installed in ${dir} (${fmtSecs(Date.now() - t0)})`);
+  return { name: postgresVersion(dir), state: 'installed' };
+}
+
 // ---------------------------------------------------------------- main
 
 export async function setup({ check = false, quiet = false } = {}) {
@@ -220,10 +273,12 @@ export async function setup({ check = false, quiet = false } = {}) {
   }
   const results = [];
   results.push(await ensureWasmTarget({ check }));
-  // The two slow installs (cargo: CPU, apt: download) run side by side.
-  const [wbg, chromium] = await Promise.all([ensureWasmBindgen({ check }), ensureChromium({ check })]);
+  // The two slow installs (cargo: CPU, apt: download) run side by side; apt installs one after the other.
+  const aptLane = async () => [await ensureChromium({ check }), await ensurePostgres({ check })];
+  const [wbg, [chromium, postgres]] = await Promise.all([ensureWasmBindgen({ check }), aptLane()]);
   results.push(wbg, chromium);
   results.push(await ensureNodeDeps({ check }));
+  results.push(postgres);
 
   const mark = { ok: '✓', installed: '✓ (installed now)', missing: '✗ missing' };
   const parts = results.map((r) => `${r.name} ${mark[r.state]}${r.note ? ` (${r.note})` : ''}`);

@@ -129,7 +129,11 @@ impl Consent {
     /// emptied at once).
     pub fn set(&mut self, state: State) -> bool {
         let was = self.may_send();
-        self.state = state;
+        // A consent manager replays its "granted" on every page: that must not
+        // undo the shopper's own, stronger choice made in the panel.
+        if !(state == State::Granted && self.state == State::GrantedByShopper) {
+            self.state = state;
+        }
         was && !self.may_send()
     }
 }
@@ -175,6 +179,10 @@ mod tests {
         assert!(x.set(State::Denied));
         assert!(!x.set(State::Denied));
         assert!(!x.set(State::Granted));
+        let mut z = c(Mode::OptOut, State::GrantedByShopper, true);
+        z.set(State::Granted);
+        assert_eq!(z.state, State::GrantedByShopper, "a replayed banner grant keeps the shopper's choice");
+        assert!(z.set(State::Denied), "a refusal always wins");
         let mut y = c(Mode::OptOut, State::Pending, false);
         assert!(y.set(State::Denied));
         for s in [State::Pending, State::Granted, State::GrantedByShopper, State::Denied] {

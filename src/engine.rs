@@ -204,7 +204,7 @@ impl Engine {
             Field::Category => e.category = v,
             Field::Brand => e.brand = v,
             Field::Currency => e.currency = v,
-            Field::Url => e.url = Some(value.split(['?', '#']).next().unwrap_or("").to_owned()),
+            Field::Url => e.url = Some(page_path(value)),
             Field::Slot => e.slot = v,
             Field::Rec => e.rec = v,
             Field::Order => e.order = v,
@@ -542,7 +542,16 @@ impl Engine {
     }
 
     /// Forgets everything and takes a new client id.
-    pub fn erase(&mut self, client: [u8; 16]) {
+    /// Forgets everything and takes a new client id and a new per-page `nonce`,
+    /// so that no id sent afterwards can be linked to one sent before.
+    pub fn erase_all(&mut self, client: [u8; 16], nonce: u32) {
+        self.erase(client);
+        self.nonce = nonce;
+        self.seq = 0;
+        self.acked.clear();
+    }
+
+    fn erase(&mut self, client: [u8; 16]) {
         self.profile = Profile::default();
         self.last_stored.clear();
         self.pending.clear();
@@ -551,6 +560,18 @@ impl Engine {
         self.dropped = 0;
         self.backoff = 0;
         self.client = client;
+    }
+}
+
+/// The path of a page URL or path: no origin, query string or fragment.
+fn page_path(u: &str) -> String {
+    let u = u.split(['?', '#']).next().unwrap_or("");
+    match u.find("://") {
+        Some(i) => {
+            let rest = u.get(i + 3..).unwrap_or("");
+            rest.find('/').and_then(|j| rest.get(j..)).unwrap_or("/").to_owned()
+        }
+        None => u.to_owned(),
     }
 }
 
@@ -608,11 +629,16 @@ mod tests {
         e.begin("page", T);
         e.set(Field::Url, "/p?email=a@b.c#x");
         e.commit(T, true, 1).unwrap();
+        e.begin("page", T);
+        e.set(Field::Url, "https://shop.example/q/r?token=1");
+        e.commit(T, true, 1).unwrap();
+        assert_eq!(page_path("https://shop.example"), "/");
         let (_, bytes) = e.next_request().unwrap();
         let b = codec::decode(&bytes).unwrap();
         assert_eq!(b.events[1].terms, ["trail", "shoes"]);
         assert_eq!(b.events[2].url.as_deref(), Some("/p"));
-        assert_eq!(b.events.iter().map(|e| e.id & 0xffff_ffff).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(b.events[3].url.as_deref(), Some("/q/r"));
+        assert_eq!(b.events.iter().map(|e| e.id & 0xffff_ffff).collect::<Vec<_>>(), [1, 2, 3, 4]);
     }
 
     #[test]
@@ -836,9 +862,12 @@ mod tests {
         assert!(f.load_profile("%%%", T).is_err());
         assert!(f.load_profile(&codec::b64_encode(&[99, 1, 2]), T).is_err());
         assert_eq!(f.profile.recent[0].item, "A", "a failed load keeps the profile");
-        f.erase([2; 16]);
+        f.erase_all([2; 16], 77);
         assert!(f.profile.recent.is_empty());
-        assert_eq!(f.client, [2; 16]);
         assert_eq!(f.outbox_string(), "");
+        view(&mut f, "B", T + 2).unwrap();
+        let (id, _) = f.next_request().unwrap();
+        assert_eq!(id, (77 << 32) | 1, "ids after an erase share nothing with those before");
+        assert_eq!(f.client, [2; 16]);
     }
 }

@@ -267,7 +267,10 @@
         s('text', { x: m.l - 8, y: yy + 4, 'text-anchor': 'end' }, short(v)));
     }
     const bw = iw / n, gap = Math.min(10, Math.max(1, bw * 0.22));
-    const every = n <= 8 ? 1 : n <= 12 ? 2 : n <= 24 ? 3 : 5;
+    // A label every `every` bars: room for about 70 px per label, at a round interval.
+    const fit = Math.ceil(n / Math.max(1, Math.floor(iw / 70)));
+    const steps = d.bucket_ms < 86400000 ? [1, 2, 3, 4, 6, 8, 12, 24] : [1, 2, 3, 5, 7, 10, 15, 30];
+    const every = steps.find((x) => x >= fit) || n;
     for (let i = 0; i < n; i++) {
       const x0 = m.l + i * bw;
       const col = s('g', { class: 'col' });
@@ -286,7 +289,7 @@
       col.addEventListener('mouseleave', () => { readout.textContent = idle; });
       col.appendChild(s('title', {}, text));
       svg.appendChild(col);
-      if (i % every === 0 || (n <= 8 && i === n - 1)) {
+      if (i % every === 0) {
         svg.appendChild(s('text', { x: x0 + bw / 2, y: H - 8, 'text-anchor': 'middle' }, bucketLabel(d, i, false)));
       }
     }

@@ -725,6 +725,9 @@ impl std::fmt::Debug for Models {
     }
 }
 
+/// When `serve` first builds, if no model exists (or after `every` if shorter).
+const FIRST_BUILD_AFTER: Duration = Duration::from_secs(10);
+
 /// Most older versions kept in memory.
 const OLDER_IN_MEMORY: usize = 2;
 
@@ -895,14 +898,18 @@ impl Models {
         last != Some(store.generation())
     }
 
-    /// Starts the background rebuilds: at start when no model exists, then every
-    /// [`ModelOptions::every`] when events were stored since the last build.
+    /// Starts the background rebuilds: shortly after start when no model exists
+    /// (10 s, or `every` if shorter), then every [`ModelOptions::every`] when
+    /// events were stored since the last build.
     /// Nothing runs when `every` is zero.
     pub fn spawn_rebuilds(&self, store: Store) -> Rebuilds {
         let every = self.inner.opts.every;
         let task = (!every.is_zero()).then(|| {
             let m = self.clone();
             tokio::spawn(async move {
+                // Not at the very start: let the server settle (and a short-lived
+                // server never build).
+                tokio::time::sleep(every.min(FIRST_BUILD_AFTER)).await;
                 if m.current().await.is_none() {
                     m.rebuild_logged(&store).await;
                 }

@@ -235,9 +235,9 @@ impl Core {
         codec::hex(&self.e.client)
     }
 
-    /// Forgets everything and takes the new client id.
-    pub fn erase(&mut self, client: &str) {
-        self.e.erase(codec::parse_client(client).unwrap_or([0; 16]));
+    /// Forgets everything and takes the new client id and per-page nonce.
+    pub fn erase(&mut self, client: &str, nonce: u32) {
+        self.e.erase_all(codec::parse_client(client).unwrap_or([0; 16]), nonce);
         self.batches.clear();
     }
 

@@ -282,7 +282,7 @@ fn erase_forgets_everything_and_takes_the_new_client_id() {
     assert_eq!(commit(&mut c, "cart-add", &[(ITEM, "SKU-1")], &[(QTY, 1.0)], true), "");
     assert!(c.next_request().is_some());
     assert_eq!(c.leaving(), 0, "the batch in flight (a keepalive request) is not beaconed again");
-    c.erase(CID2);
+    c.erase(CID2, 0x0505);
     assert_eq!(c.client(), CID2);
     let p = profile(&c);
     for list in ["recent", "cart", "likes", "purchases"] {

@@ -26,18 +26,20 @@ import { startFaultProxy } from '../support/faultproxy.mjs';
 const TOKEN = 'e2e-faults-token';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Fixture pages: /fx/<site>/<name>.html, optionally ?item=X for a product page. */
+/** Fixture pages: /fx/<site>/<name>.html, optionally ?item=X for a product page, ?format=json for JSON batches. */
 function fixturePage(pathname, req) {
   const m = /^\/fx\/([\w.-]{1,64})\/[\w.-]+\.html$/.exec(pathname);
   if (!m) return null;
-  const item = new URL(req.url, 'http://x').searchParams.get('item');
+  const q = new URL(req.url, 'http://x').searchParams;
+  const item = q.get('item');
+  const format = q.get('format') === 'json' ? ' data-format="json"' : '';
   const product = item
     ? `<main data-vitrina-item="${item}" data-vitrina-name="Item ${item}" data-vitrina-category="fx/faults" data-vitrina-price="12.50" data-vitrina-currency="EUR"><h1>${item}</h1></main>`
     : '<main><h1>fixture</h1></main>';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${m[1]}</title>
 <link rel="icon" href="data:,">
 <script>window.vitrina=window.vitrina||function(){(vitrina.q=vitrina.q||[]).push(arguments)};</script>
-<script async src="/vitrina.js" data-site="${m[1]}" data-endpoint="/v1/collect"></script>
+<script async src="/vitrina.js" data-site="${m[1]}" data-endpoint="/v1/collect"${format}></script>
 </head><body>${product}</body></html>`;
 }
 
@@ -105,9 +107,12 @@ describe('delivery under faults: every event exactly once', () => {
         return page;
       },
       /** Loads /fx/<site>/<name>.html; `item` makes it a product page (a view is generated when it is left). */
-      async load(page, pageName, item, { waitUntil = 'load' } = {}) {
+      async load(page, pageName, { item, format, waitUntil = 'load' } = {}) {
         const p = `/fx/${site}/${pageName}.html`;
-        await page.goto(proxy.url + p + (item ? `?item=${item}` : ''), { waitUntil });
+        const q = new URLSearchParams();
+        if (item) q.set('item', item);
+        if (format) q.set('format', format);
+        await page.goto(proxy.url + p + (q.size ? `?${q}` : ''), { waitUntil });
         await waitForWidget(page);
         await page.waitForFunction(() => document.readyState !== 'loading');
         await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
@@ -127,7 +132,7 @@ describe('delivery under faults: every event exactly once', () => {
         }
       },
     };
-    let recovery = 'retry timer';
+    let recovery = "the widget's timers";
     try {
       const live = await body(s);
       // ---- drain: the widget's own schedule first, then nudges.
@@ -139,6 +144,7 @@ describe('delivery under faults: every event exactly once', () => {
       const allDrained = async () => (await Promise.all(lives.map(drained))).every(Boolean);
       const tFault = Date.now();
       let ok = await waitFor(allDrained, { timeout: natural, interval: 100, message: 'drain' }).catch(() => false);
+      if (ok && s.recoveredBy) recovery = s.recoveredBy;
       if (!ok) {
         recovery = '`online` event';
         for (const p of lives) await p.evaluate(() => window.dispatchEvent(new Event('online')));
@@ -198,6 +204,9 @@ describe('delivery under faults: every event exactly once', () => {
     console.log(`[${name}] generated ${row.generated}, stored ${row.stored}, lost ${row.lost}, twice ${row.dupStored}, ` +
       `requests ${p.requests} (${p.bytes} B; faults: ${faults.join(', ') || 'none'}), server dropped ${row.serverDups} duplicates, ` +
       `recovery: ${recovery}, ${(row.ms / 1000).toFixed(1)} s`);
+    if (process.env.FAULTS_VERBOSE) {
+      console.log(proxy.log.slice(logFrom).map((e) => `  +${e.t - t0} ms  ${e.bytes} B  ${e.fault || '-'}  → ${e.status} (${e.ms} ms)`).join('\n'));
+    }
     if (lost.length) notes.push(`lost: ${lost.join(', ')}`);
     if (twice.length) notes.push(`stored twice: ${twice.map(([k, n]) => `${k}×${n}`).join(', ')}`);
     if (extra.length) notes.push(`unexpected: ${extra.map(keyOf).join(', ')}`);
@@ -216,6 +225,23 @@ describe('delivery under faults: every event exactly once', () => {
   const requestsSeen = (from, n, timeout = 10000) =>
     waitFor(() => proxy.log.length - from >= n, { timeout, interval: 50, message: `${n} collect requests` });
 
+  test('0. no fault (baseline): events made within a second travel together', { timeout: 60000 }, async () => {
+    let from;
+    const r = await scenario('0. no fault (baseline)', 'fx-base', async (s) => {
+      const page = await s.newPage();
+      await s.load(page, 'a');
+      await waitFor(() => page.evaluate(() => window.vitrina.status().outbox === 0), { timeout: 5000, message: 'the page view delivered' });
+      from = proxy.log.length;
+      // Ten events in one second: "sealed into batches (on 20 events, after a second, or when
+      // the page is hidden)" (ARCHITECTURE.md, Delivery semantics).
+      await s.trackAll(page, ['s0-0', 's0-1', 's0-2', 's0-3', 's0-4', 's0-5', 's0-6', 's0-7', 's0-8', 's0-9'], 100);
+      return page;
+    });
+    const n = proxy.log.length - from;
+    r.row.notes.push(`10 events made 100 ms apart took ${n} requests`);
+    assert.ok(n <= 3, `10 events made within one second took ${n} requests (one batch per event: batching by count and time is not happening)`);
+  });
+
   test('1. the server answers 500 (3 requests, then 5 s), then recovers', { timeout: 60000 }, async () => {
     await scenario('1. HTTP 500 for 3 requests + 5 s', 'fx-500', async (s) => {
       const page = await s.newPage();
@@ -226,7 +252,7 @@ describe('delivery under faults: every event exactly once', () => {
       await s.load(page, 'b');
       await s.trackAll(page, ['s1-4', 's1-5', 's1-6', 's1-7', 's1-8', 's1-9'], 300);
       return page;
-    });
+    }, { natural: 25000, total: 35000 });
   });
 
   test('2. the server stalls 10 s after committing, then the connection drops', { timeout: 60000 }, async () => {
@@ -297,6 +323,7 @@ describe('delivery under faults: every event exactly once', () => {
       const st = await page.evaluate(() => window.vitrina.status());
       assert.equal(st.outbox, 6, `the six events wait in the outbox (${JSON.stringify(st)})`);
       await s.ctx.setOffline(false); // fires `online` in the page: the widget sends at once
+      s.recoveredBy = "the browser's `online` event";
       return page;
     }, { natural: 5000 });
   });
@@ -344,7 +371,7 @@ describe('delivery under faults: every event exactly once', () => {
     await scenario('8. 10 rapid navigations', 'fx-nav', async (s) => {
       const page = await s.newPage();
       for (let i = 0; i < 10; i++) {
-        await s.load(page, `n${i}`, `S8-${i}`, { waitUntil: 'domcontentloaded' });
+        await s.load(page, `n${i}`, { item: `S8-${i}`, waitUntil: 'domcontentloaded' });
         await s.trackAll(page, [`s8-${i}-a`, `s8-${i}-b`]);
       }
       await s.load(page, 'end');
@@ -352,7 +379,11 @@ describe('delivery under faults: every event exactly once', () => {
     });
   });
 
-  test('9. slow upload: the server times the body out (HTTP 408)', { timeout: 60000 }, async () => {
+  test('9. slow upload: the server times the body out (HTTP 408)', { timeout: 60000 }, async (t) => {
+    // Fresh connections only: on a reused connection Chromium resends a request answered
+    // 408 by itself, and the widget would never see the 408.
+    proxy.keepAlive = false;
+    t.after(() => { proxy.keepAlive = true; });
     await scenario('9. slow upload → server 408', 'fx-slow', async (s) => {
       const page = await s.newPage();
       await s.load(page, 'a');
@@ -367,4 +398,26 @@ describe('delivery under faults: every event exactly once', () => {
       return page;
     }, { natural: 8000 });
   });
+
+  for (const format of ['binary', 'json']) {
+    const tag = format === 'json' ? 'b' : 'a';
+    test(`10${tag}. three tabs (${format} batches) while the server answers 503 for 4 s; one tab closes`, { timeout: 60000 }, async () => {
+      await scenario(`10${tag}. 3 tabs, ${format}, 503 for 4 s, a tab closes`, `fx-mix-${format}`, async (s) => {
+        const pages = await Promise.all([0, 1, 2].map(() => s.newPage()));
+        await Promise.all(pages.map((p, i) => s.load(p, `tab${i}`, { format })));
+        proxy.fault({ action: 'status', status: 503, ms: 4000 });
+        for (let r = 0; r < 4; r++) {
+          for (let i = 0; i < 3; i++) {
+            await s.track(pages[i], `s10-t${i}-${r}`);
+            await sleep(150);
+          }
+        }
+        // Closed while its batches wait (the beacons it sends on the way out meet the 503s):
+        // the other tabs, which share its storage, deliver them.
+        await pages[1].close();
+        for (const i of [0, 2]) await s.track(pages[i], `s10-t${i}-last`);
+        return [pages[0], pages[2]];
+      });
+    });
+  }
 });

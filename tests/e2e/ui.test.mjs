@@ -162,7 +162,7 @@ describe('what the shopper sees', () => {
         light: host.querySelectorAll(':scope > :not(template)').length,
         sheets: host.shadowRoot ? host.shadowRoot.adoptedStyleSheets.length : 0,
         styleEls: host.shadowRoot ? host.shadowRoot.querySelectorAll('style').length : 0,
-        empty: root?.querySelector('.empty')?.textContent ?? null,
+        empty: host.shadowRoot?.querySelector('p')?.textContent ?? null,
         cards,
       };
     }, kind);
@@ -247,6 +247,7 @@ describe('what the shopper sees', () => {
     }
     await shoot(page, 'slot-recently-viewed-en-1280', { selector: 'section:has([data-vitrina-slot="recently-viewed"])' });
     await narrow(page, () => shoot(page, 'slot-recently-viewed-en-390', { selector: 'section:has([data-vitrina-slot="recently-viewed"])' }));
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shoot(page, 'product-en-1280', { full: true });
     await narrow(page, () => shoot(page, 'product-en-390', { full: true }));
 
@@ -289,7 +290,7 @@ describe('what the shopper sees', () => {
     await sleep(500);
     const visible = await row.evaluate((host) => [...host.shadowRoot.querySelectorAll('.vitrina-card')].filter((c) => {
       const r = c.getBoundingClientRect();
-      const clip = host.shadowRoot.querySelector('.row').getBoundingClientRect();
+      const clip = host.shadowRoot.querySelector('ul').getBoundingClientRect();
       const w = Math.max(0, Math.min(r.right, clip.right, innerWidth) - Math.max(r.left, clip.left, 0));
       const h = Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0));
       return w * h >= 0.5 * r.width * r.height;
@@ -300,7 +301,7 @@ describe('what the shopper sees', () => {
     assert.ok(visible.length < all.length, `some cards are out of view at 390 px (${visible} of ${all})`);
     imp = await mine();
     assert.deepEqual(imp.map((e) => e.item).sort(), [...visible].sort(), 'only the cards in view were reported');
-    await row.evaluate((host) => host.shadowRoot.querySelector('.row').scrollBy(2000, 0));
+    await row.evaluate((host) => host.shadowRoot.querySelector('ul').scrollBy(2000, 0));
     await waitFor(async () => (await mine()).length === all.length, { timeout: 5000, message: 'the rest after scrolling the row' });
     await page.setViewportSize(WIDE);
 
@@ -510,9 +511,9 @@ describe('what the shopper sees', () => {
         return {
           modal: d.matches(':modal'), role: d.getAttribute('role'), ariaModal: d.getAttribute('aria-modal'),
           focused: root.activeElement?.className, hostFocused: document.activeElement?.hasAttribute('data-vitrina-panel-host'),
-          bars: root.querySelectorAll('.bars li').length,
-          interests: [...root.querySelectorAll('.bars b')].map((b) => b.textContent),
-          chips: [...root.querySelectorAll('.chips')].map((u) => [...u.children].map((li) => li.textContent)),
+          bars: root.querySelectorAll('.g b').length,
+          interests: [...root.querySelectorAll('.g b')].map((b) => b.textContent),
+          chips: [...root.querySelectorAll('ul')].map((u) => [...u.children].map((li) => li.textContent)),
           sharing: root.querySelector('section:last-of-type p').textContent,
         };
       });
@@ -573,7 +574,7 @@ describe('what the shopper sees', () => {
       await dialog.getByRole('button', { name: t.erase }).click();
       const after = await page.evaluate(() => {
         const root = document.querySelector('[data-vitrina-panel-host]').shadowRoot;
-        return { muted: [...root.querySelectorAll('p.muted')].map((p) => p.textContent), live: root.querySelector('[role="status"]').textContent };
+        return { muted: [...root.querySelectorAll('section p.m')].map((p) => p.textContent), live: root.querySelector('[role="status"]').textContent };
       });
       assert.deepEqual(after.muted, [t.none, t.none, t.none]);
       assert.notEqual(await page.evaluate(() => window.vitrina.status().client), client, 'a new client id');
@@ -745,9 +746,9 @@ describe('what the shopper sees', () => {
     assert.equal(await page.locator('button[data-vitrina-like] .vitrina-like-count').last().textContent(), '50');
     // The panel shows the same names as text.
     await page.evaluate(() => window.vitrina.openPanel());
-    const chips = await page.evaluate(() => [...document.querySelector('[data-vitrina-panel-host]').shadowRoot.querySelectorAll('.chips li')].map((l) => [l.textContent, l.children.length]));
+    const chips = await page.evaluate(() => [...document.querySelector('[data-vitrina-panel-host]').shadowRoot.querySelectorAll('ul li')].map((l) => [l.textContent, l.children.length]));
     assert.deepEqual(chips, [[EVIL, 0], [EVIL, 0], [EVIL2, 0]]);
-    const bars = await page.evaluate(() => [...document.querySelector('[data-vitrina-panel-host]').shadowRoot.querySelectorAll('.bars b')].map((b) => b.textContent));
+    const bars = await page.evaluate(() => [...document.querySelector('[data-vitrina-panel-host]').shadowRoot.querySelectorAll('.g b')].map((b) => b.textContent));
     assert.ok(bars.includes(EVIL2), `the brand shows as typed: ${bars}`);
     await sleep(300);
     await noInjection(page, 'the evil fixture');
@@ -791,7 +792,7 @@ describe('what the shopper sees', () => {
     await page.evaluate(() => window.vitrina.openPanel());
     const panel = await page.evaluate(() => {
       const d = document.querySelector('[data-vitrina-panel-host]').shadowRoot.querySelector('dialog');
-      return { open: d.open, radius: getComputedStyle(d).borderTopLeftRadius, bars: d.querySelectorAll('.bars i').length };
+      return { open: d.open, radius: getComputedStyle(d).borderTopLeftRadius, bars: d.querySelectorAll('.g i i').length };
     });
     assert.deepEqual(panel, { open: true, radius: '14px', bars: panel.bars });
     assert.ok(panel.bars > 0);

@@ -18,6 +18,7 @@
 //        hold the request stallMs (forwarded first when `forward`), then drop the
 //        connection or pass the server's answer on
 //     { action: 'slow', bytesPerSecond: 100 }  trickle the body to the server
+//   proxy.keepAlive = false: every answer closes its connection (no reused connections).
 //
 // Everything is recorded in `proxy.log`: one entry per collect request:
 //   { t, bytes, fault, status, forwarded, upstreamStatus, ms }
@@ -32,6 +33,9 @@ export async function startFaultProxy(target, { fixtures = {} } = {}) {
   const up = new URL(target);
   const log = [];
   let rules = [];
+  // When false, every answer closes its connection, so the browser's next request opens
+  // a new one (Chromium resends some requests by itself on a reused connection).
+  const state = { keepAlive: true };
   const sockets = new Set();
   const timers = new Set();
   const later = (ms, f) => {
@@ -82,6 +86,7 @@ export async function startFaultProxy(target, { fixtures = {} } = {}) {
     delete h['transfer-encoding'];
     delete h.connection;
     h['content-length'] = String(r.body.length);
+    if (!state.keepAlive) h.connection = 'close';
     res.writeHead(r.status, h).end(r.body);
   }
 
@@ -109,7 +114,9 @@ export async function startFaultProxy(target, { fixtures = {} } = {}) {
       }
       if (rule.action === 'status') {
         const text = `injected fault: HTTP ${rule.status}`;
-        res.writeHead(rule.status, { 'content-type': 'text/plain', 'content-length': String(text.length), ...(rule.headers || {}) }).end(text);
+        const h = { 'content-type': 'text/plain', 'content-length': String(text.length), ...(rule.headers || {}) };
+        if (!state.keepAlive) h.connection = 'close';
+        res.writeHead(rule.status, h).end(text);
         return done(rule.status);
       }
       if (rule.action === 'reset') {
@@ -181,7 +188,9 @@ export async function startFaultProxy(target, { fixtures = {} } = {}) {
     if (pathname.startsWith('/fx/')) {
       const html = fixtures.page ? fixtures.page(pathname, req) : null;
       if (html == null) return res.writeHead(404, { 'content-type': 'text/plain' }).end('no such fixture');
-      return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+      const h = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+      if (!state.keepAlive) h.connection = 'close';
+      return res.writeHead(200, h).end(html);
     }
     if (pathname === '/favicon.ico') return res.writeHead(204).end();
     try {
@@ -201,6 +210,13 @@ export async function startFaultProxy(target, { fixtures = {} } = {}) {
   return {
     url: `http://127.0.0.1:${port}`,
     log,
+    /** Whether connections are kept open between requests (default true). */
+    set keepAlive(on) {
+      state.keepAlive = !!on;
+    },
+    get keepAlive() {
+      return state.keepAlive;
+    },
     /** Adds a fault rule (see the top of this file). */
     fault(rule) {
       rules.push({ used: 0, start: rule.startOnFirst ? null : rule.ms != null ? Date.now() : null, ...rule });

@@ -40,6 +40,12 @@ export interface VitrinaConfig {
   autoCapture?: boolean;
   /** Counts below this are never shown as numbers (default 5). */
   minCount?: number;
+  /**
+   * The public popularity feed (like counts, trending, bestsellers) for badges and the
+   * `trending` slot. Defaults to `endpoint` with a trailing `/collect` replaced by
+   * `/popularity`; fetched once per page.
+   */
+  popularity?: string;
   /** Where to load the .wasm from, when a bundler cannot resolve it. */
   wasmUrl?: string | URL;
   /** Deliver batches yourself (e.g. to a tag manager) instead of POSTing them. */
@@ -159,6 +165,11 @@ export interface Vitrina {
   consent(choice: 'granted' | 'denied'): boolean;
   /** Erases everything kept on this device and rotates the client id. */
   erase(): void;
+  /**
+   * Opens the shopper's panel: what is kept on this device, with pause, consent,
+   * download and erase. A `<button data-vitrina-panel>` on the page does the same.
+   */
+  openPanel(): void;
 }
 
 /** Starts Vitrina (once per page). Resolves to a no-op widget, with one console warning, on a bad config. Never rejects. */

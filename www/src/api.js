@@ -230,7 +230,7 @@ function startWith(wasm, config) {
       .then(() =>
         transport
           ? Promise.resolve(transport(body)).then(() => [200, -1])
-          : fetch(endpoint, { method: 'POST', body, keepalive: body.length < 65000, credentials: 'omit' }).then((r) => [
+          : fetch(endpoint, { method: 'POST', body, keepalive: body.length < 65000, credentials: 'omit', referrerPolicy: 'no-referrer' }).then((r) => [
               r.status,
               r.headers.has('Retry-After') ? parseFloat(r.headers.get('Retry-After')) : -1,
             ]),
@@ -305,15 +305,23 @@ function startWith(wasm, config) {
       const n = core.leaving();
       for (let i = 0; i < n; i++) {
         const body = core.batch(i);
-        // The batches stay stored until an answer acknowledges them: if the
-        // beacon is lost, the next page sends them again (the server deduplicates).
+        // The batches stay stored until an answer acknowledges them: if this
+        // last request is lost, the next page sends them again (the server
+        // deduplicates). A keepalive fetch outlives the page like a beacon and,
+        // unlike a beacon, can send no Referer (which would carry the page's
+        // query string); the beacon is the fallback.
         if (transport) post(body, () => {});
         else {
-          let queued = false;
+          const beacon = () => {
+            try {
+              navigator.sendBeacon && navigator.sendBeacon(endpoint, body);
+            } catch (e) {}
+          };
           try {
-            queued = !!navigator.sendBeacon && navigator.sendBeacon(endpoint, body);
-          } catch (e) {}
-          if (!queued) post(body, () => {});
+            fetch(endpoint, { method: 'POST', body, keepalive: true, credentials: 'omit', referrerPolicy: 'no-referrer' }).catch(beacon);
+          } catch (e) {
+            beacon();
+          }
         }
       }
     }
@@ -435,7 +443,7 @@ function startWith(wasm, config) {
       else if (ev.key === 'vitrina:outbox' && ev.newValue) core.merge_outbox(ev.newValue);
       else if (ev.key === 'vitrina:consent' && ev.newValue) core.set_consent(ev.newValue);
       else if (ev.key === 'vitrina:cid' && ev.newValue && ev.newValue !== core.client()) {
-        core.erase(ev.newValue);
+        core.erase(ev.newValue, rand32());
         view = null;
         render();
       } else if (ev.key === null) render();
@@ -559,7 +567,7 @@ function startWith(wasm, config) {
     erase: safe(() => {
       store.clear();
       const c = randomHex(16);
-      core.erase(c);
+      core.erase(c, rand32());
       // Erasing keeps the shopper's consent choice: it is not data about them
       // but their instruction about data.
       const choice = core.consent_state();
