@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import crypto from 'node:crypto';
 // npm start: setup -> release build of the widget -> release build of the server -> run the server
 // with the demo shop. PORT=8081 npm start to use another port. Ctrl-C stops cleanly.
 import fs from 'node:fs';
@@ -54,15 +55,28 @@ async function start() {
   await buildServer();
   if (!(await portFree(port))) throw new UserError(`port ${port} is in use; try PORT=${port + 1} npm start`);
 
-  const args = serverArgs({ addr: `127.0.0.1:${port}`, data: '.vitrina-data' });
-  log.info(`ready in ${fmtSecs(Date.now() - t0)}; starting: target/release/vitrina-server ${args.join(' ')}`);
+  // The demo's admin token: made once, kept in the data dir, so the dashboard
+  // sign-in survives restarts.
+  const dataDir = path.join(ROOT, '.vitrina-data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const tokenFile = path.join(dataDir, 'admin-token');
+  let token = fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : '';
+  if (!/^[0-9a-f]{32}$/.test(token)) {
+    token = crypto.randomBytes(16).toString('hex');
+    fs.writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
+  }
+  const args = [...serverArgs({ addr: `127.0.0.1:${port}`, data: '.vitrina-data' }), '--admin-token', token];
+  log.info(`ready in ${fmtSecs(Date.now() - t0)}; starting: target/release/vitrina-server ${args.slice(0, -1).join(' ')} <token>`);
   const child = spawn(SERVER_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 
   let announced = false;
   const announce = () => {
     if (announced) return;
     announced = true;
-    console.log(`Demo shop: http://127.0.0.1:${port}/shop/`);
+    console.log('');
+    console.log(`  Demo shop:  http://127.0.0.1:${port}/shop/`);
+    console.log(`  Dashboard:  http://127.0.0.1:${port}/   (admin token: ${token})`);
+    console.log('');
     console.log('(Ctrl-C to stop)');
   };
   let recent = '';

@@ -114,6 +114,33 @@ fn clamp_param(v: f32, max: f32) -> f32 {
     }
 }
 
+/// Sorts by a total order. Natively the standard library's sort; in the wasm a
+/// Shell sort, which is a few hundred bytes instead of several KB of pattern-
+/// defeating quicksort and is fast enough for the hundreds of candidates a
+/// slot ranks. Both give the same order for a total order.
+fn sort_by<T: Copy>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        v.sort_unstable_by(cmp);
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut gap = v.len() / 2;
+        while gap > 0 {
+            for i in gap..v.len() {
+                let x = v[i];
+                let mut j = i;
+                while j >= gap && cmp(&v[j - gap], &x) == std::cmp::Ordering::Greater {
+                    v[j] = v[j - gap];
+                    j -= gap;
+                }
+                v[j] = x;
+            }
+            gap = if gap == 2 { 1 } else { gap * 5 / 11 };
+        }
+    }
+}
+
 /// Reusable scratch space for ranking many sessions without reallocating.
 #[derive(Debug, Default)]
 pub struct Ranker {
@@ -229,7 +256,7 @@ impl Ranker {
             w *= decay;
             rw *= repeat_decay;
         }
-        self.weights.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        sort_by(&mut self.weights, |a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
         self.weights.dedup_by(|later, kept| {
             if later.0 == kept.0 {
                 kept.1 += later.1;
@@ -275,17 +302,19 @@ impl Ranker {
         let cands = &mut self.cands;
         cands.retain(|c| c.score > 0.0 && c.score.is_finite() && !exclude(c.item));
 
+        #[cfg(not(target_arch = "wasm32"))]
         if cands.len() > k {
             cands.select_nth_unstable_by(k - 1, better);
             cands.truncate(k);
         }
-        cands.sort_unstable_by(better);
+        sort_by(cands, better);
+        cands.truncate(k);
         out.extend(cands.iter().map(|c| Ranked { item: c.item, score: c.score, reason: c.why }));
 
         // Fill with popular items the shopper has not been given yet.
         if out.len() < k {
             let mut given: Vec<u32> = out.iter().map(|r| r.item).collect();
-            given.sort_unstable();
+            sort_by(&mut given, |a, b| a.cmp(b));
             for &(p, _) in model.popular() {
                 if out.len() >= k {
                     break;

@@ -390,17 +390,19 @@ pub fn package(model: &Model, shards: u32, source: &str, params: &BuildParams, b
 }
 
 fn params_json(p: &BuildParams) -> serde_json::Value {
+    // As written in Rust (0.7, not 0.699999988079071).
+    let f = |v: f32| v.to_string().parse::<f64>().unwrap_or(0.0);
     serde_json::json!({
         "neighbours": p.neighbours,
         "window": p.window,
-        "forward": p.forward,
-        "backward": p.backward,
-        "decay": p.decay,
-        "cooccur": p.cooccur,
+        "forward": f(p.forward),
+        "backward": f(p.backward),
+        "decay": f(p.decay),
+        "cooccur": f(p.cooccur),
         "pair_max": p.pair_max,
-        "source_norm": p.source_norm,
-        "target_norm": p.target_norm,
-        "shrink": p.shrink,
+        "source_norm": f(p.source_norm),
+        "target_norm": f(p.target_norm),
+        "shrink": f(p.shrink),
         "max_session": p.max_session,
         "popular": p.popular,
     })

@@ -56,6 +56,8 @@ const QUEUE_BATCHES: usize = 4096;
 const MAX_GROUP_EVENTS: usize = 20_000;
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 4;
+/// How often SQLite's write-ahead log is copied into the database, off the writer.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -448,9 +450,9 @@ struct Inner {
     tx: mpsc::Sender<Msg>,
     writer: Mutex<Option<JoinHandle<()>>>,
     stats: Arc<Mutex<WriterStats>>,
-    /// The thread that schedules retention (and ticks `generation`), and how to
-    /// stop it.
-    maintenance: Mutex<Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>>,
+    /// Background threads (retention and `generation` ticks; SQLite's
+    /// checkpoints), and how to stop each.
+    maintenance: Mutex<Vec<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>>,
 }
 
 enum Backend {
@@ -491,9 +493,20 @@ impl Store {
         )
         .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        // Checkpoints run on a thread of their own (`checkpoint_loop`), so the
+        // writer only appends to the log; this is a backstop (64 MB of log).
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 16384;").map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(16);
+        let checkpoints = Connection::open(&path).map_err(open_err)?;
         let sqlite = Sqlite { path, readers: Mutex::new(Vec::new()), _lock: lock };
-        Store::start(Backend::Sqlite(sqlite), SqliteWriter { conn }, opts, false)
+        let store = Store::start(Backend::Sqlite(sqlite), SqliteWriter { conn }, opts, false)?;
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("vitrina-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpoints, &stopped))
+            .map_err(|e| StoreError::Write(format!("cannot start the checkpoint thread: {e}")))?;
+        store.inner.maintenance.lock().unwrap_or_else(|e| e.into_inner()).push((stop, handle));
+        Ok(store)
     }
 
     /// Connects to the PostgreSQL database named by `url`
@@ -525,17 +538,16 @@ impl Store {
         // then expire by time alone, which ticking the generation achieves.
         let tick = shared.then(|| opts.popularity_refresh.max(Duration::from_millis(100)));
         let retention = opts.retention.filter(|r| !r.is_zero());
-        let maintenance = if retention.is_some() || tick.is_some() {
+        let mut maintenance = Vec::new();
+        if retention.is_some() || tick.is_some() {
             let (stop, stopped) = std::sync::mpsc::channel();
             let (tx, generation, every) = (tx.clone(), generation.clone(), opts.retention_every);
             let handle = std::thread::Builder::new()
                 .name("vitrina-maintenance".into())
                 .spawn(move || maintenance_loop(&tx, &generation, retention, every, tick, &stopped))
                 .map_err(|e| StoreError::Write(format!("cannot start the maintenance thread: {e}")))?;
-            Some((stop, handle))
-        } else {
-            None
-        };
+            maintenance.push((stop, handle));
+        }
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
@@ -610,8 +622,8 @@ impl Store {
     /// Stops retention, then the writer after it has committed everything queued,
     /// and waits for it. Later writes fail with [`StoreError::Closed`].
     pub async fn close(&self) -> Result<(), StoreError> {
-        let maintenance = self.inner.maintenance.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((stop, handle)) = maintenance {
+        let maintenance = std::mem::take(&mut *self.inner.maintenance.lock().unwrap_or_else(|e| e.into_inner()));
+        for (stop, handle) in maintenance {
             drop(stop);
             tokio::task::spawn_blocking(move || handle.join())
                 .await
@@ -691,6 +703,20 @@ impl Sqlite {
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Copies SQLite's write-ahead log into the database every [`CHECKPOINT_EVERY`]
+/// (passive: never waits for the writer or the readers), until `stop` is dropped.
+fn checkpoint_loop(conn: &Connection, stop: &std::sync::mpsc::Receiver<()>) {
+    loop {
+        match stop.recv_timeout(CHECKPOINT_EVERY) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            eprintln!("vitrina-server: checkpoint failed (the next one retries): {e}");
+        }
+    }
 }
 
 /// Sends a retention request at start and every `every`, and ticks `generation`

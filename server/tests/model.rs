@@ -210,7 +210,9 @@ fn model_build_from_a_sessions_file_writes_a_versioned_sharded_model() {
     assert_eq!(code, 0);
     let other: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_ne!(other["version"].as_str(), Some(version.as_str()));
-    assert_eq!(other["shards"], 1);
+    let auto = model_srv::auto_shards(&ModelBuilder::from_sessions(&sessions, BuildParams::default()));
+    assert_eq!(other["shards"].as_u64(), Some(auto as u64));
+    assert!(other["shard_median"].as_u64().unwrap() <= 4096, "{other}");
     assert!(out.join(&version).is_dir(), "the previous version is kept");
 
     // Text summary without --json.
@@ -244,7 +246,10 @@ fn old_versions_are_pruned_but_current_and_recent_ones_stay() {
     // A damaged version is refused when loaded.
     let l = model_srv::load_version(&out, &versions[3]).unwrap();
     assert_eq!(l.shards.len(), 2);
-    std::fs::write(out.join(&versions[3]).join("shard-1.bin"), b"VTM\x01\x00\x00").unwrap();
+    let shard = out.join(&versions[3]).join("shard-0.bin");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&shard, bytes).unwrap();
     assert!(model_srv::load_version(&out, &versions[3]).unwrap_err().contains("do not match"));
     assert!(model_srv::load_version(&out, "../etc").is_err());
 }

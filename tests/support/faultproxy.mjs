@@ -21,11 +21,12 @@
 //   proxy.keepAlive = false: every answer closes its connection (no reused connections).
 //
 // Everything is recorded in `proxy.log`: one entry per collect request:
-//   { t, bytes, fault, status, forwarded, upstreamStatus, ms }
+//   { t, bytes, hash, fault, status, forwarded, upstreamStatus, ms }
 // (status 0 = the connection was destroyed). `stats(since)` sums it.
 //
 // Bounded by construction: it only ever connects to the target given (127.0.0.1),
 // holds a request at most `stallMs`, and `close()` destroys every open socket.
+import crypto from 'node:crypto';
 import http from 'node:http';
 
 /** Starts the proxy in front of `target` (e.g. http://127.0.0.1:43121). */
@@ -181,7 +182,8 @@ export async function startFaultProxy(target, { fixtures = {} } = {}) {
     }
     const body = Buffer.concat(chunks);
     if (req.method === 'POST' && pathname === '/v1/collect') {
-      const entry = { t: Date.now(), bytes: body.length, fault: '', status: null, forwarded: false, upstreamStatus: null, ms: null };
+      const hash = crypto.createHash('sha1').update(body).digest('hex').slice(0, 16);
+      const entry = { t: Date.now(), bytes: body.length, hash, fault: '', status: null, forwarded: false, upstreamStatus: null, ms: null };
       log.push(entry);
       return collect(req, res, body, entry);
     }
@@ -236,7 +238,14 @@ export async function startFaultProxy(target, { fixtures = {} } = {}) {
     /** Sums of the log from index `since`. */
     stats(since = 0) {
       const l = log.slice(since);
+      const seen = new Set();
+      let repeats = 0;
+      for (const e of l) {
+        if (seen.has(e.hash)) repeats++;
+        seen.add(e.hash);
+      }
       return {
+        repeats, // requests whose exact body had already been sent (resends, beacons of stored batches)
         requests: l.length,
         bytes: l.reduce((s, e) => s + e.bytes, 0),
         forwarded: l.filter((e) => e.forwarded).length,
