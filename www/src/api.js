@@ -86,7 +86,7 @@ function startWith(wasm, config) {
   let currency = config.currency || '';
   let view = null; // the product page being viewed: { props, since, acc }
   let lastUrl = location.pathname + location.search;
-  const timers = { save: 0, flush: 0, retry: 0, render: 0 };
+  const timers = { save: 0, flush: 0, retry: 0, render: 0, model: 0 };
   let inflight = false;
   // Other tabs of the shop, told about every event recorded here (src/engine.rs
   // commit_replica), so all tabs hold one coherent profile within milliseconds.
@@ -174,6 +174,7 @@ function startWith(wasm, config) {
     if (why) return debugWarn('dropped a "' + kind + '" event: ' + why), false;
     if (p.currency) currency = String(p.currency).toUpperCase();
     if (!replica && bc && kind !== 'page') outgoing.push([kind, p, now]);
+    if (!replica && (kind === 'view' || kind === 'cart-add') && modelHead) later('model', 50, loadModel);
     later('save', 0, save);
     if (replica) return true;
     if (core.wants_flush()) later('flush', 0, pump);
@@ -385,10 +386,48 @@ function startWith(wasm, config) {
     }
   }
 
+  // The public item-to-item model (server: GET /v1/model/head, then the shards
+  // the shopper's session and cart touch), for the ranked slots. Fetched only on
+  // pages that have such a slot; shards are immutable and cached by HTTP.
+  const modelUrl = config.model ? cleanUrl(config.model) : endpoint && /\/collect$/.test(endpoint) ? endpoint.replace(/\/collect$/, '/model/head') : null;
+  let modelHead = null;
+  const shards = new Set();
+  function loadModel() {
+    if (!modelUrl || modelHead === false || !document.querySelector('[data-vitrina-slot]:not([data-vitrina-slot="recently-viewed"])')) return;
+    const base = new URL(modelUrl, location.href);
+    const head = modelHead
+      ? Promise.resolve(modelHead)
+      : fetch(base, { credentials: 'omit' })
+          .then((r) => (r.ok ? r.json() : null))
+          .then((h) => {
+            if (!h || typeof h.head !== 'string' || !(h.shards > 0)) return (modelHead = false), null;
+            core.add_model(Uint8Array.from(atob(h.head), (c) => c.charCodeAt(0)));
+            return (modelHead = h);
+          });
+    head
+      .then((h) => {
+        if (!h) return;
+        const need = Array.from(core.shards_needed(view ? view.props.item : undefined, h.shards)).filter((i) => !shards.has(i));
+        need.forEach((i) => shards.add(i));
+        return Promise.all(
+          need.map((i) =>
+            fetch(new URL(h.shard_url.replace('{i}', i), base), { credentials: 'omit' })
+              .then((r) => (r.ok ? r.arrayBuffer() : null))
+              .then((b) => b && core.add_model(new Uint8Array(b))),
+          ),
+        ).then(() => need.length && renderSlots(v));
+      })
+      .catch((e) => {
+        modelHead = modelHead || false;
+        debugWarn('could not load the model (' + (e && e.message) + '); slots rank without it');
+      });
+  }
+
   function scan() {
     adoptViews();
     learnItems();
     loadCatalog();
+    setTimeout(loadModel, 0);
     if (config.autoCapture !== false) {
       record('page', {});
       const el = pageProduct();

@@ -63,6 +63,7 @@
         consent: d.consent,
         format: d.format,
         catalog: d.catalog,
+        model: d.model,
       });
     })
     .then(function (api) {
