@@ -34,8 +34,6 @@ export interface VitrinaConfig {
   catalog?: string;
   /** The public model's head (default: the endpoint with /collect replaced by /model/head). */
   model?: string;
-  /** The public popularity feed (default: the endpoint with /collect replaced by /popularity). */
-  popularity?: string;
   /** Wire format of the batches: compact binary (default) or JSON (see docs/wire-format.md). */
   format?: 'binary' | 'json';
   /** Log why events are rejected and other diagnostics to the console. */
