@@ -152,6 +152,8 @@ pub struct Engine {
     pub consent: Consent,
     /// The profile string this engine last wrote or read.
     last_stored: String,
+    /// Batches handed to the browser while the page was being left.
+    handed: Vec<u64>,
 }
 
 const ACKED_MEMORY: usize = 64;
@@ -175,6 +177,7 @@ impl Engine {
             currency: None,
             consent: Consent::default(),
             last_stored: String::new(),
+            handed: Vec::new(),
         }
     }
 
@@ -392,12 +395,33 @@ impl Engine {
     /// Everything waiting but the batch in flight (a keepalive request that
     /// outlives the page), for a page that is being left: sent with a beacon, the
     /// batches stay stored until a later answer acknowledges them.
+    ///
+    /// A batch is handed over once per page visit: a page that is hidden and then
+    /// unloaded does not send it twice (see [`Engine::visible`]).
     pub fn leaving(&mut self) -> Vec<(u64, Vec<u8>)> {
         self.seal();
         if !self.consent.may_send() {
             return Vec::new();
         }
-        self.blobs.iter().filter(|b| Some(b.id) != self.inflight).map(|b| (b.id, b.bytes.clone())).collect()
+        let out: Vec<(u64, Vec<u8>)> = self
+            .blobs
+            .iter()
+            .filter(|b| Some(b.id) != self.inflight && !self.handed.contains(&b.id))
+            .map(|b| (b.id, b.bytes.clone()))
+            .collect();
+        self.handed.extend(out.iter().map(|x| x.0));
+        out
+    }
+
+    /// The page is visible again: batches handed over when it was hidden may be
+    /// handed over again when it is next left.
+    pub fn visible(&mut self) {
+        self.handed.clear();
+    }
+
+    /// Takes another tab's client id (the tabs of a first visit agree on one).
+    pub fn set_client(&mut self, client: [u8; 16]) {
+        self.client = client;
     }
 
     /// The answer to the request for batch `id`: an HTTP status (0 for a network
@@ -407,7 +431,8 @@ impl Engine {
         if self.inflight == Some(id) {
             self.inflight = None;
         }
-        let retry = status == 0 || status == 429 || status >= 500;
+        // 408 (the server gave up waiting for the body) and 429 mean "again later".
+        let retry = status == 0 || status == 408 || status == 429 || status >= 500;
         if !retry {
             // Delivered (2xx), or refused for good (other 4xx): forget it.
             self.forget(id);
@@ -480,7 +505,7 @@ impl Engine {
                 let id = u64::from_str_radix(parts.next()?, 16).ok()?;
                 let events: u32 = parts.next()?.parse().ok()?;
                 let bytes = codec::b64_decode(parts.next()?)?;
-                (bytes.first() == Some(&codec::MAGIC)).then_some(Blob { id, events, bytes })
+                matches!(bytes.first(), Some(&codec::MAGIC) | Some(&b'{')).then_some(Blob { id, events, bytes })
             })();
             match blob {
                 Some(b) => {
@@ -667,6 +692,9 @@ mod tests {
         let (id3, b3) = e.next_request().unwrap();
         assert_ne!(id3, id);
         assert_eq!(codec::decode(&b3).unwrap().events[0].item.as_deref(), Some("SKU-2"));
+        // 408: the server gave up on a slow body; try again.
+        assert!(matches!(e.answer(id3, 408, None, 0.0), Next::RetryIn(_)));
+        e.next_request().unwrap();
         // A 400 is not retried.
         assert_eq!(e.answer(id3, 400, None, 0.0), Next::SendMore);
         assert!(e.next_request().is_none());
@@ -802,6 +830,9 @@ mod tests {
         let out = e.leaving();
         assert_eq!(out.len(), 1);
         assert_ne!(out[0].0, id);
+        assert!(e.leaving().is_empty(), "hidden then unloaded: handed over once");
+        e.visible();
+        assert_eq!(e.leaving().len(), 1);
     }
 
     #[test]

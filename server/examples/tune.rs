@@ -9,9 +9,7 @@
 //! configuration on two threads. Prints one line per combination:
 //! `hr mrr name=value ...` (only the grid parameters).
 
-#[path = "../src/eval.rs"]
-#[allow(dead_code)]
-mod eval;
+use vitrina_server::eval;
 
 use std::path::PathBuf;
 

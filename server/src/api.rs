@@ -263,6 +263,19 @@ fn rate_limited(wait: std::time::Duration) -> Response {
     r
 }
 
+/// The client's address for the rate limit: the last address of
+/// `--client-ip-header` when set (the one the proxy in front added; those before
+/// it are the client's word), else the peer's.
+fn client_ip(settings: &Settings, req: &Request) -> Option<std::net::IpAddr> {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let Some(name) = &settings.client_ip_header else { return peer };
+    let last =
+        req.headers().get_all(name).iter().last().and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next());
+    let last = last.map(str::trim).unwrap_or_default();
+    let parsed = last.parse::<std::net::IpAddr>().ok().or_else(|| last.parse::<SocketAddr>().ok().map(|s| s.ip()));
+    parsed.or(peer)
+}
+
 async fn collect_wrong_method(method: Method) -> Response {
     let mut r = error(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -280,9 +293,9 @@ async fn collect(State(st): State<AppState>, req: Request) -> Response {
         st.stats.refused.fetch_add(1, Ordering::Relaxed);
         error(status, msg)
     };
-    // The peer address is used here only, truncated to its network by the limiter.
-    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        if let Err(wait) = st.limiter.check(peer.ip()) {
+    // The client's address is used here only, truncated to its network by the limiter.
+    if let Some(ip) = client_ip(&st.settings, &req) {
+        if let Err(wait) = st.limiter.check(ip) {
             st.stats.refused.fetch_add(1, Ordering::Relaxed);
             return rate_limited(wait);
         }

@@ -63,13 +63,14 @@ pub struct EvalOptions {
     pub k: usize,
     /// Progress on stderr.
     pub progress: bool,
-    /// Shards the model is published in, for the per-session shard cost.
+    /// Shards the model is published in, for the per-session shard cost; 0 (the
+    /// default) chooses as `model build` does (about 3 KB a shard).
     pub shards: u32,
 }
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        EvalOptions { build: BuildParams::default(), rank: RankParams::default(), k: 20, progress: true, shards: 1024 }
+        EvalOptions { build: BuildParams::default(), rank: RankParams::default(), k: 20, progress: true, shards: 0 }
     }
 }
 
@@ -236,7 +237,9 @@ pub struct EvalReport {
     pub bytes_per_session_touched_p90: usize,
     /// Largest of the same.
     pub bytes_per_session_touched_max: usize,
-    /// Mean encoded size of one shard (the model split in `shards` buckets).
+    /// Shards the model was cut into (`shards`, or chosen).
+    pub shard_count: u32,
+    /// Mean encoded size of one shard (the model split in `shard_count` buckets).
     pub shard_bytes: usize,
     /// Median, over test sessions, of the bytes a browser downloads when it
     /// fetches whole shards: the head plus every distinct shard the session's
@@ -284,7 +287,7 @@ impl EvalReport {
                 "{{\"hr20\":{},\"mrr20\":{},\"cases\":{},\"us_per_case\":{},\"us_p99\":{},",
                 "\"model_bytes\":{},\"head_bytes\":{},\"model_items\":{},\"model_entries\":{},\"bytes_per_item\":{},",
                 "\"bytes_per_session_touched\":{},\"bytes_per_session_touched_p90\":{},",
-                "\"bytes_per_session_touched_max\":{},\"shard_bytes\":{},\"bytes_per_session_shards\":{},",
+                "\"bytes_per_session_touched_max\":{},\"shard_count\":{},\"shard_bytes\":{},\"bytes_per_session_shards\":{},",
                 "\"train_sessions\":{},\"test_sessions\":{},",
                 "\"test_sessions_read\":{},\"build_ms\":{},\"roundtrip_exact\":{},\"params\":{{{}}}}}"
             ),
@@ -301,6 +304,7 @@ impl EvalReport {
             self.bytes_per_session_touched,
             self.bytes_per_session_touched_p90,
             self.bytes_per_session_touched_max,
+            self.shard_count,
             self.shard_bytes,
             self.bytes_per_session_shards,
             self.train_sessions,
@@ -425,7 +429,7 @@ pub fn run_eval(train: &Path, test: &Path, opts: &EvalOptions) -> Result<EvalRep
     say(&format!("ranked {} cases in {} ms", m.cases, t.elapsed().as_millis()));
 
     let mut touched: Vec<usize> = test_s.iter().map(|s| model.bytes_for(s)).collect();
-    let n_shards = opts.shards.max(1);
+    let n_shards = if opts.shards == 0 { crate::model_srv::auto_shards(&model) } else { opts.shards };
     let shard_sizes: Vec<usize> = (0..n_shards).map(|s| model.encode_shard(s, n_shards).len()).collect();
     let head_bytes = model.encode_head().len();
     let mut by_shards: Vec<usize> = test_s
@@ -451,6 +455,7 @@ pub fn run_eval(train: &Path, test: &Path, opts: &EvalOptions) -> Result<EvalRep
         bytes_per_session_touched: percentile(&mut touched, 0.5).unwrap_or(0),
         bytes_per_session_touched_p90: percentile(&mut touched, 0.9).unwrap_or(0),
         bytes_per_session_touched_max: touched.iter().copied().max().unwrap_or(0),
+        shard_count: n_shards,
         shard_bytes: shard_sizes.iter().sum::<usize>() / shard_sizes.len().max(1),
         bytes_per_session_shards: percentile(&mut by_shards, 0.5).unwrap_or(0),
         train_sessions: train_s.len(),
@@ -499,6 +504,12 @@ mod tests {
         assert!(o.set_all(["window"]).is_err());
         let names: Vec<&str> = o.describe().iter().map(|(k, _)| *k).collect();
         assert_eq!(names, EvalOptions::KEYS);
+        // Exactly the build parameters are BUILD_KEYS.
+        for &k in EvalOptions::KEYS {
+            let mut x = EvalOptions::default();
+            x.set(k, if k == "pair_max" { "false" } else { "3" }).unwrap();
+            assert_eq!(x.build != EvalOptions::default().build, EvalOptions::BUILD_KEYS.contains(&k), "{k}");
+        }
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub struct Config {
     pub database: Option<String>,
     /// Requests per second (and burst) per client network on `/v1/collect`.
     pub rate_limit: RateLimit,
+    /// Behind a reverse proxy: the header whose last address is the client's
+    /// (`X-Forwarded-For`, `X-Real-IP`), for the rate limit only.
+    pub client_ip_header: Option<String>,
     /// Events received longer ago are deleted; `None` keeps them forever.
     pub retention: Option<Duration>,
     /// How often retention runs (also once at start).
@@ -107,6 +110,7 @@ impl Default for Config {
             popularity_refresh: Duration::from_secs(1),
             database: None,
             rate_limit: RateLimit::default(),
+            client_ip_header: None,
             retention: Some(Duration::from_secs(180 * 86_400)),
             retention_every: Duration::from_secs(3600),
             body_timeout: Duration::from_secs(10),
@@ -141,6 +145,8 @@ pub enum StartError {
     BadOrigin(String),
     /// An empty or malformed admin token.
     BadToken,
+    /// A `--client-ip-header` that is not a header name.
+    BadHeaderName(String),
     /// The store could not be opened.
     Store(StoreError),
 }
@@ -170,6 +176,9 @@ impl fmt::Display for StartError {
                 f,
                 "--origin {o:?} is not an origin: use scheme://host[:port], e.g. --origin https://shop.example.com"
             ),
+            StartError::BadHeaderName(h) => {
+                write!(f, "--client-ip-header {h:?} is not a header name: use e.g. --client-ip-header X-Forwarded-For")
+            }
             StartError::BadToken => write!(
                 f,
                 "--admin-token must be 1 to 200 visible ASCII characters, no spaces (or leave it out to get a random one)"
@@ -229,6 +238,8 @@ pub struct Settings {
     pub demo_dir: Option<PathBuf>,
     /// Requests per second (and burst) per client network on `/v1/collect`.
     pub rate_limit: RateLimit,
+    /// The header that carries the client's address, when behind a proxy.
+    pub client_ip_header: Option<axum::http::HeaderName>,
     /// Longest time a client may take to send a request body.
     pub body_timeout: Duration,
     /// The public model (files, versions in memory, builds).
@@ -264,6 +275,13 @@ impl Server {
             Some(_) => return Err(StartError::BadToken),
             None => (random_token(), true),
         };
+        let client_ip_header = match &config.client_ip_header {
+            Some(h) => Some(
+                axum::http::HeaderName::from_bytes(h.trim().as_bytes())
+                    .map_err(|_| StartError::BadHeaderName(h.clone()))?,
+            ),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|source| {
             if source.kind() == std::io::ErrorKind::AddrInUse {
                 StartError::AddrInUse { addr: config.addr }
@@ -294,6 +312,7 @@ impl Server {
             widget_dir: config.widget_dir,
             demo_dir: config.demo_dir,
             rate_limit: config.rate_limit,
+            client_ip_header,
             body_timeout: config.body_timeout,
             model: model_srv::Models::open(config.data_dir.join("model"), config.model).await,
         };

@@ -187,7 +187,7 @@ impl Batches {
                 Event {
                     id: (self.page_load << 32) | self.seq,
                     item: Some(format!("SKU-{sku:05}")),
-                    category: Some(if sku % 3 == 0 { "bags/backpacks" } else { "shoes/running" }.into()),
+                    category: Some(if sku.is_multiple_of(3) { "bags/backpacks" } else { "shoes/running" }.into()),
                     brand: Some("Norte".into()),
                     price: Some(1990 + (sku as i64 % 200) * 50),
                     currency: Some("EUR".into()),

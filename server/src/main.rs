@@ -67,6 +67,9 @@ struct Serve {
     /// Requests a client network may make at once before --rate-limit applies.
     #[arg(long, value_name = "N", default_value_t = 200)]
     rate_burst: u32,
+    /// Behind a reverse proxy: rate-limit by the last address in this header (e.g. X-Forwarded-For) instead of the peer's. Only if every request comes through the proxy.
+    #[arg(long, value_name = "NAME")]
+    client_ip_header: Option<String>,
     /// Delete events received more than N days ago (checked at start and hourly); 0 keeps them forever.
     #[arg(long, value_name = "N", default_value_t = 180)]
     retention_days: u32,
@@ -119,6 +122,7 @@ async fn main() -> ExitCode {
         min_count: a.min_count,
         database: a.database,
         rate_limit: RateLimit { per_second: a.rate_limit.max(0.0), burst: a.rate_burst.max(1) },
+        client_ip_header: a.client_ip_header,
         retention: (a.retention_days > 0).then(|| Duration::from_secs(u64::from(a.retention_days) * 86_400)),
         model: vitrina_server::model_srv::ModelOptions {
             every: Duration::from_secs(a.model_every.min(1 << 32) * 60),
@@ -250,5 +254,35 @@ mod tests {
             panic!("serve")
         };
         assert_eq!(a.origins, ["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn model_commands_parse() {
+        use vitrina_server::model_cmd::ModelCmd;
+        let Cmd::Serve(a) = Cli::try_parse_from(["vitrina-server", "serve"]).unwrap().cmd else { panic!("serve") };
+        assert_eq!(a.model_every, 60);
+        let Cmd::Eval(e) =
+            Cli::try_parse_from(["vitrina-server", "eval", "--train", "a", "--test", "b", "k=10", "repeat=2"])
+                .unwrap()
+                .cmd
+        else {
+            panic!("eval")
+        };
+        assert_eq!((e.train.to_str(), e.test.to_str(), e.params.len()), (Some("a"), Some("b"), 2));
+        let Cmd::Model(m) =
+            Cli::try_parse_from(["vitrina-server", "model", "build", "--sessions", "s.txt", "neighbours=20"])
+                .unwrap()
+                .cmd
+        else {
+            panic!("model")
+        };
+        let ModelCmd::Build(b) = m.cmd;
+        assert_eq!(
+            (b.data, b.shards, b.min_clients, b.params),
+            (PathBuf::from(".vitrina-data"), 0, 2, vec!["neighbours=20".into()])
+        );
+        assert!(
+            Cli::try_parse_from(["vitrina-server", "model", "build", "--sessions", "s", "--database", "x"]).is_err()
+        );
     }
 }

@@ -202,7 +202,11 @@ async fn build(b: BuildArgs) -> ExitCode {
 }
 
 /// Reads `DATA/vitrina.db` read-only (no lock: a server may be writing it).
-fn build_from_sqlite(data: &std::path::Path, opts: &ModelOptions, out: &std::path::Path) -> Result<model_srv::Summary, String> {
+fn build_from_sqlite(
+    data: &std::path::Path,
+    opts: &ModelOptions,
+    out: &std::path::Path,
+) -> Result<model_srv::Summary, String> {
     use rusqlite::{Connection, OpenFlags};
     let path = data.join(crate::store::DB_FILE);
     if !path.is_file() {
@@ -221,7 +225,11 @@ fn build_from_sqlite(data: &std::path::Path, opts: &ModelOptions, out: &std::pat
     model_srv::build_events_into(&c, opts, out, t.elapsed().as_millis() as u64)
 }
 
-async fn build_from_postgres(url: &str, opts: &ModelOptions, out: &std::path::Path) -> Result<model_srv::Summary, String> {
+async fn build_from_postgres(
+    url: &str,
+    opts: &ModelOptions,
+    out: &std::path::Path,
+) -> Result<model_srv::Summary, String> {
     let t = Instant::now();
     let url = url.to_owned();
     let store = tokio::task::spawn_blocking(move || Store::open_postgres(&url, StoreOptions::default()))

@@ -326,14 +326,9 @@ impl PgWriter {
         // accepted one, every other is a duplicate.
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut totals = Totals::default();
-        let (mut l_client, mut l_id, mut l_n, mut l_item, mut l_qty, mut l_price): (
-            Vec<&[u8]>,
-            Vec<i64>,
-            Vec<i32>,
-            Vec<&str>,
-            Vec<i64>,
-            Vec<Option<i64>>,
-        ) = Default::default();
+        let mut l_client: Vec<&[u8]> = Vec::new();
+        let (mut l_id, mut l_n, mut l_qty) = (Vec::<i64>::new(), Vec::<i32>::new(), Vec::<i64>::new());
+        let (mut l_item, mut l_price) = (Vec::<&str>::new(), Vec::<Option<i64>>::new());
         for (b, _) in jobs {
             let mut o = Outcome::default();
             for e in &b.events {

@@ -15,15 +15,15 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Buckets kept before idle ones are swept (a full sweep is O(n); it happens at
-/// most once per `SWEEP_EVERY`, or when the map reaches this size).
+/// Buckets kept before idle ones are swept early (a sweep is O(n): it happens
+/// every `SWEEP_EVERY`, or at most once a second while the map is this large).
 const SWEEP_AT: usize = 65_536;
 /// How often idle buckets are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
-/// Most buckets kept at once; past it, a new network is let through unlimited
-/// until a sweep makes room (a flood from that many networks is a job for a
-/// firewall, and refusing legitimate newcomers would be worse).
-const MAX_BUCKETS: usize = 1 << 20;
+/// Most buckets kept at once (about 15 MB); past it, a new network is let
+/// through unlimited until a sweep makes room (a flood from that many networks
+/// is a job for a firewall, and refusing legitimate newcomers would be worse).
+const MAX_BUCKETS: usize = 1 << 18;
 
 /// How many requests a client network may make.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -119,7 +119,8 @@ impl Limiter {
         }
         let (rate, burst) = (self.limit.per_second, self.limit.burst.max(1) as f64);
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if st.buckets.len() >= SWEEP_AT || now.saturating_duration_since(st.swept) >= SWEEP_EVERY {
+        let since = now.saturating_duration_since(st.swept);
+        if since >= SWEEP_EVERY || (st.buckets.len() >= SWEEP_AT && since >= Duration::from_secs(1)) {
             st.swept = now;
             // A bucket that has refilled completely is the same as no bucket.
             st.buckets.retain(|_, b| b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < burst);

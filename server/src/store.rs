@@ -457,7 +457,7 @@ struct Inner {
 
 enum Backend {
     Sqlite(Sqlite),
-    Postgres(pg::Pg),
+    Postgres(Box<pg::Pg>),
 }
 
 struct Sqlite {
@@ -515,7 +515,7 @@ impl Store {
     /// may open the same database.
     pub fn open_postgres(url: &str, opts: StoreOptions) -> Result<Store, StoreError> {
         let (backend, writer) = pg::open(url)?;
-        Store::start(Backend::Postgres(backend), writer, opts, true)
+        Store::start(Backend::Postgres(Box::new(backend)), writer, opts, true)
     }
 
     fn start(
@@ -1716,7 +1716,11 @@ const SQL_MODEL_FLAGGED: &str = "SELECT DISTINCT client FROM ( \
 
 /// [`Store::model_rows`] on an SQLite connection (the `model build` command opens
 /// the database read-only, so it runs beside a serving server).
-pub fn read_model_rows(c: &Connection, rule: FlagRule, f: &mut dyn FnMut(ModelRow<'_>) -> bool) -> rusqlite::Result<()> {
+pub fn read_model_rows(
+    c: &Connection,
+    rule: FlagRule,
+    f: &mut dyn FnMut(ModelRow<'_>) -> bool,
+) -> rusqlite::Result<()> {
     let tx = c.unchecked_transaction()?;
     let flagged: std::collections::HashSet<Vec<u8>> = {
         let mut st = c.prepare(SQL_MODEL_FLAGGED)?;
@@ -1734,8 +1738,7 @@ pub fn read_model_rows(c: &Connection, rule: FlagRule, f: &mut dyn FnMut(ModelRo
     };
     {
         let mut st = c.prepare(SQL_MODEL_ROWS)?;
-        let mut rows =
-            st.query(params![Kind::ProductView.code(), Kind::CartAdd.code(), Kind::Purchase.code()])?;
+        let mut rows = st.query(params![Kind::ProductView.code(), Kind::CartAdd.code(), Kind::Purchase.code()])?;
         while let Some(r) = rows.next()? {
             let client = r.get_ref(0)?.as_blob()?;
             if flagged.contains(client) {
@@ -1759,11 +1762,8 @@ fn pg_model_rows(
     f: &mut dyn FnMut(ModelRow<'_>) -> bool,
 ) -> Result<(), postgres::Error> {
     use postgres::fallible_iterator::FallibleIterator;
-    let mut tx = c
-        .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()?;
+    let mut tx =
+        c.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
     let (like, unlike) = (Kind::Like.code() as i32, Kind::Unlike.code() as i32);
     let anonymous: &[u8] = &[0u8; 16];
     let flagged: std::collections::HashSet<Vec<u8>> = tx

@@ -26,7 +26,7 @@ fn now_ms() -> u64 {
 fn dataset(now: u64) -> Vec<Ingest> {
     let mut out = Vec::new();
     let mut add = |c: u8, received: u64, events: Vec<Event>| {
-        let site = if c % 3 == 0 { "other-shop" } else { "demo" };
+        let site = if c.is_multiple_of(3) { "other-shop" } else { "demo" };
         out.push(Ingest {
             site: site.into(),
             client: client(c),
@@ -224,4 +224,56 @@ async fn two_servers_share_one_postgres_database() {
     }
     one.stop().await.unwrap();
     two.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_server_reconnects_when_postgres_drops_its_connections() {
+    let url = fresh_database("reconnect").await;
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let (srv, _dir) = start_with({
+        let url = url.clone();
+        move |c| c.database = Some(url)
+    })
+    .await;
+    let a = srv.local_addr();
+    assert_eq!(post_ok(a, &sample(1)).await, (5, 0, 0));
+    assert_eq!(stored_events(a).await.len(), 5);
+
+    // As a PostgreSQL restart or failover would: every connection to the database dies.
+    let admin = url.replace(&format!("/{db}"), "/postgres");
+    let killed = tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        let sql = "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1";
+        c.query_one(sql, &[&db]).unwrap().get::<_, i64>(0)
+    })
+    .await
+    .unwrap();
+    assert!(killed >= 2, "the writer's and a reader's connections: {killed}");
+
+    // A batch in flight then fails with 503 (the client retries it); the next
+    // one goes through on a new connection.
+    let mut answers = Vec::new();
+    loop {
+        let r = post(a, &sample(2)).await;
+        answers.push(r.status);
+        if r.status == 200 {
+            assert_eq!(r.json()["accepted"], json!(5));
+            break;
+        }
+        assert_eq!(r.status, 503, "{}", r.text());
+        assert_eq!(r.header("retry-after"), Some("5"));
+        assert!(answers.len() < 3, "no reconnection: {answers:?}");
+    }
+    // Reads recover too (an idle reader found dead is replaced).
+    let mut tries = 0;
+    loop {
+        let r = admin_get(a, "/v1/events?limit=100").await;
+        if r.status == 200 {
+            assert_eq!(r.json()["events"].as_array().unwrap().len(), 10);
+            break;
+        }
+        tries += 1;
+        assert!(tries < 3, "{}", r.text());
+    }
+    srv.stop().await.unwrap();
 }

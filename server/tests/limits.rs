@@ -122,3 +122,34 @@ async fn client_addresses_are_stored_nowhere() {
         }
     }
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_configured_header_names_the_client() {
+    let (srv, _dir) = start_with(|c| {
+        c.rate_limit = RateLimit { per_second: 0.1, burst: 1 };
+        c.client_ip_header = Some("X-Forwarded-For".into());
+    })
+    .await;
+    let a = srv.local_addr();
+    let post_as = |xff: &'static str, n: u8| async move {
+        request(a, "POST", "/v1/collect", &[("X-Forwarded-For", xff)], &sample(n)).await.status
+    };
+    // One bucket per client network, though every request comes from the proxy.
+    assert_eq!(post_as("198.51.100.7", 1).await, 200);
+    assert_eq!(post_as("198.51.100.8", 2).await, 429, "same /24");
+    assert_eq!(post_as("203.0.113.5", 3).await, 200);
+    // The last address counts (the one the proxy added), not what the client claims.
+    assert_eq!(post_as("192.0.2.1, 198.51.100.9", 4).await, 429);
+    assert_eq!(post_as("2001:db8:1::5", 5).await, 200);
+    assert_eq!(post_as("[2001:db8:1::6]:4431", 6).await, 429, "same /48, with a port");
+    srv.stop().await.unwrap();
+
+    // Without the option, the header is ignored: everyone shares the peer's bucket.
+    let (srv, _dir) = start_with(|c| c.rate_limit = RateLimit { per_second: 0.1, burst: 1 }).await;
+    let a = srv.local_addr();
+    let r = request(a, "POST", "/v1/collect", &[("X-Forwarded-For", "198.51.100.7")], &sample(1)).await;
+    assert_eq!(r.status, 200);
+    let r = request(a, "POST", "/v1/collect", &[("X-Forwarded-For", "203.0.113.5")], &sample(2)).await;
+    assert_eq!(r.status, 429);
+    srv.stop().await.unwrap();
+}

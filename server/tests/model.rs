@@ -35,7 +35,8 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 fn write_sessions(path: &Path, sessions: &[Vec<u32>]) {
-    let text: String = sessions.iter().map(|s| s.iter().map(u32::to_string).collect::<Vec<_>>().join(" ") + "\n").collect();
+    let text: String =
+        sessions.iter().map(|s| s.iter().map(u32::to_string).collect::<Vec<_>>().join(" ") + "\n").collect();
     std::fs::write(path, text).unwrap();
 }
 
@@ -181,7 +182,10 @@ fn model_build_from_a_sessions_file_writes_a_versioned_sharded_model() {
     let s: Value = serde_json::from_str(stdout.trim()).unwrap();
     let version = s["version"].as_str().unwrap().to_owned();
     assert_eq!(version.len(), 12);
-    assert_eq!((s["shards"].as_u64(), s["changed"].as_bool(), s["source"].as_str()), (Some(5), Some(true), Some("sessions")));
+    assert_eq!(
+        (s["shards"].as_u64(), s["changed"].as_bool(), s["source"].as_str()),
+        (Some(5), Some(true), Some("sessions"))
+    );
     assert_eq!(s["sessions"], 600);
     assert_eq!(std::fs::read_to_string(out.join("current")).unwrap().trim(), version);
 
@@ -230,6 +234,10 @@ fn model_build_from_a_sessions_file_writes_a_versioned_sharded_model() {
 fn old_versions_are_pruned_but_current_and_recent_ones_stay() {
     let dir = TempDir::new("prune");
     let out = dir.path().join("model");
+    // Directories this module did not write are never deleted.
+    for other in ["2024", "abcdefabcdef"] {
+        std::fs::create_dir_all(out.join(other)).unwrap();
+    }
     let mut versions = Vec::new();
     for n in 0..4u32 {
         let m = Model::from_lists(vec![(1, vec![(2 + n, 1.0)])], vec![(1, 1.0)]);
@@ -243,6 +251,7 @@ fn old_versions_are_pruned_but_current_and_recent_ones_stay() {
     assert_eq!(kept.len(), 2);
     assert!(!out.join(&versions[0]).exists() && !out.join(&versions[1]).exists());
     assert!(out.join(&versions[2]).is_dir() && out.join(&versions[3]).is_dir());
+    assert!(out.join("2024").is_dir() && out.join("abcdefabcdef").is_dir());
     // A damaged version is refused when loaded.
     let l = model_srv::load_version(&out, &versions[3]).unwrap();
     assert_eq!(l.shards.len(), 2);
@@ -263,7 +272,8 @@ fn row<'a>(client: &'a [u8], session: u32, item: &'a str, received: u64) -> Mode
 
 #[test]
 fn events_need_enough_clients_for_items_and_pairs() {
-    let opts = ModelOptions { min_clients: 3, half_life_days: 0.0, popular_half_life_days: 0.0, ..ModelOptions::default() };
+    let opts =
+        ModelOptions { min_clients: 3, half_life_days: 0.0, popular_half_life_days: 0.0, ..ModelOptions::default() };
     let mut c = Collected::new(None);
     // Three clients view A then B; one of them also Z after A; two view A then C.
     for n in 0..3u8 {
@@ -299,7 +309,8 @@ fn events_need_enough_clients_for_items_and_pairs() {
 
 #[test]
 fn sessions_are_per_client_and_session_and_recency_is_in_days() {
-    let opts = ModelOptions { min_clients: 1, half_life_days: 1.0, popular_half_life_days: 0.0, ..ModelOptions::default() };
+    let opts =
+        ModelOptions { min_clients: 1, half_life_days: 1.0, popular_half_life_days: 0.0, ..ModelOptions::default() };
     const DAY: u64 = 86_400_000;
     let mut c = Collected::new(None);
     // An old session says A → B, a recent one A → C; a session boundary between
@@ -328,7 +339,11 @@ fn session_batch(client_n: u8, session: u32, items: &[&str]) -> Vec<u8> {
         .enumerate()
         .map(|(i, it)| {
             let kind = if i % 3 == 2 { Kind::CartAdd } else { Kind::ProductView };
-            Event { id: (session as u64) << 32 | i as u64, item: Some((*it).into()), ..Event::new(kind, T + i as u64 * 1000) }
+            Event {
+                id: (session as u64) << 32 | i as u64,
+                item: Some((*it).into()),
+                ..Event::new(kind, T + i as u64 * 1000)
+            }
         })
         .collect();
     encode(&Batch { site: "demo".into(), client: client(client_n), session, dropped: 0, events })
@@ -366,7 +381,10 @@ async fn model_build_reads_the_database_of_a_running_server() {
     .unwrap();
     assert_eq!(code, 0, "{err}");
     let s: Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!((s["source"].as_str(), s["clients"].as_u64(), s["sessions"].as_u64()), (Some("events"), Some(4), Some(7)));
+    assert_eq!(
+        (s["source"].as_str(), s["clients"].as_u64(), s["sessions"].as_u64()),
+        (Some("events"), Some(4), Some(7))
+    );
     assert_eq!(s["rows"], 4 * 3 + 3 * 2);
     let version = s["version"].as_str().unwrap();
     let m = merge_files(&data.join("model"), version, s["shards"].as_u64().unwrap() as u32);
@@ -578,7 +596,8 @@ async fn the_store_hands_over_sessions_in_order_without_flagged_clients() {
         events,
         ..Ingest::default()
     };
-    let e = |id: u64, kind: Kind, item: &str, ts: u64| Event { id, item: Some(item.into()), ..Event::new(kind, T + ts) };
+    let e =
+        |id: u64, kind: Kind, item: &str, ts: u64| Event { id, item: Some(item.into()), ..Event::new(kind, T + ts) };
     // Out of order on the wire; a like and a search are not session items.
     store
         .ingest(ingest(
@@ -619,4 +638,180 @@ async fn the_store_hands_over_sessions_in_order_without_flagged_clients() {
     drop(store.model_rows(rule, f).await.unwrap());
     assert_eq!(n.load(Ordering::Relaxed), 2);
     store.close().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// At Diginetica's scale (ignored: they need the dataset and a release build):
+//
+//   cargo test --release -p vitrina-server --test model -- --ignored --nocapture
+//
+// The dataset is ../shared/data/diginetica/train_sessions.txt next to the
+// repository, or $VITRINA_DIGINETICA.
+
+fn diginetica() -> Vec<Vec<u32>> {
+    let path = std::env::var_os("VITRINA_DIGINETICA").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/diginetica/train_sessions.txt")
+    });
+    vitrina_server::eval::read_sessions(&path).unwrap_or_else(|e| panic!("{e} (set VITRINA_DIGINETICA)"))
+}
+
+/// Diginetica's ~1,250 sessions a day, as receive times.
+const SESSION_MS: u64 = 86_400_000 / 1250;
+
+fn client_of(i: usize) -> [u8; 16] {
+    let mut c = [0x33u8; 16];
+    c[8..].copy_from_slice(&(i as u64).to_be_bytes());
+    c
+}
+
+/// The events path (SKU hashes, recency in days, client thresholds) against the
+/// sessions-file path, with the published protocol: how much do the privacy
+/// thresholds cost?
+#[test]
+#[ignore]
+fn diginetica_accuracy_of_the_events_path() {
+    let all = diginetica();
+    let (train, test) = all.split_at(all.len() - 15_000);
+    let mut c = Collected::new(None);
+    for (i, s) in train.iter().enumerate() {
+        let cl = client_of(i);
+        for it in s {
+            c.push(row(&cl, 1, &it.to_string(), T + i as u64 * SESSION_MS));
+        }
+    }
+    let hashed = |s: &[Vec<u32>]| -> Vec<Vec<u32>> {
+        s.iter().map(|s| s.iter().map(|i| sku_id(&i.to_string())).collect()).collect()
+    };
+    let test_h = vitrina_server::eval::filter_test(&hashed(train), &hashed(test));
+    let rank = vitrina::rank::RankParams::default();
+    let base = ModelBuilder::from_sessions(train, BuildParams::default());
+    let test_n = vitrina_server::eval::filter_test(train, test);
+    let m = vitrina_server::eval::evaluate(&base, &test_n, &rank, 20, false);
+    println!(
+        "sessions file:  HR@20 {:.2} MRR@20 {:.2} ({} cases), {} bytes",
+        m.hr,
+        m.mrr,
+        m.cases,
+        base.encode().len()
+    );
+    for min_clients in [1, 2, 3, 5] {
+        let t = Instant::now();
+        let opts = ModelOptions { min_clients, ..ModelOptions::default() };
+        let model = model_srv::build_from_events(&c, &opts);
+        let ms = t.elapsed().as_millis();
+        let m = vitrina_server::eval::evaluate(&model, &test_h, &rank, 20, false);
+        println!(
+            "events, min_clients {min_clients}: HR@20 {:.2} MRR@20 {:.2} ({} cases), {} items, {} bytes, built in {ms} ms",
+            m.hr,
+            m.mrr,
+            m.cases,
+            model.len(),
+            model.encode().len()
+        );
+    }
+}
+
+/// Every Diginetica session stored as a client's product views; a rebuild
+/// through the server while batches keep arriving: how long it takes, and what
+/// it does to ingest latency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn diginetica_rebuild_beside_ingest() {
+    let sessions = diginetica();
+    let dir = TempDir::new("dg-rebuild");
+    let data = dir.path().join("data");
+    let store = Store::open_sqlite(&data, StoreOptions::default()).unwrap();
+    let t = Instant::now();
+    let store = Arc::new(store);
+    for chunk in sessions.chunks(2000).enumerate().collect::<Vec<_>>() {
+        let (c, chunk) = chunk;
+        let mut tasks = Vec::new();
+        for (j, s) in chunk.iter().enumerate() {
+            let i = c * 2000 + j;
+            let events: Vec<Event> = s
+                .iter()
+                .enumerate()
+                .map(|(k, it)| Event {
+                    id: k as u64,
+                    item: Some(it.to_string()),
+                    ..Event::new(Kind::ProductView, T + i as u64 * SESSION_MS + k as u64)
+                })
+                .collect();
+            let b = Ingest {
+                site: "dg".into(),
+                client: client_of(i),
+                session: 1,
+                received: T + i as u64 * SESSION_MS,
+                events,
+                ..Ingest::default()
+            };
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move { store.ingest(b).await.unwrap() }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+    println!("stored {} sessions in {:?}", sessions.len(), t.elapsed());
+    Arc::into_inner(store).unwrap().close().await.unwrap();
+
+    let (server, _) = (
+        vitrina_server::Server::bind(vitrina_server::Config {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data.clone(),
+            admin_token: Some(TOKEN.into()),
+            rate_limit: RateLimit { per_second: 0.0, burst: 1 },
+            retention: None,
+            model: ModelOptions { every: Duration::ZERO, ..ModelOptions::default() },
+            ..vitrina_server::Config::default()
+        })
+        .await
+        .unwrap()
+        .spawn(),
+        (),
+    );
+    let a = server.local_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let ingest = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut lat = Vec::new();
+            let mut s = 0;
+            while !stop.load(Ordering::Relaxed) {
+                s += 1;
+                let t = Instant::now();
+                let r = post(a, &session_batch(77, s, &["X-1", "X-2", "X-3"])).await;
+                assert_eq!(r.status, 200);
+                lat.push((t, t.elapsed().as_secs_f64() * 1000.0));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            lat
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let start = Instant::now();
+    let r = admin_post(a, "/v1/model/rebuild").await;
+    let took = start.elapsed();
+    let end = Instant::now();
+    assert_eq!(r.status, 200, "{}", r.text());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    let lat = ingest.await.unwrap();
+    println!("rebuild: {} in {took:?}", r.text());
+    let report = |what: &str, mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let p = |q: f64| v.get(((v.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(0.0);
+        println!(
+            "ingest {what}: {} batches, latency ms p50 {:.2} p99 {:.2} max {:.2}",
+            v.len(),
+            p(0.5),
+            p(0.99),
+            p(1.0)
+        );
+    };
+    report("before the rebuild", lat.iter().filter(|l| l.0 < start).map(|l| l.1).collect());
+    report("during the rebuild", lat.iter().filter(|l| l.0 >= start && l.0 < end).map(|l| l.1).collect());
+    let (head, m) = fetch_model(a).await;
+    assert_eq!(head["items"].as_u64(), Some(m.len() as u64));
+    server.stop().await.unwrap();
 }

@@ -170,6 +170,18 @@ impl Core {
         self.batches.len() as u32
     }
 
+    /// The page is visible again (batches may be handed over again when left).
+    pub fn visible(&mut self) {
+        self.e.visible();
+    }
+
+    /// Takes another tab's client id.
+    pub fn set_client(&mut self, client: &str) {
+        if let Some(c) = codec::parse_client(client) {
+            self.e.set_client(c);
+        }
+    }
+
     /// One of the batches prepared by `leaving`.
     pub fn batch(&self, i: u32) -> Vec<u8> {
         self.batches.get(i as usize).cloned().unwrap_or_default()

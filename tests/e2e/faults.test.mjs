@@ -87,9 +87,14 @@ describe('delivery under faults: every event exactly once', () => {
   });
 
   /**
-   * Runs one scenario. `body(s)` drives the pages and returns the live page to drain.
-   * s.load(page, name, item?) loads a fixture page (one page view generated; a product view on leave
-   * when `item` is set); s.track(page, n) tracks one custom event; s.ctx is a fresh browser context.
+   * Runs one scenario in a fresh browser context: `body(s)` drives the pages and returns the
+   * live page (or pages) to drain; then it counts, records a table row and asserts.
+   *   s.newPage()                         a page of the context, its errors and widget warnings collected
+   *   s.load(page, name, {item, format})  loads /fx/<site>/<name>.html: one page view generated, plus a
+   *                                       product view (sent when the page is left) when `item` is set
+   *   s.track(page, k) / s.trackAll(...)  one custom event with the unique key k
+   *   s.notes, s.recoveredBy              notes for the table; what recovered the delivery
+   * `natural`: how long the widget's own timers get to drain the outbox before the nudges.
    */
   async function scenario(name, site, body, { natural = 15000, total = 35000 } = {}) {
     const t0 = Date.now();
@@ -101,8 +106,6 @@ describe('delivery under faults: every event exactly once', () => {
     const errors = [];
     const s = {
       ctx,
-      /** Whether a collect request of this scenario got a 2xx. */
-      delivered: () => proxy.log.slice(logFrom).some((e) => e.status >= 200 && e.status < 300),
       notes,
       site,
       async newPage() {
@@ -119,7 +122,7 @@ describe('delivery under faults: every event exactly once', () => {
         const q = new URLSearchParams();
         if (item) q.set('item', item);
         if (format) q.set('format', format);
-        await page.goto(proxy.url + p + (q.size ? `?${q}` : ''), { waitUntil });
+        await page.goto(proxy.url + p + (q.toString() ? `?${q}` : ''), { waitUntil });
         await waitForWidget(page);
         await page.waitForFunction(() => document.readyState !== 'loading');
         await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));

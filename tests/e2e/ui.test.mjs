@@ -31,6 +31,13 @@ const CSP = `default-src 'self'; script-src 'self' 'wasm-unsafe-eval' '${SNIPPET
 const EVIL = '<img src=x onerror="window.__pwned=(window.__pwned||0)+1">';
 const EVIL2 = '"><script>window.__pwned=2</script><b onmouseover=alert(1)>x</b>';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Known, not about what the shopper sees: the reference server answers GET /v1/model/head
+// with 404 until it has built a model, and api.js asks for it on pages with ranked slots.
+// Those 404s (and their console lines) are tolerated; anything else fails the test.
+function assertClean(page) {
+  page.badResponses = page.badResponses.filter((r) => !(r.status === 404 && /\/v1\/model\/head$/.test(r.url)));
+  assertNoPageErrors(page);
+}
 const en = (n) => new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(n);
 const eur = (n, lang = 'en') => new Intl.NumberFormat(lang, { style: 'currency', currency: 'EUR' }).format(n);
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
@@ -258,7 +265,7 @@ describe('what the shopper sees', () => {
       return a && getComputedStyle(a).outlineStyle;
     });
     assert.equal(ring, 'solid', 'focused card shows an outline');
-    assertNoPageErrors(page);
+    assertClean(page);
     await page.close();
   });
 
@@ -316,7 +323,7 @@ describe('what the shopper sees', () => {
       return e.length && e;
     }, { timeout: 5000, message: 'rec-click on the server' });
     assert.deepEqual(clicks.map((e) => [e.slot, e.rec, e.item]), [['recently-viewed', first.rec, first.item]]);
-    assertNoPageErrors(page);
+    assertClean(page);
     await page.close();
   });
 
@@ -356,7 +363,7 @@ describe('what the shopper sees', () => {
     assert.equal(s.cards[0].price, eur(BY_SKU[s.cards[0].item].price, 'es'));
     await shoot(page, 'slot-trending-es-1280', { selector: 'section:has([data-vitrina-slot="trending"])' });
     await narrow(page, () => shoot(page, 'slot-trending-es-390', { selector: 'section:has([data-vitrina-slot="trending"])' }));
-    assertNoPageErrors(page);
+    assertClean(page);
     await page.close();
   });
 
@@ -451,7 +458,7 @@ describe('what the shopper sees', () => {
     assert.deepEqual(s.b2.facts, ['Lo más vendido en Running', 'Tendencia', `${es} me gusta`]);
     assert.deepEqual([s.l2.label, s.l2.count], ['Me gusta', es]);
     await axe(page, 'likes fixture (es)');
-    assertNoPageErrors(page);
+    assertClean(page);
     await page.close();
   });
 
@@ -484,7 +491,7 @@ describe('what the shopper sees', () => {
         await shoot(page, `badges-listing-${lang}-390`);
       });
       await axe(page, `listing (${lang})`);
-      assertNoPageErrors(page);
+      assertClean(page);
       await page.close();
     }
   });
@@ -582,7 +589,7 @@ describe('what the shopper sees', () => {
       await dialog.getByRole('button', { name: lang === 'en' ? 'Close' : 'Cerrar' }).click();
       assert.equal((await slot(page, 'recently-viewed')).empty, t.empty);
       assert.equal(await page.evaluate(() => document.querySelector('article.product button.like').getAttribute('aria-pressed')), 'false');
-      assertNoPageErrors(page);
+      assertClean(page);
       await page.close();
     }
   });
@@ -614,7 +621,7 @@ describe('what the shopper sees', () => {
     page.routes.lang = 'es';
     await go(page, '/shop/product.html?sku=SKU-001');
     assert.equal((await slot(page, 'recently-viewed')).empty, 'Aquí aparecerán los productos que mires.');
-    assertNoPageErrors(page);
+    assertClean(page);
     await page.close();
   });
 
@@ -646,7 +653,7 @@ describe('what the shopper sees', () => {
     });
     await page.locator('#tpl article.mine').first().locator('button').click();
     await waitFor(async () => (await page.evaluate(() => window.vitrina.profile())).cart.some((l) => l.item === 'SKU-002'), { timeout: 3000, message: 'cart-add of the card\'s item' });
-    assertNoPageErrors(page);
+    assertClean(page);
     await page.close();
   });
 
@@ -703,7 +710,7 @@ describe('what the shopper sees', () => {
       assert.deepEqual(ev.filter((e) => e[1].slot === 'cart-complements').map((e) => e[0]).sort(), ['impression', 'impression', 'impression', 'rec-click']);
       assert.deepEqual(ev.find((e) => e[0] === 'rec-click')[1], { item: 'SKU-028', rec: 'core-0-SKU-028', slot: 'cart-complements' });
       await noInjection(page, 'ranked harness');
-      assertNoPageErrors(page);
+      assertClean(page);
       await page.close();
     }
   });
@@ -768,7 +775,7 @@ describe('what the shopper sees', () => {
     assert.deepEqual(ft.cards.map((c) => [c.name, c.reason, c.href]), [[EVIL, EVIL2, null]]);
     await sleep(300);
     await noInjection(h, 'ranked harness with markup');
-    assertNoPageErrors(page);
+    assertClean(page);
     await page.close();
     await h.close();
   });
@@ -802,7 +809,7 @@ describe('what the shopper sees', () => {
     assert.deepEqual(await page.evaluate(() => window.__csp), [], 'securitypolicyviolation events');
     assert.deepEqual(page.consoleMessages.filter((m) => /Content Security Policy/i.test(m.text)), []);
     await shoot(page, 'csp-listing-en-1280');
-    assertNoPageErrors(page);
+    assertClean(page);
     await page.close();
   });
 
@@ -833,7 +840,7 @@ describe('what the shopper sees', () => {
         figures.push(`CLS ${name} ${viewport.width}x${viewport.height} (widget +700 ms, feed +1200 ms): ${cls.toFixed(4)}${shifts.length ? ' ' + JSON.stringify(shifts) : ''}`);
         assert.ok(cls <= 0.01, `CLS on the ${name} page at ${viewport.width}: ${cls} ${JSON.stringify(shifts)}`);
       }
-      assertNoPageErrors(page);
+      assertClean(page);
       await page.close();
     }
   });
@@ -855,7 +862,7 @@ describe('what the shopper sees', () => {
     await page.evaluate(() => window.vitrina.openPanel());
     assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('[data-vitrina-panel-host]').shadowRoot.querySelector('dialog')).animationName), 'none');
     await axe(page, 'panel (en, reduced motion)');
-    assertNoPageErrors(page);
+    assertClean(page);
     await page.close();
   });
 });

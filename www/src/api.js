@@ -88,6 +88,7 @@ function startWith(wasm, config) {
   let lastUrl = location.pathname + location.search;
   const timers = { save: 0, flush: 0, retry: 0, render: 0, model: 0 };
   let inflight = false;
+  let retryAt = 0;
   // Other tabs of the shop, told about every event recorded here (src/engine.rs
   // commit_replica), so all tabs hold one coherent profile within milliseconds.
   let bc = null;
@@ -175,7 +176,7 @@ function startWith(wasm, config) {
     if (p.currency) currency = String(p.currency).toUpperCase();
     if (!replica && bc && kind !== 'page') outgoing.push([kind, p, now]);
     if (!replica && (kind === 'view' || kind === 'cart-add') && modelHead) later('model', 50, loadModel);
-    later('save', 0, save);
+    later('save', 0, saveProfile);
     if (replica) return true;
     if (core.wants_flush()) later('flush', 0, pump);
     else if (!timers.flush) later('flush', FLUSH_DELAY, pump);
@@ -184,9 +185,9 @@ function startWith(wasm, config) {
 
   // One timer per kind of work. A pending timer is kept unless the work is now
   // wanted sooner (immediately), so a burst of calls arms at most two timers.
-  function later(name, ms, f) {
+  function later(name, ms, f, replace) {
     const t = timers[name];
-    if (t && (ms > 0 || t.now)) return;
+    if (t && !replace && (ms > 0 || t.now)) return;
     if (t) clearTimeout(t.id);
     timers[name] = { now: ms === 0, id: 0 };
     timers[name].id = setTimeout(() => {
@@ -200,7 +201,15 @@ function startWith(wasm, config) {
   }
 
   // ---- storage
+  // Everything: the profile, and the outbox (which seals what is pending).
   function save() {
+    saveProfile();
+    saveOutbox();
+  }
+  // The profile only (after each burst of events). The outbox is written when
+  // batches are sealed — by the flush timer, at 20 events, or when the page is
+  // left — so that events recorded a moment apart still share one batch.
+  function saveProfile() {
     if (outgoing.length) {
       // Tell the other tabs what happened here, in one message per burst.
       try {
@@ -212,7 +221,6 @@ function startWith(wasm, config) {
     // What another tab stored is joined in first (src/profile.rs merge), so
     // concurrent tabs lose nothing even when storage lags between processes.
     store.set('profile', core.save_profile(store.get('profile') || '', Date.now()));
-    saveOutbox();
   }
   function saveOutbox() {
     if (!core.may_persist()) return;
@@ -241,8 +249,11 @@ function startWith(wasm, config) {
         () => done(0, -1),
       );
   }
-  function pump() {
+  // `force`: the browser is back online or the shop asked to flush; otherwise a
+  // retry waits for its time (backoff, Retry-After), whatever new events arrive.
+  function pump(force) {
     if (inflight || !(endpoint || transport)) return;
+    if (force !== true && Date.now() < retryAt) return;
     inflight = true;
     withSendLock((release) => {
       // Inside the lock, batch after batch until the outbox is empty or a
@@ -264,7 +275,8 @@ function startWith(wasm, config) {
           if (wait < 0) return step();
           inflight = false;
           release();
-          later('retry', wait, pump);
+          retryAt = Date.now() + wait;
+          later('retry', wait, pump, true);
         });
       };
       step();
@@ -465,7 +477,8 @@ function startWith(wasm, config) {
     },
     visibilitychange() {
       if (document.visibilityState === 'hidden') leave(true);
-      else if (view && view.since == null) {
+      else core.visible();
+      if (document.visibilityState !== 'hidden' && view && view.since == null) {
         // Back: keep timing, unless another page already reported this view
         // (it took our stored view after we were gone long enough).
         if (core.may_persist() && !store.get('view:' + nonce)) view = null;
@@ -474,17 +487,22 @@ function startWith(wasm, config) {
       }
     },
     pagehide: leave,
-    online: pump,
+    online: () => pump(true),
     // Another tab wrote: join its profile, take its batches, its consent choice
     // or its erase (a new client id).
     storage(ev) {
       if (ev.key === 'vitrina:profile' && ev.newValue && core.absorb(ev.newValue, Date.now())) render();
       else if (ev.key === 'vitrina:outbox' && ev.newValue) core.merge_outbox(ev.newValue);
       else if (ev.key === 'vitrina:consent' && ev.newValue) core.set_consent(ev.newValue);
-      else if (ev.key === 'vitrina:cid' && ev.newValue && ev.newValue !== core.client()) {
+      else if (ev.key === 'vitrina:erased' && ev.newValue && ev.newValue !== core.client()) {
         core.erase(ev.newValue, rand32());
         view = null;
         render();
+      } else if (ev.key === 'vitrina:cid' && /^[0-9a-f]{32}$/.test(ev.newValue || '') && ev.newValue !== core.client()) {
+        // Tabs of a first visit each made an id: all take the smallest, so one
+        // browser is one client.
+        if (ev.newValue < core.client()) core.set_client(ev.newValue);
+        else if (core.may_persist()) store.set('cid', core.client());
       } else if (ev.key === null) render();
     },
     popstate: onRoute,
@@ -579,7 +597,7 @@ function startWith(wasm, config) {
       new Promise((resolve) => {
         try {
           save();
-          pump();
+          pump(true);
         } catch (e) {}
         resolve();
       }),
@@ -607,6 +625,10 @@ function startWith(wasm, config) {
       store.clear();
       const c = randomHex(16);
       core.erase(c, rand32());
+      // Tell the other tabs (a marker that is removed at once: only the storage
+      // event matters).
+      store.set('erased', c);
+      store.remove('erased');
       // Erasing keeps the shopper's consent choice: it is not data about them
       // but their instruction about data.
       const choice = core.consent_state();

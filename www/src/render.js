@@ -205,7 +205,7 @@ export function renderSlots(v) {
       }
     };
     let list = [];
-    if (kind === 'trending') return feed(v).then(() => show(trending(v, profile)));
+    if (kind === 'trending') return feed(v).then(() => trending(v, profile)).then(show, () => show([]));
     if (paused && PERSONAL.includes(kind)) list = [];
     else if (kind === 'recently-viewed')
       list = profile.recent
