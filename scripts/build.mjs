@@ -170,7 +170,7 @@ async function esbuildJs(dev) {
   }
 }
 
-const NPM_JS = ['api.js', 'capture.js', 'render.js', 'storage.js'];
+const NPM_JS = ['api.js', 'capture.js', 'panel.js', 'render.js', 'storage.js'];
 function npmFiles() {
   fs.mkdirSync(paths.npmDist, { recursive: true });
   fs.copyFileSync(paths.glue, path.join(paths.npmDist, `${OUT_NAME}.js`));

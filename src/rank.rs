@@ -118,6 +118,7 @@ fn clamp_param(v: f32, max: f32) -> f32 {
 /// Shell sort, which is a few hundred bytes instead of several KB of pattern-
 /// defeating quicksort and is fast enough for the hundreds of candidates a
 /// slot ranks. Both give the same order for a total order.
+#[allow(unused_mut)] // `cmp` is only called mutably in the wasm branch.
 fn sort_by<T: Copy>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
     #[cfg(not(target_arch = "wasm32"))]
     {

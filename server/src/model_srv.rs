@@ -81,7 +81,9 @@
 //!
 //! - `GET /v1/model/head` (public, CORS like `/v1/popularity`): the current head,
 //!   `Cache-Control: no-cache` and `ETag: "<version>"` (so `If-None-Match` costs a
-//!   304), `404 {"error": ...}` before any model was built:
+//!   304). Before any model was built: `200 {"version": null, "shards": 0,
+//!   "note": "no model yet: ..."}` (a normal state for a new shop: pages rank
+//!   without a model). With a model:
 //!
 //!   ```json
 //!   {"version": "3f2a9c0d1e2b", "shards": 1369, "id": "fnv1a32",
@@ -313,6 +315,8 @@ pub fn build_from_events(c: &Collected, opts: &ModelOptions) -> Model {
             }
         }
     }
+    // (Building longer lists first, so that supported neighbours past the
+    // cut-off replace the dropped ones, changed nothing on Diginetica: not done.)
     if support.values().all(|e| e.0 >= min) {
         return model;
     }
@@ -1091,11 +1095,19 @@ fn cached(
 async fn head(State(m): State<Models>, headers: HeaderMap) -> Response {
     match m.current().await {
         Some(l) => cached(&headers, &format!("\"{}\"", l.version), "no-cache", "application/json", l.head_json.clone()),
-        None => crate::api::error(
-            StatusCode::NOT_FOUND,
-            "no model yet: the server builds one from the stored events (serve --model-every), \
-             or run vitrina-server model build",
-        ),
+        // No model yet is a normal state for a new shop, not an error: pages
+        // see zero shards and rank without a model.
+        None => {
+            let body = serde_json::json!({
+                "version": null,
+                "shards": 0,
+                "note": "no model yet: the server builds one from the stored events (serve --model-every), \
+                         or run vitrina-server model build",
+            });
+            let mut r = crate::api::json(StatusCode::OK, &body);
+            r.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-cache"));
+            r
+        }
     }
 }
 

@@ -403,6 +403,35 @@ async fn model_build_reads_the_database_of_a_running_server() {
     assert!(err.contains("no database at"), "{err}");
 }
 
+#[tokio::test]
+async fn model_build_reads_postgres() {
+    let url = fresh_database("model_build").await;
+    let (server, dir) = start_with({
+        let url = url.clone();
+        move |c| {
+            c.database = Some(url);
+            c.model.every = Duration::ZERO;
+        }
+    })
+    .await;
+    for n in 1..=2 {
+        post_ok(server.local_addr(), &session_batch(n, 1, &["PG-1", "PG-2"])).await;
+    }
+    let out = dir.path().join("pg-model");
+    let (code, stdout, err) = tokio::task::spawn_blocking({
+        let out = out.clone();
+        move || run(&["model", "build", "--database", &url, "--out", out.to_str().unwrap(), "--json"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    let s: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!((s["clients"].as_u64(), s["rows"].as_u64()), (Some(2), Some(4)));
+    let m = merge_files(&out, s["version"].as_str().unwrap(), s["shards"].as_u64().unwrap() as u32);
+    assert_eq!(nbrs(&m, "PG-1"), vec![sku_id("PG-2")]);
+    server.stop().await.unwrap();
+}
+
 // ---------------------------------------------------------------------------
 // Serving and rebuilding.
 
@@ -447,10 +476,12 @@ async fn rebuilds_while_ingest_goes_on(b: Backend) {
     .await;
     let a = server.local_addr();
 
-    // Before any model: 404 JSON, and a rebuild with nothing to learn says so.
+    // Before any model: an empty head (zero shards, pages rank without a model),
+    // and a rebuild with nothing to learn says so.
     let r = get(a, "/v1/model/head").await;
-    assert_eq!(r.status, 404);
-    assert!(r.json()["error"].as_str().unwrap().contains("no model yet"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["shards"], 0);
+    assert!(r.json()["note"].as_str().unwrap().contains("no model yet"));
     let r = admin_post(a, "/v1/model/rebuild").await;
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.json()["error"].as_str().unwrap().contains("nothing to build from yet"));
@@ -558,7 +589,7 @@ async fn serve_rebuilds_on_its_own_and_serves_the_model_at_start() {
         let t = Instant::now();
         loop {
             let r = get(a, "/v1/model/head").await;
-            if r.status == 200 && pred(&r.json()) {
+            if r.status == 200 && r.json()["version"].is_string() && pred(&r.json()) {
                 return r.json();
             }
             assert!(t.elapsed() < Duration::from_secs(20), "no rebuild: {}", r.text());

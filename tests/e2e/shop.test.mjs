@@ -225,7 +225,10 @@ describe('demo shop: browse, cart, like, deliver', () => {
     assert.equal(likes.length, 1, 'one like');
     assert.equal(likes[0].item, TARGET);
 
-    const known = new Set(['page', 'view', 'cart-add', 'like']);
+    // Recommendation impressions are real events too (slots seen on screen): each
+    // names its slot, its rec id and an item; nothing else is sent.
+    for (const e of events.filter((x) => x.kind === 'impression')) assert.ok(e.slot && e.rec && e.item, JSON.stringify(e));
+    const known = new Set(['page', 'view', 'cart-add', 'like', 'impression']);
     assert.deepEqual(events.filter((e) => !known.has(e.kind)).map((e) => e.kind), [], 'no other events');
     assert.equal(events.length, expectedCount, 'total number of stored events');
   });
