@@ -150,6 +150,9 @@ pub struct Engine {
     pub currency: Option<String>,
     /// What the shopper agreed to.
     pub consent: Consent,
+    /// The shopper paused personalization: events change nothing in the profile
+    /// (they are still delivered as consent allows).
+    pub paused: bool,
     /// The profile string this engine last wrote or read.
     last_stored: String,
     /// Batches handed to the browser while the page was being left.
@@ -176,6 +179,7 @@ impl Engine {
             backoff: 0,
             currency: None,
             consent: Consent::default(),
+            paused: false,
             last_stored: String::new(),
             handed: Vec::new(),
         }
@@ -270,9 +274,11 @@ impl Engine {
         if e.currency.is_some() {
             self.currency = e.currency.clone();
         }
-        self.profile.touch_session(now, rand);
-        let info = info.filter(|i| i.name.is_some() || i.image.is_some() || i.url.is_some());
-        self.profile.apply(&e, info, &self.cfg.profile);
+        if !self.paused {
+            self.profile.touch_session(now, rand);
+            let info = info.filter(|i| i.name.is_some() || i.image.is_some() || i.url.is_some());
+            self.profile.apply(&e, info, &self.cfg.profile);
+        }
         if send && self.consent.may_queue() && self.shareable(&mut e) {
             self.seq = self.seq.wrapping_add(1);
             e.id = ((self.nonce as u64) << 32) | self.seq as u64;
@@ -805,6 +811,18 @@ mod tests {
         assert_eq!(b.events.len(), 1, "searches and page views stay on the device");
         assert_eq!(b.events[0].item.as_deref(), Some("A"));
         assert_eq!(b.events[0].url, None);
+    }
+
+    #[test]
+    fn paused_personalization_learns_nothing() {
+        let mut e = engine();
+        e.paused = true;
+        view(&mut e, "A", T).unwrap();
+        assert!(e.profile.recent.is_empty() && e.profile.affinity.is_empty());
+        assert_eq!(e.waiting_events(), 1, "delivery is consent's business, not the pause's");
+        e.paused = false;
+        view(&mut e, "B", T + 1).unwrap();
+        assert_eq!(e.profile.recent.len(), 1);
     }
 
     #[test]

@@ -47,6 +47,11 @@ impl Core {
         Core { e: Engine::new(Config::new(site), client, nonce), r: Recommender::default(), batches: Vec::new() }
     }
 
+    /// The shopper paused personalization: events no longer change the profile.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.e.paused = paused;
+    }
+
     /// Send batches as JSON (`format: 'json'`) instead of the binary format.
     pub fn set_json(&mut self, json: bool) {
         self.e.cfg.json = json;

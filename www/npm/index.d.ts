@@ -52,6 +52,13 @@ export interface VitrinaConfig {
   popularity?: string;
   /** Where to load the .wasm from, when a bundler cannot resolve it. */
   wasmUrl?: string | URL;
+  /**
+   * Extra headers on every request to `endpoint` (for example an API key). A
+   * non-safelisted header makes a backend on another origin answer a CORS
+   * preflight; page-hide requests then use keepalive fetch only (a beacon cannot
+   * carry headers).
+   */
+  headers?: Record<string, string>;
   /** Deliver batches yourself (e.g. to a tag manager) instead of POSTing them. */
   transport?: (batch: Uint8Array) => Promise<unknown> | unknown;
 }

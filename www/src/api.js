@@ -48,6 +48,8 @@ function checkConfig(c) {
     return 'config "site" must be 1-64 letters, digits, "-", "_" or "."; got ' + JSON.stringify(c.site) + ' (data-site on the script tag, or site in init())';
   if (c.endpoint != null && c.endpoint !== '' && !cleanUrl(c.endpoint)) return 'config "endpoint" must be an http(s) URL or a path; got ' + JSON.stringify(c.endpoint);
   if (c.transport != null && typeof c.transport !== 'function') return 'config "transport" must be a function (batch) => Promise';
+  if (c.headers != null && (typeof c.headers !== 'object' || Object.keys(c.headers).some((k) => typeof c.headers[k] !== 'string')))
+    return 'config "headers" must be an object of strings, such as { "x-api-key": "..." }';
   if (c.consent != null && !/^(opt-in|opt-out|anonymous)$/.test(c.consent)) return 'config "consent" must be "opt-in", "opt-out" or "anonymous"; got ' + JSON.stringify(c.consent);
   if (c.format != null && c.format !== 'binary' && c.format !== 'json') return 'config "format" must be "binary" or "json"; got ' + JSON.stringify(c.format);
   return '';
@@ -63,6 +65,8 @@ function startWith(wasm, config) {
   if (freshId) cid = randomHex(16);
   const core = new wasm.Core(config.site, cid, rand32());
   if (config.format === 'json') core.set_json(true);
+  // The shopper's pause (from the panel): what they do stops shaping the profile.
+  core.set_paused(store.get('paused') === '1');
   // Consent: the shop's mode, the browser's GPC / DNT signal, the shopper's
   // stored choice. The core decides what may be kept and sent (src/consent.rs).
   core.set_consent_mode(config.consent || 'opt-out');
@@ -79,6 +83,10 @@ function startWith(wasm, config) {
   if (box && !core.merge_outbox(box)) debugWarn('part of the stored outbox was unreadable and has been dropped');
 
   const endpoint = config.endpoint ? cleanUrl(config.endpoint) : null;
+  // Extra request headers for the shop's backend (an API key, say). Any header
+  // beyond the CORS-safelisted ones makes a cross-origin backend answer a
+  // preflight first.
+  const headers = config.headers && typeof config.headers === 'object' ? Object.assign({}, config.headers) : undefined;
   const transport = config.transport || null;
   const locale = config.lang || document.documentElement.lang || navigator.language || 'en';
   const lang = wasm.Core.lang(locale);
@@ -140,7 +148,7 @@ function startWith(wasm, config) {
     record: (kind, props) => record(kind, props),
     recClick: (props) => (record('rec-click', props), leave()),
     paused: () => store.get('paused') === '1',
-    setPaused: (on) => (on ? store.set('paused', '1') : store.remove('paused'), render()),
+    setPaused: (on) => (core.set_paused(!!on), on ? store.set('paused', '1') : store.remove('paused'), render()),
     erase: () => api.erase(),
     sends: !!(endpoint || transport),
     // The public popularity feed: config.popularity, or the endpoint with a
@@ -239,7 +247,7 @@ function startWith(wasm, config) {
       .then(() =>
         transport
           ? Promise.resolve(transport(body)).then(() => [200, -1])
-          : fetch(endpoint, { method: 'POST', body, keepalive: body.length < 65000, credentials: 'omit', referrerPolicy: 'no-referrer' }).then((r) => [
+          : fetch(endpoint, { method: 'POST', body, headers, keepalive: body.length < 65000, credentials: 'omit', referrerPolicy: 'no-referrer' }).then((r) => [
               r.status,
               r.headers.has('Retry-After') ? parseFloat(r.headers.get('Retry-After')) : -1,
             ]),
@@ -325,13 +333,15 @@ function startWith(wasm, config) {
         // query string); the beacon is the fallback.
         if (transport) post(body, () => {});
         else {
+          // A beacon cannot carry the shop's headers: with headers, a lost request
+          // waits for the next page instead.
           const beacon = () => {
             try {
-              navigator.sendBeacon && navigator.sendBeacon(endpoint, body);
+              if (!headers) navigator.sendBeacon && navigator.sendBeacon(endpoint, body);
             } catch (e) {}
           };
           try {
-            fetch(endpoint, { method: 'POST', body, keepalive: true, credentials: 'omit', referrerPolicy: 'no-referrer' }).catch(beacon);
+            fetch(endpoint, { method: 'POST', body, headers, keepalive: true, credentials: 'omit', referrerPolicy: 'no-referrer' }).catch(beacon);
           } catch (e) {
             beacon();
           }
