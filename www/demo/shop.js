@@ -282,7 +282,9 @@
       'data-vitrina-price': priceAttr(p.price),
       'data-vitrina-currency': p.currency || CURRENCY,
       'data-vitrina-image': p.image,
-      'data-vitrina-url': p.url || ('product.html?sku=' + encodeURIComponent(p.sku))
+      'data-vitrina-url': p.url || ('product.html?sku=' + encodeURIComponent(p.sku)),
+      // Out-of-stock items are never recommended.
+      'data-vitrina-stock': p.inStock ? null : 'out'
     };
   }
 

@@ -169,6 +169,15 @@ export interface Vitrina {
   /** Reads the page's markup again after the shop re-rendered it. */
   refresh(): void;
   /**
+   * A ranked slot as data, for shops that draw their own: `for-you`, `similar`
+   * (`item` is the anchor; default the page's product), `bought-together`,
+   * `trending`, `cart-complements`. Reasons are in the page's language.
+   */
+  recommend(
+    kind: 'for-you' | 'similar' | 'bought-together' | 'trending' | 'cart-complements',
+    options?: { item?: string; limit?: number },
+  ): Array<{ item: string; name?: string; image?: string; url?: string; price?: number; reason: string; rec: string }>;
+  /**
    * The shopper's choice from the shop's consent manager. Withdrawing stops
    * sending at once and empties the outbox. Returns false for anything but
    * `granted` / `denied`.

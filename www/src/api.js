@@ -38,6 +38,7 @@ export function noop() {
   const api = { ready: false, flush: () => Promise.resolve() };
   for (const m of ['track', 'view', 'cartAdd', 'cartRemove', 'purchase', 'like', 'unlike', 'search', 'share', 'page', 'consent']) api[m] = () => false;
   for (const m of ['profile', 'status']) api[m] = () => null;
+  api.recommend = () => [];
   for (const m of ['refresh', 'erase', 'openPanel']) api[m] = () => undefined;
   return api;
 }
@@ -630,6 +631,8 @@ function startWith(wasm, config) {
       scan();
     }),
     consent: safe((choice) => setConsent(choice, false), false),
+    // A ranked slot as data, for shops that draw their own.
+    recommend: safe((kind, o) => v.recommend(String(kind), o || {}), []),
     openPanel: safe(() => openPanel(v)), // the shopper's panel (panel.js)
     erase: safe(() => {
       store.clear();
