@@ -279,6 +279,26 @@ impl Core {
         self.r.add_item(item);
     }
 
+    /// The shop's rules: `pin` a SKU first in every slot it qualifies for.
+    pub fn rule_pin(&mut self, sku: &str) {
+        if !sku.is_empty() && !self.r.rules.pins.iter().any(|p| p == sku) {
+            self.r.rules.pins.push(sku.to_owned());
+        }
+    }
+
+    /// The shop's rules: multiply the scores of a category (and its
+    /// sub-categories) by `factor`: above 1 boosts, below 1 buries, 0 hides.
+    pub fn rule_boost(&mut self, category: &str, factor: f64) {
+        if !category.is_empty() && factor.is_finite() && factor >= 0.0 {
+            self.r.rules.boosts.push((category.to_owned(), factor as f32));
+        }
+    }
+
+    /// The shop's rules: recommend bought items again after this many days (0: never).
+    pub fn rule_buy_again_days(&mut self, days: u32) {
+        self.r.rules.buy_again_days = days;
+    }
+
     /// Sets an item's public popularity from the server's feed.
     pub fn set_popularity(&mut self, sku: &str, score: f64, trending: bool) {
         self.r.set_popularity(sku, score as f32, trending);

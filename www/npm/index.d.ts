@@ -53,6 +53,12 @@ export interface VitrinaConfig {
   /** Where to load the .wasm from, when a bundler cannot resolve it. */
   wasmUrl?: string | URL;
   /**
+   * The shop's rules for every slot: SKUs pinned first, categories boosted
+   * (factor above 1) or buried (below 1; 0 hides them), and after how many days a
+   * bought item may be recommended again (default never).
+   */
+  rules?: { pin?: string[]; boost?: Record<string, number>; buyAgainDays?: number };
+  /**
    * Extra headers on every request to `endpoint` (for example an API key). A
    * non-safelisted header makes a backend on another origin answer a CORS
    * preflight; page-hide requests then use keepalive fetch only (a beacon cannot

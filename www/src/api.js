@@ -66,6 +66,11 @@ function startWith(wasm, config) {
   if (freshId) cid = randomHex(16);
   const core = new wasm.Core(config.site, cid, rand32());
   if (config.format === 'json') core.set_json(true);
+  // The shop's rules for every slot: { pin: ['SKU'], boost: { 'shoes/running': 2, 'sale': 0.5 }, buyAgainDays: 30 }.
+  const rules = config.rules && typeof config.rules === 'object' ? config.rules : {};
+  for (const sku of Array.isArray(rules.pin) ? rules.pin : []) core.rule_pin(String(sku));
+  for (const cat in rules.boost || {}) core.rule_boost(cat, +rules.boost[cat]);
+  if (rules.buyAgainDays > 0) core.rule_buy_again_days(Math.min(3650, rules.buyAgainDays | 0));
   // The shopper's pause (from the panel): what they do stops shaping the profile.
   core.set_paused(store.get('paused') === '1');
   // Consent: the shop's mode, the browser's GPC / DNT signal, the shopper's
