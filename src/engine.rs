@@ -15,6 +15,7 @@
 use crate::codec::{self, Batch};
 use crate::consent::{Consent, State};
 use crate::event::{self, Event, ItemInfo, Invalid, Kind, Line};
+use crate::ldp;
 use crate::profile::{self, Profile};
 
 /// Delivery settings.
@@ -32,6 +33,9 @@ pub struct Config {
     pub outbox_max: usize,
     /// Send batches as JSON instead of the binary format.
     pub json: bool,
+    /// Local differential privacy for likes, unlikes and views: ε in hundredths,
+    /// 0 when off (see [`Engine::set_ldp`]).
+    pub ldp_e: u32,
     /// Profile settings.
     pub profile: profile::Config,
 }
@@ -46,6 +50,7 @@ impl Config {
             max_batch_bytes: 60_000,
             outbox_max: 2000,
             json: false,
+            ldp_e: 0,
             profile: profile::Config::default(),
         }
     }
@@ -141,6 +146,10 @@ pub struct Engine {
     seq: u32,
     draft: Option<(Event, ItemInfo)>,
     pending: Vec<Event>,
+    /// LDP reports waiting to be sealed: they travel in batches of their own,
+    /// without the client id or session.
+    reports: Vec<Event>,
+    prf: ldp::Prf,
     blobs: Vec<Blob>,
     inflight: Option<u64>,
     acked: Vec<u64>,
@@ -155,11 +164,15 @@ pub struct Engine {
     pub paused: bool,
     /// The profile string this engine last wrote or read.
     last_stored: String,
+    /// Items reported as viewed today (LDP mode) while the profile was paused or
+    /// the item fell out of the recently viewed list: `(item hash, day)`.
+    reported_views: Vec<(u64, u64)>,
     /// Batches handed to the browser while the page was being left.
     handed: Vec<u64>,
 }
 
 const ACKED_MEMORY: usize = 64;
+const REPORTED_VIEWS_MEMORY: usize = 256;
 
 impl Engine {
     /// A new engine. `nonce` is random per page load (the high half of event ids).
@@ -172,6 +185,8 @@ impl Engine {
             seq: 0,
             draft: None,
             pending: Vec::new(),
+            reports: Vec::new(),
+            prf: ldp::Prf::new([nonce, 0, 0, 0]),
             blobs: Vec::new(),
             inflight: None,
             acked: Vec::new(),
@@ -181,6 +196,7 @@ impl Engine {
             consent: Consent::default(),
             paused: false,
             last_stored: String::new(),
+            reported_views: Vec::new(),
             handed: Vec::new(),
         }
     }
@@ -252,9 +268,13 @@ impl Engine {
 
     /// Validates the event being built, applies it to the profile and, when
     /// `send`, queues it for delivery. `rand` seeds a new session id if one starts.
+    ///
+    /// `send` false means the event is sent later (a product view is sent when
+    /// the page is left, with its dwell time); in LDP mode its report is queued
+    /// now all the same, since a report carries no dwell time.
     pub fn commit(&mut self, now: u64, send: bool, rand: u32) -> Result<(), Invalid> {
         let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
-        self.record(e, Some(&info), now, send, rand)
+        self.record_as(e, Some(&info), now, send, true, rand)
     }
 
     /// Like [`Engine::commit`] for an event another tab of the shop recorded and
@@ -262,11 +282,17 @@ impl Engine {
     /// for replay, since the other tab's own saves carry it).
     pub fn commit_replica(&mut self, now: u64, rand: u32) -> Result<(), Invalid> {
         let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
-        self.record(e, Some(&info), now, false, rand)
+        self.record_as(e, Some(&info), now, false, false, rand)
     }
 
     /// Validates, applies and (when `send`) queues an event.
-    pub fn record(&mut self, mut e: Event, info: Option<&ItemInfo>, now: u64, send: bool, rand: u32) -> Result<(), Invalid> {
+    pub fn record(&mut self, e: Event, info: Option<&ItemInfo>, now: u64, send: bool, rand: u32) -> Result<(), Invalid> {
+        self.record_as(e, info, now, send, send, rand)
+    }
+
+    /// [`Engine::record`]; `report`: in LDP mode, whether a like, unlike or
+    /// view may be reported.
+    fn record_as(&mut self, mut e: Event, info: Option<&ItemInfo>, now: u64, send: bool, report: bool, rand: u32) -> Result<(), Invalid> {
         e.validate()?;
         if let Some(i) = info {
             i.validate()?;
@@ -274,12 +300,21 @@ impl Engine {
         if e.currency.is_some() {
             self.currency = e.currency.clone();
         }
+        let report = if self.cfg.ldp_e > 0 && (send || report) { self.ldp_signal(&e) } else { None };
         if !self.paused {
             self.profile.touch_session(now, rand);
             let info = info.filter(|i| i.name.is_some() || i.image.is_some() || i.url.is_some());
             self.profile.apply(&e, info, &self.cfg.profile);
         }
-        if send && self.consent.may_queue() && self.shareable(&mut e) {
+        if let Some(signal) = report {
+            // The plain event never leaves: a report about it does, when this
+            // signal is worth one (see `ldp_signal`).
+            if self.consent.may_queue() {
+                if let (Some(item), Some(signal)) = (e.item.as_deref(), signal) {
+                    self.queue_report(item, signal, now);
+                }
+            }
+        } else if send && self.consent.may_queue() && self.shareable(&mut e) {
             self.seq = self.seq.wrapping_add(1);
             e.id = ((self.nonce as u64) << 32) | self.seq as u64;
             self.pending.push(e);
@@ -288,6 +323,61 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// In LDP mode, what becomes of an event: `None` when it is not a like, unlike
+    /// or product view (it is handled as usual); `Some(None)` when it is one but
+    /// sends nothing (a like of an item already liked, an unlike of one that is
+    /// not, a view of an item already reported today); `Some(Some(signal))` when
+    /// it sends one report. Called before the event changes the profile.
+    fn ldp_signal(&self, e: &Event) -> Option<Option<ldp::Signal>> {
+        let item = e.item.as_deref()?;
+        let liked = || self.profile.likes.iter().any(|(i, _)| i == item);
+        Some(match e.kind {
+            Kind::Like => (!liked()).then_some(ldp::Signal::Like),
+            Kind::Unlike => liked().then_some(ldp::Signal::Unlike),
+            Kind::ProductView => {
+                let day = e.ts / ldp::TS_GRAIN_MS;
+                let seen = |ts: u64| ts / ldp::TS_GRAIN_MS == day;
+                let today = self.profile.recent.iter().any(|r| r.item == item && seen(r.ts)) || self.reported_views.iter().any(|&(h, d)| h == ldp::item_hash(item) && d == day);
+                (!today).then_some(ldp::Signal::View)
+            }
+            _ => return None,
+        })
+    }
+
+    /// Queues the randomized report of `signal` about `item`, with a random id.
+    fn queue_report(&mut self, item: &str, signal: ldp::Signal, now: u64) {
+        let prf = &mut self.prf;
+        let r = ldp::report_with(item, ldp::Params::from_e(self.cfg.ldp_e), &mut || prf.next32());
+        let mut ev = ldp::to_event(&r, signal, now);
+        ev.id = self.prf.next64();
+        if signal == ldp::Signal::View {
+            let day = now / ldp::TS_GRAIN_MS;
+            self.reported_views.retain(|&(_, d)| d == day);
+            if self.reported_views.len() < REPORTED_VIEWS_MEMORY {
+                self.reported_views.push((ldp::item_hash(item), day));
+            }
+        }
+        self.reports.push(ev);
+    }
+
+    /// Turns the LDP mode on (`epsilon` from 0.1 to 10) or off (`epsilon` 0), with
+    /// 128 bits from a cryptographic source to key the report randomness. False
+    /// (and the mode unchanged) for an ε out of range.
+    pub fn set_ldp(&mut self, epsilon: f64, key: [u32; 4]) -> bool {
+        if epsilon == 0.0 {
+            self.cfg.ldp_e = 0;
+            return true;
+        }
+        match ldp::Params::check(epsilon) {
+            Some(p) => {
+                self.cfg.ldp_e = p.e();
+                self.prf = ldp::Prf::new(key);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether an event may leave the device under the consent mode, stripping
@@ -315,6 +405,7 @@ impl Engine {
     pub fn set_consent(&mut self, state: State) {
         if self.consent.set(state) {
             self.pending.clear();
+            self.reports.clear();
             self.blobs.clear();
             self.inflight = None;
         }
@@ -324,17 +415,17 @@ impl Engine {
 
     /// Whether enough events wait that they should be sent now.
     pub fn wants_flush(&self) -> bool {
-        self.pending.len() >= self.cfg.flush_count
+        self.pending.len() + self.reports.len() >= self.cfg.flush_count
     }
 
     /// Events waiting to be sealed, and sealed batches waiting to be acknowledged.
     pub fn waiting(&self) -> (usize, usize) {
-        (self.pending.len(), self.blobs.len())
+        (self.pending.len() + self.reports.len(), self.blobs.len())
     }
 
     /// Events not yet acknowledged: pending ones and those in sealed batches.
     pub fn waiting_events(&self) -> usize {
-        self.pending.len() + self.blobs.iter().map(|b| b.events as usize).sum::<usize>()
+        self.pending.len() + self.reports.len() + self.blobs.iter().map(|b| b.events as usize).sum::<usize>()
     }
 
     /// The id of the batch in flight.
@@ -349,16 +440,27 @@ impl Engine {
 
     /// Encodes the pending events into sealed batches.
     pub fn seal(&mut self) {
-        while !self.pending.is_empty() {
-            let mut n = self.pending.len().min(self.cfg.max_batch_events);
+        let plain = core::mem::take(&mut self.pending);
+        self.seal_events(plain, false);
+        let reports = core::mem::take(&mut self.reports);
+        self.seal_events(reports, true);
+        self.bound();
+    }
+
+    /// Seals `events` into batches; `reports` (LDP reports) go without the
+    /// client id, the session and the dropped count, so nothing ties them to the
+    /// shopper or to the plain batches.
+    fn seal_events(&mut self, mut events: Vec<Event>, reports: bool) {
+        while !events.is_empty() {
+            let mut n = events.len().min(self.cfg.max_batch_events);
+            let id_free = reports || self.consent.id_free();
             let bytes = loop {
-                let id_free = self.consent.id_free();
                 let b = Batch {
                     site: self.cfg.site.clone(),
                     client: if id_free { [0; 16] } else { self.client },
                     session: if id_free { 0 } else { self.profile.session.id },
-                    dropped: self.dropped,
-                    events: self.pending[..n].to_vec(),
+                    dropped: if reports { 0 } else { self.dropped },
+                    events: events[..n].to_vec(),
                 };
                 let bytes = if self.cfg.json { crate::codec_json::encode_json(&b).into_bytes() } else { codec::encode(&b) };
                 if bytes.len() <= self.cfg.max_batch_bytes || n == 1 {
@@ -366,12 +468,13 @@ impl Engine {
                 }
                 n = n.div_ceil(2);
             };
-            self.dropped = 0;
-            let id = self.pending[0].id;
-            self.pending.drain(..n);
+            if !reports {
+                self.dropped = 0;
+            }
+            let id = events[0].id;
+            events.drain(..n);
             self.blobs.push(Blob { id, events: n as u32, bytes });
         }
-        self.bound();
     }
 
     /// Drops the oldest batches (never the one in flight) beyond the bound.
@@ -586,6 +689,8 @@ impl Engine {
         self.profile = Profile::default();
         self.last_stored.clear();
         self.pending.clear();
+        self.reports.clear();
+        self.reported_views.clear();
         self.blobs.clear();
         self.inflight = None;
         self.dropped = 0;
@@ -811,6 +916,80 @@ mod tests {
         assert_eq!(b.events.len(), 1, "searches and page views stay on the device");
         assert_eq!(b.events[0].item.as_deref(), Some("A"));
         assert_eq!(b.events[0].url, None);
+    }
+
+    #[test]
+    fn ldp_mode_sends_reports_instead_of_likes_and_views() {
+        let mut e = engine();
+        assert!(!e.set_ldp(-1.0, [1, 2, 3, 4]), "ε out of range is refused");
+        assert!(e.set_ldp(2.0, [1, 2, 3, 4]));
+        let act = |e: &mut Engine, kind: &str, item: &str, t: u64| {
+            e.begin(kind, t);
+            e.set(Field::Item, item);
+            e.commit(t, true, 1).unwrap();
+        };
+        act(&mut e, "like", "A", T); // report
+        act(&mut e, "like", "A", T + 1); // already liked: nothing
+        view(&mut e, "A", T + 2).unwrap(); // report
+        view(&mut e, "A", T + 3).unwrap(); // viewed today: nothing
+        view(&mut e, "B", T + 4).unwrap(); // report
+        act(&mut e, "unlike", "A", T + 5); // report
+        act(&mut e, "unlike", "A", T + 6); // not liked: nothing
+        act(&mut e, "cart_add", "C", T + 7); // plain, as usual
+        e.begin("view", T + 8); // a page's product: applied now, sent when the page is left
+        e.set(Field::Item, "D");
+        e.commit(T + 8, false, 1).unwrap(); // report (now)
+        view(&mut e, "D", T + 9).unwrap(); // the same view, with its dwell time: nothing
+        e.begin("like", T + 10); // another tab's like: that tab reports it
+        e.set(Field::Item, "E");
+        e.commit_replica(T + 10, 1).unwrap();
+        view(&mut e, "A", T + ldp::TS_GRAIN_MS).unwrap(); // the next day: report
+        assert_eq!(e.profile.recent.len(), 3, "the profile learns as usual");
+
+        let mut plain = Vec::new();
+        let mut reports = Vec::new();
+        while let Some((id, bytes)) = e.next_request() {
+            let b = codec::decode(&bytes).unwrap();
+            if b.client == [0; 16] {
+                assert_eq!((b.session, b.dropped), (0, 0));
+                reports.extend(b.events);
+            } else {
+                plain.extend(b.events);
+            }
+            e.answer(id, 200, None, 0.5);
+        }
+        assert_eq!(plain.len(), 1, "only the cart add travels in plain");
+        assert_eq!(plain[0].kind, Kind::CartAdd);
+        let signals: Vec<ldp::Signal> = reports
+            .iter()
+            .map(|ev| {
+                assert_eq!(ev.item, None);
+                assert_eq!(ev.ts % ldp::TS_GRAIN_MS, 0, "report times are whole days");
+                let (signal, r) = ldp::from_event(ev).expect("a well-formed report");
+                assert_eq!(r.e, 200);
+                signal
+            })
+            .collect();
+        use ldp::Signal::*;
+        assert_eq!(signals, vec![Like, View, View, Unlike, View, View]);
+        let mut ids: Vec<u64> = reports.iter().map(|ev| ev.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 6, "every report has its own random id");
+        assert!(ids.iter().all(|id| id >> 32 != 0xabcd), "report ids do not carry the page nonce");
+    }
+
+    #[test]
+    fn ldp_reports_follow_consent() {
+        let mut e = engine();
+        e.set_ldp(1.0, [9, 9, 9, 9]);
+        e.consent.mode = crate::consent::Mode::OptIn;
+        view(&mut e, "A", T).unwrap();
+        assert_eq!(e.waiting_events(), 0, "nothing queued before consent");
+        e.set_consent(State::Granted);
+        view(&mut e, "B", T).unwrap();
+        assert_eq!(e.waiting_events(), 1);
+        e.set_consent(State::Denied);
+        assert_eq!(e.waiting_events(), 0, "withdrawing drops waiting reports");
     }
 
     #[test]

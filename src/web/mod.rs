@@ -68,6 +68,13 @@ impl Core {
         }
     }
 
+    /// Local differential privacy for likes and views at `epsilon` (0.1 to 10; 0
+    /// turns it off), keyed by four words from `crypto.getRandomValues`. False
+    /// for an ε out of range.
+    pub fn set_ldp(&mut self, epsilon: f64, k0: u32, k1: u32, k2: u32, k3: u32) -> bool {
+        self.e.set_ldp(epsilon, [k0, k1, k2, k3])
+    }
+
     /// Global Privacy Control or Do Not Track is on.
     pub fn set_browser_signal(&mut self, on: bool) {
         self.e.consent.browser_signal = on;

@@ -24,7 +24,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const QUIET_MS = 1600;
 
 /** A shop page with the two-line snippet and the script tag (`consent` -> data-consent). */
-function shopPage({ site, consent, title = site, body = '' }) {
+function shopPage({ site, consent, title = site, body = '', attrs = '' }) {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -32,7 +32,7 @@ function shopPage({ site, consent, title = site, body = '' }) {
 <title>${title}</title>
 <link rel="icon" href="data:,">
 <script>${SNIPPET}</script>
-<script async src="/vitrina.js" data-site="${site}" data-endpoint="/v1/collect"${consent ? ` data-consent="${consent}"` : ''}></script>
+<script async src="/vitrina.js" data-site="${site}" data-endpoint="/v1/collect"${consent ? ` data-consent="${consent}"` : ''}${attrs}></script>
 </head>
 <body>
 <h1>${title}</h1>
@@ -71,6 +71,7 @@ const SITES = {
   url: 'privacy-url',
   tabs: 'privacy-tabs',
   fp: 'privacy-fp',
+  ldp: 'privacy-ldp',
 };
 const FIXTURES = {
   'optin.html': shopPage({ site: SITES.optin, consent: 'opt-in', body: BROWSE_BODY }),
@@ -83,6 +84,7 @@ const FIXTURES = {
   'tabs.html': shopPage({ site: SITES.tabs, consent: 'opt-in', body: BROWSE_BODY }),
   'url.html': shopPage({ site: SITES.url, body: PRODUCT_BODY }),
   'fp.html': shopPage({ site: SITES.fp, body: PRODUCT_BODY }),
+  'ldp.html': shopPage({ site: SITES.ldp, body: PRODUCT_BODY, attrs: ' data-ldp-epsilon="2"' }),
 };
 
 // Runs before any script of every document: logs every write to Web Storage, cookies,
@@ -535,6 +537,63 @@ describe('privacy (docs/privacy.md)', () => {
       const raw = Buffer.concat(s.collects().map((r) => r.body || Buffer.alloc(0))).toString('latin1');
       for (const secret of ['ORDER-SECRET', 'secret', 'query', 'words', 'private', '/shop', status.client]) assert.ok(!raw.includes(secret), `"${secret}" in a request body in anonymous mode`);
       await s.checkCookies('in anonymous mode');
+      assertNoPageErrors(page);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('LDP mode: likes and views leave only as randomized reports, without item, client id or session', async () => {
+    const s = await session();
+    const { page } = s;
+    try {
+      await page.goto(`${server.url}/shop/ldp.html`);
+      await waitForWidget(page);
+      await browse(page, 'LDP'); // views LDP-V1, LDP-V2; cart add LDP-C1; like LDP-L1; a search
+      await page.click('#like'); // like DOM-BAG
+      await page.evaluate(async () => {
+        const v = window.vitrina;
+        v.like('LDP-L1'); // already liked: no second report
+        v.view({ item: 'LDP-V1', category: 'shoes/running' }); // viewed today: no second report
+        await v.flush();
+      });
+      await pagehide(page); // the page product's view
+      const isReport = (e) => e.kind === 'custom' && e.name === 'ldp';
+      await waitFor(async () => (await eventsOf(SITES.ldp)).filter(isReport).length >= 5 && (await eventsOf(SITES.ldp)).some((e) => e.kind === 'cart-add'), {
+        timeout: 8000,
+        message: 'five LDP reports and the cart add at the server',
+      });
+      await sleep(500);
+      const batches = s.batches();
+      const reports = [];
+      for (const b of batches) {
+        if (b.events.some(isReport)) {
+          assert.ok(b.events.every(isReport), 'reports travel in batches of their own');
+          assert.equal(b.client, ZERO_CLIENT, 'a report batch carries the client id');
+          assert.equal(b.session, 0, 'a report batch carries the session');
+          reports.push(...b.events);
+        } else {
+          for (const e of b.events) assert.ok(!['view', 'like', 'unlike'].includes(e.kind), `a plain ${e.kind} of ${e.item} was sent in LDP mode`);
+        }
+      }
+      const signals = reports.map((e) => e.props.k).sort();
+      assert.deepEqual(signals, ['like', 'like', 'view', 'view', 'view'], 'one report per like and per item viewed today');
+      for (const e of reports) {
+        assert.equal(e.item, undefined, 'a report names its item');
+        assert.deepEqual(Object.keys(e.props).sort(), ['b', 'e', 'g', 'k', 's']);
+        assert.equal(e.props.e, '200');
+        assert.equal(e.props.g, '8', 'ε = 2 gives round(e² + 1) = 8 buckets');
+        assert.ok(+e.props.b < 8);
+        assert.equal(new Date(e.ts).getTime() % 86400000, 0, 'report times are rounded to the day');
+      }
+      assert.equal(new Set(reports.map((e) => e.id)).size, reports.length);
+      const raw = Buffer.concat(s.collects().filter((r) => r.body && decode(new Uint8Array(r.body)).events.some(isReport)).map((r) => r.body)).toString('latin1');
+      for (const secret of ['LDP-V', 'LDP-L1', 'DOM-BAG', 'PAGE-SHOE']) assert.ok(!raw.includes(secret), `"${secret}" in a report batch`);
+      const stored = await eventsOf(SITES.ldp);
+      assert.ok(stored.some((e) => e.kind === 'cart-add' && e.item === 'LDP-C1' && e.client !== ZERO_CLIENT), 'other events are sent as usual');
+      assert.ok(!stored.some((e) => ['view', 'like'].includes(e.kind)), 'the server stored a plain view or like');
+      const profile = await state(page);
+      assert.deepEqual(profile.likes.sort(), ['DOM-BAG', 'LDP-L1'], 'the profile on the device still learns');
       assertNoPageErrors(page);
     } finally {
       await s.close();

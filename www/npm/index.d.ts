@@ -30,6 +30,13 @@ export interface VitrinaConfig {
    * Vitrina's panel.
    */
   consent?: 'opt-in' | 'opt-out' | 'anonymous';
+  /**
+   * Local differential privacy for popularity: likes, unlikes and views leave the
+   * browser only as randomized reports with this ε (0.1 to 10; smaller is more
+   * private and noisier). No item id, client id or session travels with them; the
+   * server de-biases the counts. Off when omitted. See docs/ldp.md.
+   */
+  ldpEpsilon?: number;
   /** A catalogue feed (JSON array of {item, name, image, url, category, brand, price, in_stock}) widening what slots can show. */
   catalog?: string;
   /** The public model's head (default: the endpoint with /collect replaced by /model/head). */

@@ -52,6 +52,8 @@ function checkConfig(c) {
   if (c.headers != null && (typeof c.headers !== 'object' || Object.keys(c.headers).some((k) => typeof c.headers[k] !== 'string')))
     return 'config "headers" must be an object of strings, such as { "x-api-key": "..." }';
   if (c.consent != null && !/^(opt-in|opt-out|anonymous)$/.test(c.consent)) return 'config "consent" must be "opt-in", "opt-out" or "anonymous"; got ' + JSON.stringify(c.consent);
+  if (c.ldpEpsilon != null && c.ldpEpsilon !== '' && !(+c.ldpEpsilon >= 0.1 && +c.ldpEpsilon <= 10))
+    return 'config "ldpEpsilon" must be a number from 0.1 to 10 (smaller is more private); got ' + JSON.stringify(c.ldpEpsilon);
   if (c.format != null && c.format !== 'binary' && c.format !== 'json') return 'config "format" must be "binary" or "json"; got ' + JSON.stringify(c.format);
   return '';
 }
@@ -78,6 +80,8 @@ function startWith(wasm, config) {
   core.set_consent_mode(config.consent || 'opt-out');
   core.set_browser_signal(navigator.globalPrivacyControl === true || navigator.doNotTrack === '1' || window.doNotTrack === '1');
   core.set_consent(store.get('consent') || 'pending');
+  // Likes and views leave only as randomized reports (src/ldp.rs, docs/ldp.md).
+  if (+config.ldpEpsilon > 0) core.set_ldp(+config.ldpEpsilon, rand32(), rand32(), rand32(), rand32());
   // Nothing is written before it may be: the client id waits for consent too.
   if (freshId && core.may_persist()) store.set('cid', cid);
   const stored = store.get('profile');

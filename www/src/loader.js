@@ -65,6 +65,7 @@
         catalog: d.catalog,
         popularity: d.popularity,
         model: d.model,
+        ldpEpsilon: d.ldpEpsilon,
       });
     })
     .then(function (api) {
