@@ -225,12 +225,64 @@ describe('demo shop: browse, cart, like, deliver', () => {
     assert.equal(likes.length, 1, 'one like');
     assert.equal(likes[0].item, TARGET);
 
-    // Recommendation impressions are real events too (slots seen on screen): each
-    // names its slot, its rec id and an item; nothing else is sent.
-    for (const e of events.filter((x) => x.kind === 'impression')) assert.ok(e.slot && e.rec && e.item, JSON.stringify(e));
-    const known = new Set(['page', 'view', 'cart-add', 'like', 'impression']);
+    // Impressions are real events too: of recommendation slots seen on screen (each
+    // names its slot, its rec id and an item) and of the shop's product lists (the
+    // list's name as slot, an item of the catalogue, no rec id).
+    const LISTS = ['catalog', 'related', 'cart'];
+    for (const e of events.filter((x) => x.kind === 'impression')) {
+      if (e.rec) assert.ok(e.slot && e.item, JSON.stringify(e));
+      else assert.ok(LISTS.includes(e.slot) && BY_SKU[e.item], `a list impression: ${JSON.stringify(e)}`);
+    }
+    assert.ok(events.some((e) => e.kind === 'impression' && e.slot === 'catalog' && e.item === VIEWED[0]), 'the clicked card was seen first: ' + JSON.stringify(events.filter((e) => e.kind === 'impression').map((e) => [e.slot, e.item, e.ts])));
+    // The card clicked on the listing: a click naming the list it was in.
+    assert.deepEqual(events.filter((e) => e.kind === 'rec-click').map((e) => [e.item, e.slot, e.rec]), [[VIEWED[0], 'catalog', undefined]]);
+    const known = new Set(['page', 'view', 'cart-add', 'like', 'impression', 'rec-click']);
     assert.deepEqual(events.filter((e) => !known.has(e.kind)).map((e) => e.kind), [], 'no other events');
-    assert.equal(events.length, expectedCount, 'total number of stored events');
+    assert.equal(events.filter((e) => e.kind !== 'impression' && e.kind !== 'rec-click').length, expectedCount, 'total number of stored events');
+  });
+
+  test('product lists: one impression per card seen, naming the list; none for cards never scrolled to', async () => {
+    const since = Date.now();
+    await page.setViewportSize(WIDE);
+    await open('/shop/index.html?c=camping');
+    // Cards at least half in view now (what the shopper has seen).
+    const inView = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('#product-grid [data-vitrina-item]')]
+          .filter((el) => {
+            const r = el.getBoundingClientRect();
+            const h = Math.min(r.bottom, innerHeight) - Math.max(r.top, 0);
+            const w = Math.min(r.right, innerWidth) - Math.max(r.left, 0);
+            return h > 0 && w > 0 && h * w >= 0.5 * r.width * r.height;
+          })
+          .map((el) => el.getAttribute('data-vitrina-item')),
+      );
+    const all = await page.evaluate(() => [...document.querySelectorAll('#product-grid [data-vitrina-item]')].map((el) => el.getAttribute('data-vitrina-item')));
+    const first = await inView();
+    assert.ok(first.length > 0 && first.length < all.length, `some but not all cards in view (${first.length} of ${all.length})`);
+    const listed = async () => {
+      await page.evaluate(() => window.vitrina.flush());
+      return (await storedEvents(server, TOKEN)).filter((e) => e.kind === 'impression' && !e.rec && e.ts >= since);
+    };
+    let got = await waitFor(async () => {
+      const l = await listed();
+      return l.length >= first.length && l;
+    }, { timeout: 8000, message: `${first.length} list impressions` });
+    await new Promise((r) => setTimeout(r, 600));
+    got = await listed();
+    assert.deepEqual(got.map((e) => e.item).sort(), [...first].sort(), 'impressions are exactly the cards in view');
+    assert.ok(got.every((e) => e.slot === 'camping' && e.category && e.price > 0), 'each names the list and carries the item');
+    // Scrolled to the end: the rest of the cards, each once.
+    await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+    const seen = new Set([...first, ...(await inView())]);
+    got = await waitFor(async () => {
+      const l = await listed();
+      return l.length >= seen.size && l;
+    }, { timeout: 8000, message: `${seen.size} list impressions after scrolling` });
+    const items = got.map((e) => e.item);
+    assert.equal(new Set(items).size, items.length, `a card counted twice: ${items.join(', ')}`);
+    assert.deepEqual(items.sort(), [...seen].sort());
   });
 
   test('no page errors, console errors or failed requests on any page', () => {

@@ -5,7 +5,7 @@
 // catches; a bad config gives one warning and a no-op widget.
 
 import { openStorage } from './storage.js';
-import { attr, cleanUrl, clickEvent, pageProduct, readItem } from './capture.js';
+import { attr, cleanUrl, clickEvent, listClick, pageProduct, readItem, watchLists } from './capture.js';
 import { renderLikes, renderSlots } from './render.js';
 import { bindPanel, openPanel } from './panel.js';
 
@@ -20,12 +20,20 @@ function warn(msg) {
 const F = { item: 0, category: 1, brand: 2, currency: 3, slot: 5, rec: 6, order: 7, query: 9, image: 12 };
 const FLUSH_DELAY = 1000;
 
+// Random words from a pool refilled 64 at a time: one getRandomValues call per
+// event cost about half of track()'s time.
+const pool = new Uint32Array(64);
+let poolAt = 64;
 const rand32 = () => {
-  try {
-    return crypto.getRandomValues(new Uint32Array(1))[0];
-  } catch (e) {
-    return (Math.random() * 4294967296) >>> 0;
+  if (poolAt === 64) {
+    try {
+      crypto.getRandomValues(pool);
+    } catch (e) {
+      for (let i = 0; i < 64; i++) pool[i] = Math.random() * 4294967296;
+    }
+    poolAt = 0;
   }
+  return pool[poolAt++];
 };
 const randomHex = (bytes) => {
   let s = '';
@@ -192,7 +200,7 @@ function startWith(wasm, config) {
     const why = replica ? core.commit_replica(now, rand32()) : core.commit(now, send !== false && !!(endpoint || transport) && core.may_send(), rand32());
     if (why) return debugWarn('dropped a "' + kind + '" event: ' + why), false;
     if (p.currency) currency = String(p.currency).toUpperCase();
-    if (!replica && bc && kind !== 'page') outgoing.push([kind, p, now]);
+    if (!replica && bc && kind !== 'page' && kind !== 'impression') outgoing.push([kind, p, now]);
     if (!replica && (kind === 'view' || kind === 'cart-add') && modelHead) later('model', 50, loadModel);
     later('save', 0, saveProfile);
     if (replica) return true;
@@ -461,6 +469,9 @@ function startWith(wasm, config) {
     loadCatalog();
     setTimeout(loadModel, 0);
     if (config.autoCapture !== false) {
+      // Product lists: an impression per item seen, naming the list.
+      if (lists) lists.reset();
+      else lists = watchLists((p) => record('impression', p));
       record('page', {});
       const el = pageProduct();
       if (el) {
@@ -476,6 +487,7 @@ function startWith(wasm, config) {
     renderSlots(v);
     bindPanel(v); // [data-vitrina-panel] buttons open the shopper's panel (panel.js)
   }
+  let lists = null;
   function onRoute() {
     const url = location.pathname + location.search;
     if (url === lastUrl && !config.hashRoutes) return;
@@ -488,7 +500,8 @@ function startWith(wasm, config) {
 
   const handlers = {
     click(ev) {
-      const c = clickEvent(ev.target, (i) => core.likes(i), debugWarn);
+      let c = clickEvent(ev.target, (i) => core.likes(i), debugWarn);
+      if (!c && lists && (c = listClick(ev.target))) lists.saw(ev.target); // what is clicked was seen
       if (!c) return;
       record(c[0], c[1]);
       if (c[2]) renderLikes(v, c[2]);

@@ -74,3 +74,70 @@ export function clickEvent(target, likes, warn) {
   if (rec) return ['rec-click', { item: attr(el, 'rec-item'), rec, slot: attr(el, 'rec-slot') }];
   return null;
 }
+
+/** The list an element of a product list belongs to, as [item element, list name], or null. */
+function inList(el) {
+  const holder = el && el.closest && el.closest('[' + A + 'item]');
+  const list = holder && holder.closest('[' + A + 'list]');
+  return list ? [holder, attr(list, 'list') || 'list'] : null;
+}
+
+/**
+ * A click on a link of a product list's item (`data-vitrina-list` around
+ * `data-vitrina-item`), as [kind, props] or null: a `rec-click` naming the list
+ * as its slot, so the shop sees which lists lead to product pages.
+ */
+export function listClick(target) {
+  const a = target && target.closest && target.closest('a[href]');
+  const x = a && inList(a);
+  return x ? ['rec-click', { item: attr(x[0], 'item'), slot: x[1] }] : null;
+}
+
+/**
+ * Watches the items of product lists and calls `seen(props)` (the item, its
+ * category and price, and the list's name as `slot`) the first time at least
+ * half of one is in view. Lists the shop's script draws later are found by a
+ * MutationObserver. Returns `{ reset, saw }`: `reset()` forgets which items
+ * were seen (a new route of a single-page app); `saw(el)` counts the item of
+ * `el` as seen now (it was clicked before the observer's next frame).
+ */
+export function watchLists(seen) {
+  let done = new Set();
+  const saw = (el) => {
+    const x = inList(el);
+    const p = x && readItem(x[0]);
+    if (!p || !p.item || done.has(x[1] + '\n' + p.item)) return;
+    done.add(x[1] + '\n' + p.item);
+    seen({ item: p.item, category: p.category, price: p.price, currency: p.currency, slot: x[1] });
+  };
+  if (!window.IntersectionObserver) return { reset() {}, saw };
+  const watched = new WeakSet();
+  const io = new IntersectionObserver(
+    (entries) => {
+      for (const e of entries) {
+        if (e.intersectionRatio < 0.5) continue;
+        io.unobserve(e.target);
+        saw(e.target);
+      }
+    },
+    { threshold: 0.5 },
+  );
+  const scan = (all) => {
+    for (const el of document.querySelectorAll('[' + A + 'list] [' + A + 'item]')) {
+      if (all || !watched.has(el)) watched.add(el), io.observe(el);
+    }
+  };
+  let queued = 0;
+  if (window.MutationObserver)
+    new MutationObserver(() => {
+      queued = queued || setTimeout(() => ((queued = 0), scan()), 100);
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  scan();
+  return {
+    reset() {
+      done = new Set();
+      scan(true);
+    },
+    saw,
+  };
+}
