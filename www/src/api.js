@@ -166,7 +166,8 @@ function startWith(wasm, config) {
     record: (kind, props) => record(kind, props),
     recClick: (props) => (record('rec-click', props), leave()),
     paused: () => store.get('paused') === '1',
-    setPaused: (on) => (core.set_paused(!!on), on ? store.set('paused', '1') : store.remove('paused'), render()),
+    // Kept for the next pages only where storage may be used (else for this page).
+    setPaused: (on) => (core.set_paused(!!on), on && core.may_persist() ? store.set('paused', '1') : store.remove('paused'), render()),
     erase: () => api.erase(),
     sends: !!(endpoint || transport),
     // The public popularity feed: config.popularity, or the endpoint with a
