@@ -657,22 +657,26 @@ impl Engine {
     /// Joins a profile another tab stored into this one. False (nothing
     /// changed) if it cannot be read.
     pub fn absorb(&mut self, stored: &str, now: u64) -> bool {
-        let Some(mut p) = codec::b64_decode(stored).and_then(|b| Profile::decode(&b).ok()) else { return false };
-        p.purge(now, &self.cfg.profile);
+        let Ok(p) = self.read_stored(stored, now) else { return false };
         self.profile.merge(&p, &self.cfg.profile);
-        self.last_stored = stored.to_owned();
         true
     }
 
     /// Loads a stored profile and purges what is past retention. Errors leave
     /// the current profile as it is.
     pub fn load_profile(&mut self, stored: &str, now: u64) -> Result<(), profile::ProfileError> {
+        self.profile = self.read_stored(stored, now)?;
+        Ok(())
+    }
+
+    /// A stored profile string, decoded and purged of what is past retention;
+    /// remembered as the last string read.
+    fn read_stored(&mut self, stored: &str, now: u64) -> Result<Profile, profile::ProfileError> {
         let bytes = codec::b64_decode(stored).ok_or(profile::ProfileError::Corrupt(codec::DecodeError::BadUtf8))?;
         let mut p = Profile::decode(&bytes)?;
         p.purge(now, &self.cfg.profile);
-        self.profile = p;
         self.last_stored = stored.to_owned();
-        Ok(())
+        Ok(p)
     }
 
     /// Forgets everything and takes a new client id.
