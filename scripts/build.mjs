@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { writePages } from '../www/demo/tools/pages.mjs';
 import {
   ROOT, UserError, capture, fmtBytes, fmtSecs, logger, main, mtime, newestMtime, oldestMtime, rel, run, table,
 } from './lib.mjs';
@@ -201,6 +202,9 @@ export async function build({ dev = false, force = false } = {}) {
     key: `${profile}:${mtime(paths.glue)}`, outputs: [paths.distLoader, paths.distCore],
     inputs: Math.max(jsInputs(), mtime(paths.glue)), force,
   }, () => esbuildJs(dev));
+  // The demo shop's pages, from one layout (www/demo/pages; fast, writes only what changed).
+  const pages = writePages();
+  if (pages.length) log.info(`demo pages written: ${pages.join(', ')}`);
   if (fs.existsSync(paths.npmDir)) {
     await step('npm package files', {
       key: `${profile}:${mtime(paths.distWasm)}:${mtime(paths.glue)}`, outputs: npmOut,
