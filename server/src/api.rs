@@ -338,8 +338,15 @@ async fn collect(State(st): State<AppState>, req: Request) -> Response {
     let mut rejected = 0u32;
     let total = batch.events.len();
     let mut valid = Vec::with_capacity(total);
+    let client = batch.client;
     for (i, e) in batch.events.into_iter().enumerate() {
-        match e.validate() {
+        // The core's rules, then the LDP mode's: a report (custom event `ldp`) is
+        // stored only in its exact shape and id-free (`ldp_counts::check_incoming`).
+        let verdict = e
+            .validate()
+            .map_err(|why| why.to_string())
+            .and_then(|()| crate::ldp_counts::check_incoming(&e, &client).map_err(str::to_owned));
+        match verdict {
             Ok(()) => valid.push(e),
             Err(why) => {
                 rejected += 1;

@@ -36,6 +36,7 @@
 mod api;
 mod dashboard;
 pub mod eval;
+pub mod ldp_counts;
 pub mod loadtest;
 pub mod model_cmd;
 pub mod model_srv;

@@ -11,9 +11,13 @@
 //! ```
 //!
 //! - `likes`: clients whose latest like/unlike of the item is a like (one per client
-//!   id, so a client cannot inflate it).
+//!   id, so a client cannot inflate it), **plus** the item's de-biased LDP estimate
+//!   (like reports − unlike reports) when that estimate is published (see "Honest
+//!   numbers").
 //! - `views`, `carts`, `purchases`: all time (within the server's retention).
-//!   `purchases` counts orders containing the item, not units.
+//!   `purchases` counts orders containing the item, not units. `views` also adds the
+//!   published LDP estimate of view reports; the windowed `views_*`, `trending` and
+//!   `bestseller` use plain events only.
 //! - `_1h`, `_1d`, `_7d`: the same counts over the last hour, 24 hours and 7 days, by
 //!   the time the **server received** the event (client clocks are not trusted).
 //!   Windows end at the start of the current minute, so the answer (and its ETag) is
@@ -32,6 +36,18 @@
 //!
 //! - A count below `min_count` (`--min-count`, default 5) is never published: the field
 //!   is left out, and an item with nothing left is left out.
+//! - **LDP estimates** (the optional local-differential-privacy mode, `docs/ldp.md`,
+//!   `ldp_counts.rs`): like, unlike and view reports carry no item; the server
+//!   de-biases them against every item id it knows from any stored event (an item
+//!   that no plain event names cannot be estimated). An estimate is noise of
+//!   standard deviation `sd` around the truth, `sd` growing with the number of
+//!   reports of **all** items, so it is published only if it is at least
+//!   `max(min_count, 4.5 · sd)`, `sd` the square root of the estimator's variance at
+//!   the estimate (`vitrina::ldp::Params::variance`, summed over the ε of the
+//!   reports and, for likes, over likes and unlikes). Then it is rounded (so never
+//!   negative) and added to the plain count of the same field; an estimate below
+//!   its threshold adds nothing, and the sum must still reach `min_count`. With that
+//!   rule, fewer than one item in 100,000 with no true count gets one.
 //! - Abnormal clients are left out of **every** count: a client id that sent more than
 //!   [`FLAG_RULE`]`.events_per_hour` (1000) events, or more than `likes_per_hour` (100)
 //!   likes and unlikes, within one clock hour of server time. Their events stay stored;
@@ -90,6 +106,9 @@ pub(crate) struct Item {
     pub trending: bool,
     /// Rank (1..=3) within the top-level category, with that category.
     pub bestseller: Option<(u8, String)>,
+    /// The de-biased LDP part of `likes` and `views` that passed its threshold
+    /// (`ldp_counts.rs`), added to the plain counts when published.
+    pub ldp: crate::ldp_counts::Published,
 }
 
 /// Popularity of every item at one moment, before the publication threshold.
@@ -106,8 +125,15 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    /// Derives trending and bestseller marks from raw windowed counts.
-    pub(crate) fn build(raw: crate::store::WindowedPopularity, min_count: u64, at: u64) -> Snapshot {
+    /// Derives trending and bestseller marks from raw windowed counts, and attaches
+    /// the LDP estimates that passed their threshold (an item known only from LDP
+    /// reports and, say, impressions gets an entry of its own).
+    pub(crate) fn build(
+        raw: crate::store::WindowedPopularity,
+        ldp: &crate::ldp_counts::Estimates,
+        min_count: u64,
+        at: u64,
+    ) -> Snapshot {
         let min = min_count.max(1);
         let mut items: BTreeMap<String, Item> = raw
             .items
@@ -117,7 +143,8 @@ impl Snapshot {
                 let before = activity[LAST_WEEK].saturating_sub(activity[LAST_DAY]) as f64 / 6.0;
                 let score = activity[LAST_DAY] as f64 / before.max(1.0);
                 let category = w.categories.first().map(|(c, _)| c.clone());
-                (id, Item { w, category, activity, score, trending: false, bestseller: None })
+                let ldp = Default::default();
+                (id, Item { w, category, activity, score, trending: false, bestseller: None, ldp })
             })
             .collect();
 
@@ -163,6 +190,9 @@ impl Snapshot {
                 it.bestseller = Some((rank, top));
             }
         }
+        for (id, p) in &ldp.published {
+            items.entry(id.clone()).or_default().ldp = *p;
+        }
         Snapshot { items, flagged_clients: raw.flagged_clients, at, full: OnceLock::new() }
     }
 }
@@ -183,6 +213,16 @@ pub(crate) struct Popular {
     current: Arc<std::sync::Mutex<Option<Cached>>>,
     /// Held while a snapshot is computed: one computation at a time.
     computing: Arc<tokio::sync::Mutex<()>>,
+    /// LDP support counts, kept between snapshots (`ldp_counts.rs`).
+    ldp: Arc<std::sync::Mutex<LdpState>>,
+}
+
+/// The LDP counts and the store generation they were brought up to.
+#[derive(Default)]
+struct LdpState {
+    counter: crate::ldp_counts::Counter,
+    generation: Option<u64>,
+    estimates: Arc<crate::ldp_counts::Estimates>,
 }
 
 fn now_ms() -> u64 {
@@ -191,7 +231,41 @@ fn now_ms() -> u64 {
 
 impl Popular {
     pub(crate) fn new(store: Store, min_count: u64) -> Popular {
-        Popular { store, min_count, current: Arc::default(), computing: Arc::default() }
+        Popular { store, min_count, current: Arc::default(), computing: Arc::default(), ldp: Arc::default() }
+    }
+
+    /// The LDP estimates for the store at `generation`: the previous ones when
+    /// nothing was stored or deleted since; else the reports and candidates are read
+    /// again and the support counts brought up to date (only what changed is
+    /// hashed), on the blocking pool.
+    async fn ldp_estimates(&self, generation: u64) -> Result<Arc<crate::ldp_counts::Estimates>, StoreError> {
+        {
+            let st = self.ldp.lock().unwrap_or_else(|e| e.into_inner());
+            if st.generation == Some(generation) {
+                return Ok(st.estimates.clone());
+            }
+        }
+        let inputs = self.store.ldp_inputs(crate::ldp_counts::MAX_CANDIDATES).await?;
+        let (state, min_count) = (self.ldp.clone(), self.min_count);
+        tokio::task::spawn_blocking(move || {
+            let mut st = match state.lock() {
+                Ok(st) => st,
+                Err(poisoned) => {
+                    // An update panicked halfway: start the counts again.
+                    state.clear_poison();
+                    let mut st = poisoned.into_inner();
+                    *st = LdpState::default();
+                    st
+                }
+            };
+            st.counter.update(inputs);
+            let estimates = Arc::new(st.counter.estimates(min_count));
+            st.estimates = estimates.clone();
+            st.generation = Some(generation);
+            estimates
+        })
+        .await
+        .map_err(|_| StoreError::Panicked)
     }
 
     /// The current snapshot: reused while nothing new was stored (or for
@@ -229,8 +303,11 @@ impl Popular {
                         let generation = this.store.generation();
                         let minute = now_ms() / 60_000;
                         let end = minute * 60_000;
-                        let raw = this.store.windowed_popularity(WindowStarts::ending_at(end), FLAG_RULE).await?;
-                        let snapshot = Arc::new(Snapshot::build(raw, this.min_count, end));
+                        let (raw, ldp) = tokio::try_join!(
+                            this.store.windowed_popularity(WindowStarts::ending_at(end), FLAG_RULE),
+                            this.ldp_estimates(generation),
+                        )?;
+                        let snapshot = Arc::new(Snapshot::build(raw, &ldp, this.min_count, end));
                         *this.current.lock().unwrap_or_else(|e| e.into_inner()) =
                             Some(Cached { generation, minute, at: Instant::now(), snapshot: snapshot.clone() });
                         Ok::<_, StoreError>(snapshot)
@@ -306,8 +383,8 @@ impl<'a> Published<'a> {
         let p = |n: u64| (n >= min).then_some(n);
         let w = &it.w;
         let out = Published {
-            likes: p(w.likes),
-            views: p(w.views[ALL_TIME]),
+            likes: p(w.likes + it.ldp.likes.unwrap_or(0)),
+            views: p(w.views[ALL_TIME] + it.ldp.views.unwrap_or(0)),
             views_1h: p(w.views[LAST_HOUR]),
             views_1d: p(w.views[LAST_DAY]),
             views_7d: p(w.views[LAST_WEEK]),
@@ -322,8 +399,9 @@ impl<'a> Published<'a> {
             trending: it.trending,
             bestseller: it.bestseller.as_ref().map(|(rank, category)| Bestseller { rank: *rank, category }),
         };
-        // Windows never exceed all time, so checking the all-time counts is enough
-        // (trending and bestseller imply counts of at least `min_count`).
+        // Windows never exceed all time (LDP parts only add to all time), so checking
+        // the all-time counts is enough (trending and bestseller imply counts of at
+        // least `min_count`).
         (out.likes.is_some() || out.views.is_some() || out.carts.is_some() || out.purchases.is_some()).then_some(out)
     }
 }
@@ -456,7 +534,7 @@ mod tests {
         raw.items.insert("tiny".into(), item([6, 6, 6, 6], [0; 4], "a"));
         // New and busy: 12 today, nothing before.
         raw.items.insert("new".into(), item([12, 0, 12, 12], [0; 4], "a"));
-        let s = Snapshot::build(raw, 5, 0);
+        let s = Snapshot::build(raw, &Default::default(), 5, 0);
         let trending: Vec<&str> = s.items.iter().filter(|(_, i)| i.trending).map(|(k, _)| k.as_str()).collect();
         assert_eq!(trending, ["new", "rising"]);
         assert!((s.items["rising"].score - 3.0).abs() < 1e-9);
@@ -469,7 +547,7 @@ mod tests {
         for i in 0..30u64 {
             raw.items.insert(format!("i{i:02}"), item([20 + i, 0, 20 + i, 20 + i], [0; 4], "a"));
         }
-        let s = Snapshot::build(raw, 5, 0);
+        let s = Snapshot::build(raw, &Default::default(), 5, 0);
         let trending: Vec<&str> = s.items.iter().filter(|(_, i)| i.trending).map(|(k, _)| k.as_str()).collect();
         assert_eq!(trending.len(), TRENDING_MAX_ITEMS);
         assert!(trending.contains(&"i29") && !trending.contains(&"i00"), "the busiest win ties: {trending:?}");
@@ -484,7 +562,7 @@ mod tests {
         raw.items.insert("s4".into(), item([50; 4], [6, 0, 0, 6], "shoes"));
         raw.items.insert("s5".into(), item([50; 4], [100, 0, 0, 4], "shoes")); // below min in 7 d
         raw.items.insert("b1".into(), item([50; 4], [5, 0, 0, 5], "bags"));
-        let s = Snapshot::build(raw, 5, 0);
+        let s = Snapshot::build(raw, &Default::default(), 5, 0);
         let rank = |id: &str| s.items[id].bestseller.clone();
         assert_eq!(rank("s1"), Some((1, "shoes".into())));
         assert_eq!(rank("s2"), Some((2, "shoes".into())), "7 d ties go to more orders all time");
@@ -503,5 +581,22 @@ mod tests {
         it.w.views = [9, 1, 5, 7];
         let j = serde_json::to_value(Published::of(&it, 5).unwrap()).unwrap();
         assert_eq!(j, serde_json::json!({"views": 9, "views_1d": 5, "views_7d": 7}));
+    }
+
+    #[test]
+    fn published_ldp_estimates_add_to_the_plain_counts() {
+        let mut raw = WindowedPopularity::default();
+        raw.items.insert("plain".into(), item([3, 0, 0, 3], [0; 4], "a"));
+        raw.items.get_mut("plain").unwrap().likes = 2;
+        let mut ldp = crate::ldp_counts::Estimates::default();
+        let lp = |likes, views| crate::ldp_counts::Published { likes, views };
+        ldp.published.insert("plain".into(), lp(Some(61), None));
+        // Known from an impression only (no plain count), estimated from reports.
+        ldp.published.insert("reports-only".into(), lp(None, Some(250)));
+        let s = Snapshot::build(raw, &ldp, 5, 0);
+        let of = |id: &str| serde_json::to_value(Published::of(&s.items[id], 5).unwrap()).unwrap();
+        // 3 plain views stay under min_count; 2 plain likes + 61 estimated.
+        assert_eq!(of("plain"), serde_json::json!({"likes": 63}));
+        assert_eq!(of("reports-only"), serde_json::json!({"views": 250}));
     }
 }

@@ -1821,3 +1821,162 @@ impl Store {
         .await
     }
 }
+
+// ---- LDP reports: what `ldp_counts.rs` de-biases
+//
+// Owned by the LDP work. One read, in one snapshot, of the like / unlike / view reports
+// of the optional local-differential-privacy mode (custom events named `ldp`, from the
+// all-zero client id, with no item; `docs/ldp.md`) and of every item id the store
+// knows, the candidates the reports are de-biased against. `/v1/collect` stores only
+// well-formed reports sent id-free; what is read back is checked again here
+// (`vitrina::ldp::from_event`), so a malformed row is counted, never used.
+
+/// One stored LDP report: the event id (the client id is always the all-zero one,
+/// so the id alone identifies the report) and the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredReport {
+    /// The event id.
+    pub id: u64,
+    /// Like, unlike or view.
+    pub signal: vitrina::ldp::Signal,
+    /// Seed, bucket, bucket count and ε.
+    pub report: vitrina::ldp::Report,
+}
+
+/// What the LDP estimation reads: see [`Store::ldp_inputs`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LdpInputs {
+    /// The well-formed reports of the all-zero client id, by event id.
+    pub reports: Vec<StoredReport>,
+    /// Stored `ldp` events of the all-zero client id that are not well-formed reports
+    /// (only a direct [`Store::ingest`] can store them: `/v1/collect` refuses them).
+    pub malformed: u64,
+    /// Every item id named by a stored event (any kind, any client) or purchase line,
+    /// in byte order; the most often named ones when there are more than asked for.
+    pub candidates: Vec<String>,
+    /// Item ids left out of `candidates` by the limit.
+    pub candidates_dropped: u64,
+}
+
+/// `?1` the all-zero client id, `?2` the custom kind, `?3` a LIKE pattern that keeps
+/// out most other custom events before their `extra` is parsed.
+const SQL_LDP_REPORTS: &str =
+    "SELECT id, extra FROM events WHERE client = ?1 AND kind = ?2 AND item IS NULL AND extra LIKE ?3";
+/// The LIKE pattern of [`SQL_LDP_REPORTS`] (the event name as `Extra` serializes it).
+const LDP_EXTRA_PATTERN: &str = "%\"name\":\"ldp\"%";
+/// Item ids and how many events name them: `GROUP BY kind, item` follows the
+/// `events_kind_item` index, so SQLite needs no sort (the kinds are summed here).
+const SQL_LDP_EVENT_ITEMS: &str = "SELECT item, COUNT(*) FROM events WHERE item IS NOT NULL GROUP BY kind, item";
+const SQL_LDP_LINE_ITEMS: &str = "SELECT item, COUNT(*) FROM purchase_lines GROUP BY item";
+
+/// Reads an LDP report back from an `extra` column: `None` when the event is not
+/// named `ldp`, `Some(None)` when it is but is not a well-formed report.
+fn stored_report(extra: Option<&str>) -> Option<Option<(vitrina::ldp::Signal, vitrina::ldp::Report)>> {
+    let extra: Extra = extra.and_then(|s| serde_json::from_str(s).ok())?;
+    if extra.name.as_deref() != Some(vitrina::ldp::EVENT_NAME) {
+        return None;
+    }
+    let ev = Event { name: extra.name, props: extra.props.into_iter().collect(), ..Event::new(Kind::Custom, 0) };
+    Some(vitrina::ldp::from_event(&ev))
+}
+
+/// Collects the rows of both queries into [`LdpInputs`] (shared by both backends, so
+/// the order and the limit are applied alike).
+struct LdpAcc {
+    reports: Vec<StoredReport>,
+    malformed: u64,
+    items: HashMap<String, u64>,
+}
+
+impl LdpAcc {
+    fn new() -> LdpAcc {
+        LdpAcc { reports: Vec::new(), malformed: 0, items: HashMap::new() }
+    }
+
+    fn report(&mut self, id: u64, extra: Option<&str>) {
+        match stored_report(extra) {
+            Some(Some((signal, report))) => self.reports.push(StoredReport { id, signal, report }),
+            Some(None) => self.malformed += 1,
+            None => {}
+        }
+    }
+
+    fn item(&mut self, item: &str, n: u64) {
+        match self.items.get_mut(item) {
+            Some(c) => *c += n,
+            None => {
+                self.items.insert(item.to_owned(), n);
+            }
+        }
+    }
+
+    fn finish(mut self, max_candidates: usize) -> LdpInputs {
+        self.reports.sort_unstable_by_key(|r| r.id);
+        let mut items: Vec<(String, u64)> = self.items.into_iter().collect();
+        let mut dropped = 0;
+        if items.len() > max_candidates {
+            items.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            dropped = (items.len() - max_candidates) as u64;
+            items.truncate(max_candidates);
+        }
+        let mut candidates: Vec<String> = items.into_iter().map(|(i, _)| i).collect();
+        candidates.sort_unstable();
+        LdpInputs { reports: self.reports, malformed: self.malformed, candidates, candidates_dropped: dropped }
+    }
+}
+
+fn query_ldp_inputs(c: &Connection, max_candidates: usize) -> rusqlite::Result<LdpInputs> {
+    let tx = c.unchecked_transaction()?;
+    let mut acc = LdpAcc::new();
+    {
+        let mut st = c.prepare_cached(SQL_LDP_REPORTS)?;
+        let mut rows = st.query(params![&[0u8; 16][..], Kind::Custom.code(), LDP_EXTRA_PATTERN])?;
+        while let Some(r) = rows.next()? {
+            let id = r.get::<_, i64>(0)? as u64;
+            acc.report(id, r.get_ref(1)?.as_str_or_null()?);
+        }
+    }
+    for sql in [SQL_LDP_EVENT_ITEMS, SQL_LDP_LINE_ITEMS] {
+        let mut st = c.prepare_cached(sql)?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(item) = r.get_ref(0)?.as_str_or_null()? {
+                acc.item(item, r.get::<_, i64>(1)?.max(0) as u64);
+            }
+        }
+    }
+    tx.finish()?;
+    Ok(acc.finish(max_candidates))
+}
+
+/// The PostgreSQL form of [`query_ldp_inputs`].
+fn pg_ldp_inputs(c: &mut postgres::Client, max_candidates: usize) -> Result<LdpInputs, postgres::Error> {
+    let mut tx =
+        c.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
+    let mut acc = LdpAcc::new();
+    let zero: &[u8] = &[0u8; 16];
+    let custom = Kind::Custom.code() as i32;
+    for r in tx.query(&SQL_LDP_REPORTS.replace('?', "$"), &[&zero, &custom, &LDP_EXTRA_PATTERN])? {
+        acc.report(r.get::<_, i64>(0) as u64, r.get::<_, Option<&str>>(1));
+    }
+    for sql in [SQL_LDP_EVENT_ITEMS, SQL_LDP_LINE_ITEMS] {
+        for r in tx.query(sql, &[])? {
+            if let Some(item) = r.get::<_, Option<&str>>(0) {
+                acc.item(item, r.get::<_, i64>(1).max(0) as u64);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(acc.finish(max_candidates))
+}
+
+impl Store {
+    /// The inputs of the LDP estimation, in one snapshot: every well-formed report
+    /// of the all-zero client id (reports under another client id are not counted:
+    /// `/v1/collect` refuses them) and the candidate items, at most
+    /// `max_candidates` of them (the most often named). Not cached: the caller
+    /// keeps its counts up to date (`ldp_counts.rs`).
+    pub async fn ldp_inputs(&self, max_candidates: usize) -> Result<LdpInputs, StoreError> {
+        self.read_with(move |c| query_ldp_inputs(c, max_candidates), move |c| pg_ldp_inputs(c, max_candidates)).await
+    }
+}

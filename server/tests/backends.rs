@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::*;
 use serde_json::json;
 use vitrina::event::{Event, Kind};
+use vitrina::ldp;
 use vitrina_server::store::{
     DashboardQuery, EventQuery, FlagRule, Ingest, Store, StoreOptions, StoredEvent, WindowStarts,
 };
@@ -90,6 +91,40 @@ fn dataset(now: u64) -> Vec<Ingest> {
         events: (0..300).map(|i| view(i, "SKU-ANON", "bags")).collect(),
         ..Ingest::default()
     });
+    // LDP reports (`docs/ldp.md`): 30 well-formed ones from client zero, one
+    // malformed (no `e`), and one under a client id (not counted). Stored directly:
+    // `/v1/collect` would refuse the last two.
+    let mut x: u32 = 12345;
+    let mut rand = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let signals = [ldp::Signal::Like, ldp::Signal::Unlike, ldp::Signal::View];
+    let mut reports: Vec<Event> = (0..30u64)
+        .map(|i| {
+            let r = ldp::report(&format!("SKU-{:03}", i % 13), [1.0, 4.0][i as usize % 2], &mut rand);
+            ldp::to_event(&r, signals[i as usize % 3], now - 2 * DAY).with_id((8 << 32) | i)
+        })
+        .collect();
+    let mut malformed = reports[0].clone().with_id((8 << 32) | 99);
+    malformed.props.retain(|(k, _)| k != "e");
+    reports.push(malformed);
+    out.push(Ingest {
+        site: "demo".into(),
+        client: [0; 16],
+        received: now - 2 * DAY,
+        events: reports.clone(),
+        ..Ingest::default()
+    });
+    out.push(Ingest {
+        site: "demo".into(),
+        client: client(7),
+        received: now - 2 * DAY,
+        events: reports[..1].to_vec(),
+        ..Ingest::default()
+    });
     out
 }
 
@@ -139,6 +174,13 @@ async fn both_backends_answer_every_read_the_same() {
     }
     assert_eq!(sqlite.totals().await.unwrap(), pg.totals().await.unwrap(), "totals");
     assert_eq!(*sqlite.popularity().await.unwrap(), *pg.popularity().await.unwrap(), "popularity");
+    for cap in [1000, 5] {
+        let (a, b) = (sqlite.ldp_inputs(cap).await.unwrap(), pg.ldp_inputs(cap).await.unwrap());
+        assert_eq!((a.reports.len(), a.malformed), (30, 1), "client zero's reports only");
+        assert_eq!(a.candidates.len() as u64 + a.candidates_dropped, 15, "13 SKUs, the bot's, the anonymous one");
+        assert_eq!(a.candidates.len(), 15.min(cap));
+        assert_eq!(a, b, "LDP inputs, at most {cap} candidates");
+    }
 
     let rule = FlagRule { events_per_hour: 200, likes_per_hour: 30 };
     for starts in [WindowStarts::ending_at(now), WindowStarts::ending_at(now - 2 * DAY)] {
@@ -168,6 +210,9 @@ async fn both_backends_answer_every_read_the_same() {
     let all = EventQuery { limit: 100_000, kind: None };
     assert_eq!(sorted(sqlite.events(all.clone()).await.unwrap()), sorted(pg.events(all).await.unwrap()));
     assert_eq!(*sqlite.popularity().await.unwrap(), *pg.popularity().await.unwrap(), "popularity after retention");
+    let (a, b) = (sqlite.ldp_inputs(1000).await.unwrap(), pg.ldp_inputs(1000).await.unwrap());
+    assert_eq!(a.reports.len(), 0, "the reports were received two days ago");
+    assert_eq!(a, b, "LDP inputs after retention");
     sqlite.close().await.unwrap();
     pg.close().await.unwrap();
 }
