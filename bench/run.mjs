@@ -14,12 +14,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startPhase } from './lib/recorder.mjs';
 import { defineTools, KINDS } from './lib/tools.mjs';
 import { PAGE_HTML, benchScript } from './lib/page.mjs';
+import { prepareRanking, RANK_HTML, rankAdapter } from './lib/ranking.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
 const NM = path.join(BENCH, 'node_modules');
 const CACHE = path.join(NM, '.cache', 'vitrina-bench');
 const RESULTS = path.join(BENCH, 'results.json');
+const SERVER_BIN = path.join(ROOT, 'target', 'release', 'vitrina-server');
+// Research data, read in place (never copied into the repository).
+const DIGINETICA = path.join(process.env.VITRINA_SHARED_DATA || path.resolve(ROOT, '..', 'shared', 'data'), 'diginetica', 'train_sessions.txt');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -40,6 +44,16 @@ const T = {
   w2Quiet: 3500, // PostHog sends its queue every 3 s
   w2Max: 25000,
   budget: 270000, // the whole run: later phases are skipped (with a note) once it is spent
+  // Vitrina's ranking phase (bench/lib/ranking.mjs).
+  rankShoppers: 5, // held-out Diginetica sessions replayed, each in a fresh browser context
+  rankViews: 10, // product views per shopper
+  rankGap: 80, // ms between two views
+  rankCatalog: +process.env.BENCH_RANK_CATALOG || 20000, // items in the shop's catalogue feed (the widget keeps at most 20,000)
+  rankLimit: 8, // items in the for-you slot
+  rankBatches: 25, // per shopper: at most this many batches of recommend() calls (of ≥ 2 ms, ≤ 20 calls each)…
+  rankMaxMs: 2000, // …and about this long (at least 5 batches)
+  rankSettle: 10000, // at most this long for the catalogue and the model shards to arrive
+  rankShopper: 30000, // timeout of one shopper
 };
 let benchStart = Infinity; // when the browser is up: installs and builds do not count
 const spent = () => Date.now() - benchStart >= T.budget;
@@ -234,14 +248,14 @@ const readFile = (p) => {
   return fileCache.get(p);
 };
 
-function newPhase(tool, { coi = false } = {}) {
+function newPhase(tool, { coi = false, html = null } = {}) {
   return startPhase({
     coi,
-    html: () => PAGE_HTML(tool.name),
+    html: () => html || PAGE_HTML(tool.name),
     pageFile: (p, phase) => {
       if (p === '/bench.js') return { body: benchScript(tool, phase.collectorOrigin), type: 'text/javascript; charset=utf-8' };
       const f = tool.pageFiles[p];
-      return f ? { body: readFile(f.path), type: f.type } : null;
+      return f ? { body: f.body ?? readFile(f.path), type: f.type } : null;
     },
     collectorFiles: tool.collectorFiles,
     collect: (r, body, phase) => tool.collect(r, body, phase),
@@ -349,36 +363,12 @@ async function workload1(tool, diag) {
           return null;
         }
       });
-      extra.rank = await s.page.evaluate(() => {
-        // Times one slot's ranking, once the public API has one (10 batches of 20 calls).
-        const v = window.vitrina;
-        const f = v && (typeof v.rank === 'function' ? v.rank : typeof v.recommend === 'function' ? v.recommend : null);
-        if (!f) return null;
-        const ms = [];
-        for (let b = 0; b < 10; b++) {
-          const t = performance.now();
-          for (let i = 0; i < 20; i++) f.call(v, 'recommended', { limit: 6 });
-          ms.push((performance.now() - t) / 20);
-        }
-        ms.sort((a, b) => a - b);
-        return (ms[4] + ms[5]) / 2;
-      });
     }
     // Leave the page: pagehide and visibilitychange as a real navigation fires them.
     await s.page.goto('about:blank');
     await waitDelivered(phase, { expected: tool.expected, quiet: 1000, idle: 1500, max: 6000 });
     return { init, calls: r.calls, summary: summarize(phase, tool), ...extra };
   });
-}
-
-/** Ranking exports of the Core (the wasm's export names that mention "rank"). */
-function rankExports() {
-  try {
-    const mod = new WebAssembly.Module(fs.readFileSync(path.join(ROOT, 'www', 'dist', 'vitrina_core_bg.wasm')));
-    return WebAssembly.Module.exports(mod).map((e) => e.name).filter((n) => /rank|recommend/i.test(n));
-  } catch {
-    return [];
-  }
 }
 
 async function initSample(tool, diag) {
@@ -403,9 +393,136 @@ async function workload2(tool, diag) {
   });
 }
 
+// ---------------------------------------------------------------- ranking (Vitrina)
+
+/**
+ * The Vitrina tool as the ranking page loads it: a for-you slot, the shop's catalogue
+ * feed on the page origin, and the collector passing the model (and popularity)
+ * requests through to the reference server that serves the model.
+ */
+function rankingTool(tool, prep) {
+  const PASS = ['content-type', 'cache-control', 'etag'];
+  return {
+    ...tool,
+    pageFiles: { ...tool.pageFiles, '/catalog.json': { body: prep.catalog, type: 'application/json' } },
+    adapter: rankAdapter,
+    async collect(r, body, phase) {
+      if (r.method === 'GET' && (r.path.startsWith('/v1/model/') || r.path === '/v1/popularity')) {
+        r.kind = r.path === '/v1/popularity' ? 'config' : 'model';
+        const inm = r.headers['if-none-match'];
+        const res = await fetch(`${prep.serverUrl}${r.path}${r.query}`, { headers: inm ? { 'if-none-match': inm } : {} });
+        const buf = Buffer.from(await res.arrayBuffer());
+        r.answerBytes = buf.length;
+        r.status = res.status;
+        const headers = {};
+        for (const k of PASS) if (res.headers.get(k)) headers[k] = res.headers.get(k);
+        if (res.status !== 304) headers['content-length'] = String(buf.length); // as the server sends it (no chunked framing)
+        return { status: res.status, headers, body: buf, type: res.headers.get('content-type') || 'application/octet-stream' };
+      }
+      return tool.collect(r, body, phase);
+    },
+  };
+}
+
+/**
+ * One shopper: a fresh context, the ranking page, `views` product views, then the
+ * for-you slot ranked in timed batches (bounded by rankBatches and rankMaxMs). Returns the per-call times and
+ * the model bytes the page received (response bodies as transferred).
+ */
+async function rankShopper(rt, items, diag) {
+  return inPhase(rt, { coi: true, html: RANK_HTML }, diag, async (s, phase) => {
+    const net = { pending: 0, last: Date.now(), model: [], failed: [] };
+    const isModel = (q) => /\/v1\/model\//.test(new URL(q.url()).pathname);
+    // What the slot waits for: the catalogue feed and the model (event posts go
+    // out with keepalive, whose completion the page does not report).
+    const awaited = (q) => q.method() === 'GET' && /^\/(catalog\.json|v1\/)/.test(new URL(q.url()).pathname);
+    s.page.on('request', (q) => {
+      if (!awaited(q)) return;
+      net.pending++;
+      net.last = Date.now();
+    });
+    s.page.on('requestfinished', (q) => {
+      if (!awaited(q)) return;
+      net.pending--;
+      net.last = Date.now();
+      if (!isModel(q)) return;
+      net.model.push(
+        Promise.all([q.sizes(), q.response()]).then(
+          ([z, res]) => ({ path: new URL(q.url()).pathname, status: res ? res.status() : 0, body: z.responseBodySize, headers: z.responseHeadersSize }),
+          () => null,
+        ),
+      );
+    });
+    s.page.on('requestfailed', (q) => {
+      if (!awaited(q)) return;
+      net.pending--;
+      net.last = Date.now();
+      if (isModel(q)) net.failed.push(`${new URL(q.url()).pathname}: ${q.failure()?.errorText}`);
+    });
+    const loaded = await s.page.evaluate(() => window.__rank.load());
+    if (loaded && loaded.error) throw new Error(`could not start: ${loaded.error.split('\n')[0]}`);
+    const hasApi = await s.page.evaluate(() => typeof window.vitrina.recommend === 'function');
+    if (!hasApi) throw new Error('the public API has no recommend()');
+    const v = await s.page.evaluate(({ items, gap }) => window.__rank.views(items, gap), { items, gap: T.rankGap });
+    if (v.error || v.ok !== items.length) throw new Error(`views: ${v.error ? v.error.split('\n')[0] : `${v.ok} of ${items.length} accepted`}`);
+    // The catalogue and the shards the session needs arrive; the slot is full.
+    const t = Date.now();
+    let full = false;
+    for (;;) {
+      if (phase.aborted) throw new Error('aborted');
+      const quiet = net.pending <= 0 && Date.now() - net.last >= 400;
+      if (quiet) full = (await s.page.evaluate((n) => window.__rank.count(n), T.rankLimit)) >= T.rankLimit;
+      if ((quiet && full) || Date.now() - t > T.rankSettle) break;
+      await sleep(100);
+    }
+    const r = await s.page.evaluate(({ b, limit, max }) => window.__rank.rank(b, limit, max), { b: T.rankBatches, limit: T.rankLimit, max: T.rankMaxMs });
+    if (r.error) throw new Error(`recommend() failed: ${r.error.split('\n')[0]}`);
+    const model = (await Promise.all(net.model)).filter(Boolean);
+    const viewed = new Set(items.map((p) => p.item));
+    const fromModel = r.recs.filter((x) => [...String(x.reason).matchAll(/Item (\d+)/g)].some((m) => viewed.has(m[1]))).length;
+    const answered = phase.requests.filter((q) => q.kind === 'model');
+    return {
+      ms: r.ms,
+      size: r.size,
+      isolated: r.isolated,
+      recs: r.recs.length,
+      fromModel,
+      full,
+      settleMs: Date.now() - t,
+      modelBytes: model.reduce((n, x) => n + x.body, 0),
+      headBytes: model.filter((x) => x.path === '/v1/model/head').reduce((n, x) => n + x.body, 0),
+      shards: model.filter((x) => x.path !== '/v1/model/head' && x.status === 200).length,
+      headerBytes: model.reduce((n, x) => n + x.headers, 0),
+      requests: model.length,
+      statuses: [...new Set(model.map((x) => x.status))],
+      failed: net.failed,
+      servedBytes: answered.reduce((n, q) => n + (q.answerBytes || 0), 0),
+    };
+  });
+}
+
+/** Vitrina's rank_ms and model_bytes_per_session (bench/lib/ranking.mjs prepares the model and the shoppers). */
+async function measureRanking(tool, prep, diag) {
+  const rt = rankingTool(tool, prep);
+  const runs = [];
+  const errors = [];
+  for (const items of prep.sessions) {
+    if (spent()) {
+      errors.push(`${prep.sessions.length - runs.length - errors.length} shoppers skipped: the run's time budget was spent`);
+      break;
+    }
+    try {
+      runs.push(await withTimeout(rankShopper(rt, items, diag), T.rankShopper, 'ranking shopper'));
+    } catch (e) {
+      errors.push(e.message);
+    }
+  }
+  return { runs, errors };
+}
+
 // ---------------------------------------------------------------- main
 
-async function benchTool(tool, control, decoderNote) {
+async function benchTool(tool, control, decoderNote, ranking) {
   const diag = { errors: new Set(), external: new Set() };
   const notes = [];
   const res = {
@@ -477,19 +594,7 @@ async function benchTool(tool, control, decoderNote) {
     }
     if (s.raw_body_bytes !== s.body_bytes) notes.push(`bodies compressed: ${s.raw_body_bytes} B uncompressed (${round(s.raw_body_bytes / Math.max(1, s.delivered_total), 0)} B/event)`);
     if (s.query_bytes > s.requests * 2) notes.push(`+${s.query_bytes} B in URL query strings (${round(s.query_bytes / Math.max(1, s.delivered_total), 0)} B/event)`);
-    if (tool.id === 'vitrina') {
-      res.profile_bytes = w1.profile_bytes ?? null;
-      const exportsRank = rankExports();
-      if (w1.rank != null) {
-        res.rank_ms = round(w1.rank, 4);
-        notes.push('model_bytes_per_session: n/a (the bench serves no model yet)');
-      } else if (!exportsRank.length) {
-        notes.push('rank_ms, model_bytes_per_session: n/a (ranking not built: the Core has no ranking export)');
-      } else {
-        res.rank_note = `the wasm exports ${exportsRank.join(', ')} but the public API has no rank()/recommend() to time: update bench/run.mjs`;
-        notes.push(`rank_ms, model_bytes_per_session: n/a (${res.rank_note})`);
-      }
-    }
+    if (tool.id === 'vitrina') res.profile_bytes = w1.profile_bytes ?? null;
     log(
       `${tool.id}: workload 1: ${s.delivered_total}/${tool.expected} events in ${s.requests} request${s.requests === 1 ? '' : 's'} ` +
         `(${s.event_requests} with events, ${s.preflights} preflights, ${s.config_requests} config), ${s.body_bytes} body bytes`,
@@ -550,10 +655,115 @@ async function benchTool(tool, control, decoderNote) {
     warn(`${tool.id}: workload 2 failed: ${e.message}`);
   }
 
+  if (tool.id === 'vitrina') await rankingFigures(tool, ranking, res, notes, diag);
+
   if (diag.external.size) notes.push(`tried to reach other hosts (blocked): ${[...diag.external].slice(0, 5).join(', ')}`);
   if (diag.errors.size) notes.push(...[...diag.errors].slice(0, 4));
   res.notes = notes;
   return res;
+}
+
+/** Fills res.rank_ms, res.model_bytes_per_session and res.rank (details), or says why not (res.rank_note). */
+async function rankingFigures(tool, ranking, res, notes, diag) {
+  const na = (why) => {
+    res.rank_note = why;
+    notes.push(`rank_ms, model_bytes_per_session: n/a (${why})`);
+    warn(`vitrina: ranking: n/a (${why})`);
+  };
+  if (!ranking || ranking.error) return na(ranking ? ranking.error : 'not prepared');
+  if (overBudget(notes, 'vitrina: ranking')) return (res.rank_note = 'skipped: the time budget was spent');
+  log(`vitrina: ranking (${ranking.sessions.length} held-out Diginetica shoppers × ${T.rankViews} views, then the for-you slot ranked in up to ${T.rankBatches} timed batches each)…`);
+  const { runs, errors } = await measureRanking(tool, ranking, diag);
+  if (!runs.length) return na(`every shopper failed: ${errors[0] || 'unknown'}`);
+  const ms = runs.flatMap((r) => r.ms);
+  const b = ranking.build || {};
+  res.rank_ms = round(median(ms), 4);
+  res.model_bytes_per_session = round(median(runs.map((r) => r.modelBytes)), 0);
+  res.rank = {
+    slot: 'for-you',
+    limit: T.rankLimit,
+    catalog_items: ranking.catalogItems,
+    shoppers: runs.length,
+    views_per_shopper: T.rankViews,
+    calls_per_batch: [...new Set(runs.map((r) => r.size))],
+    batches: ms.length,
+    p10_ms: round(quantile(ms, 0.1), 4),
+    p90_ms: round(quantile(ms, 0.9), 4),
+    cross_origin_isolated: runs.every((r) => r.isolated),
+    model: {
+      source: `diginetica train_sessions.txt, first ${ranking.trainSessions} sessions (SKU-hashed ids)`,
+      version: b.version ?? null,
+      items: b.items ?? null,
+      entries: b.entries ?? null,
+      bytes: b.bytes ?? null,
+      shards: b.shards ?? null,
+      head_bytes: b.head_bytes ?? null,
+      shard_median_bytes: b.shard_median ?? null,
+    },
+    per_shopper: runs.map((r) => ({
+      rank_ms: round(median(r.ms), 4),
+      batches: r.ms.length,
+      calls_per_batch: r.size,
+      model_bytes: r.modelBytes,
+      head_bytes: r.headBytes,
+      shards: r.shards,
+      model_requests: r.requests,
+      model_header_bytes: r.headerBytes,
+      served_bytes: r.servedBytes,
+      recs: r.recs,
+      recs_from_model: r.fromModel,
+      settle_ms: r.settleMs,
+    })),
+    errors,
+  };
+  notes.push(
+    `rank_ms: for-you slot (${T.rankLimit} items) over a ${fmtN(ranking.catalogItems)}-item catalogue feed, median of ${ms.length} batches of ` +
+      `${[...new Set(runs.map((r) => r.size))].join('/')} recommend() call(s) (p90 ${fmtN(res.rank.p90_ms, 3)} ms) by ${runs.length} held-out Diginetica shoppers after ${T.rankViews} views each; ` +
+      `model_bytes_per_session: head + shards received, median of ${runs.length} (${runs.map((r) => `${fmtN(r.modelBytes)} B/${r.shards} shards`).join(', ')}); ` +
+      `model: ${fmtN(b.items)} items, ${fmtN(b.bytes)} B in ${fmtN(b.shards)} shards, built by vitrina-server model build`,
+  );
+  if (errors.length) notes.push(`ranking: ${errors.length} shopper${errors.length === 1 ? '' : 's'} failed: ${errors.slice(0, 2).join('; ')}`);
+  const weak = runs.filter((r) => !r.fromModel);
+  if (weak.length) notes.push(`ranking: ${weak.length} of ${runs.length} shoppers got no recommendation from the model (reasons name no viewed item)`);
+  const unfull = runs.filter((r) => !r.full);
+  if (unfull.length) notes.push(`ranking: ${unfull.length} shoppers' slot was not full (${T.rankLimit}) after ${T.rankSettle / 1000} s`);
+  const failed = runs.flatMap((r) => r.failed);
+  if (failed.length) notes.push(`ranking: model requests failed: ${failed.slice(0, 2).join('; ')}`);
+  const mismatch = runs.filter((r) => r.servedBytes !== r.modelBytes);
+  if (mismatch.length) notes.push(`ranking: browser-side and collector-side model bytes differ (${mismatch.map((r) => `${r.modelBytes} vs ${r.servedBytes}`).join(', ')})`);
+  log(
+    `vitrina: ranking: ${res.rank_ms} ms per for-you slot (median of ${ms.length} batches), ` +
+      `${res.model_bytes_per_session} model bytes per session (median of ${runs.length} shoppers)`,
+  );
+}
+
+/** The model and the shoppers for Vitrina's ranking phase; { error } says why it is not measured. */
+async function setupRanking() {
+  const shown = DIGINETICA.startsWith(path.dirname(ROOT) + path.sep) ? path.relative(ROOT, DIGINETICA) : DIGINETICA;
+  if (!fs.existsSync(DIGINETICA)) return { error: `no research data: ${shown} is missing` };
+  if (!fs.existsSync(SERVER_BIN)) {
+    log('vitrina-server: target/release/vitrina-server is missing, building it (cargo build --release -p vitrina-server)…');
+    const code = await runCmd('cargo', ['build', '--release', '-p', 'vitrina-server'], ROOT).catch(() => -1);
+    if (code !== 0 || !fs.existsSync(SERVER_BIN)) return { error: 'target/release/vitrina-server is missing and cargo build --release -p vitrina-server failed' };
+  }
+  const t = Date.now();
+  try {
+    const prep = await prepareRanking({
+      bin: SERVER_BIN,
+      dataFile: DIGINETICA,
+      shoppers: T.rankShoppers,
+      views: T.rankViews,
+      catalogSize: T.rankCatalog,
+    });
+    const b = prep.build;
+    log(
+      `vitrina: model built by vitrina-server model build from ${fmtN(prep.trainSessions)} Diginetica sessions: ${fmtN(b.items)} items, ` +
+        `${fmtN(b.bytes)} B in ${fmtN(b.shards)} shards, served by vitrina-server at ${prep.serverUrl} (${secs(Date.now() - t)})`,
+    );
+    return prep;
+  } catch (e) {
+    return { error: e.message };
+  }
 }
 
 async function measureControl() {
@@ -604,11 +814,12 @@ function printTable(results) {
   rows.slice(1).forEach((r, i) => {
     console.log(line(r));
     if (i === 0) {
-      const na = ref.rank_note ? 'n/a (ranking not reachable from the API)' : 'n/a (ranking not built)';
+      const na = ref.rank_ms == null || ref.model_bytes_per_session == null;
       console.log(
-        `${' '.repeat(w[0] + 2)}└ rank one slot (wasm): ${ref.rank_ms == null ? na : `${fmtN(ref.rank_ms, 3)} ms`}` +
-          ` · model bytes per session: ${ref.model_bytes_per_session == null ? (ref.rank_ms == null ? na : 'n/a') : fmtN(ref.model_bytes_per_session)}` +
-          ` · profile bytes: ${fmtN(ref.profile_bytes)}`,
+        `${' '.repeat(w[0] + 2)}└ rank one slot (wasm): ${ref.rank_ms == null ? 'n/a' : `${fmtN(ref.rank_ms, 3)} ms`}` +
+          ` · model bytes per session: ${ref.model_bytes_per_session == null ? 'n/a' : fmtN(ref.model_bytes_per_session)}` +
+          ` · profile bytes: ${fmtN(ref.profile_bytes)}` +
+          (na ? ` (n/a: ${ref.rank_note || 'not measured'})` : ''),
       );
     }
   });
@@ -661,6 +872,15 @@ async function main() {
   await ensureDeps();
   await ensureVitrinaBuild();
   await buildBundles();
+  const ranking = await setupRanking();
+  if (ranking.error) warn(`vitrina: ranking will be n/a: ${ranking.error}`);
+  // Interrupted: stop the model server and remove its temporary directory.
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.once(sig, () => {
+      if (browser) browser.close().catch(() => {});
+      Promise.resolve(ranking.stop && ranking.stop()).finally(() => process.exit(130));
+    });
+  }
 
   let decodeVitrina = () => {
     throw new Error('no decoder');
@@ -688,9 +908,10 @@ async function main() {
       control = { init: 0, w2: 0 };
     }
     log(`control: ${control.init.toFixed(1)} ms during init, ${control.w2.toFixed(1)} ms during workload 2 (subtracted from every tool)`);
-    for (const tool of tools) results[tool.id] = await benchTool(tool, control, decoderNote);
+    for (const tool of tools) results[tool.id] = await benchTool(tool, control, decoderNote, ranking);
   } finally {
     await browser.close().catch(() => {});
+    if (ranking.stop) await ranking.stop();
   }
 
   const loadAfter = loadCheck('during the run');

@@ -35,7 +35,7 @@ function listen(handler) {
  * @param {object} o
  * @param {(phase) => string} o.html            the page
  * @param {(path: string, phase) => ({body: Buffer|string, type?: string}|null)} o.pageFile   a file on the page origin
- * @param {(req, body, phase) => ({status?, headers?, body?}|null)} o.collect    the collector's answer (null: 404)
+ * @param {(req, body, phase) => ({status?, headers?, body?}|null|Promise)} o.collect    the collector's answer (null: 404)
  * @param {Record<string, {body: Buffer|string, type?: string}>} [o.collectorFiles] path -> file on the collector origin
  * @param {boolean} [o.coi]                     serve the page cross-origin isolated (COOP/COEP)
  */
@@ -122,7 +122,7 @@ export async function startPhase(o) {
       }
       let a = null;
       try {
-        a = o.collect(r, body, phase);
+        a = await o.collect(r, body, phase);
       } catch (e) {
         r.error = String(e && e.message);
       }
@@ -131,7 +131,7 @@ export async function startPhase(o) {
         res.writeHead(404, { ...cors, 'content-type': 'text/plain' });
         return res.end('not found');
       }
-      const out = a.body == null ? '' : typeof a.body === 'string' ? a.body : JSON.stringify(a.body);
+      const out = a.body == null ? '' : typeof a.body === 'string' || Buffer.isBuffer(a.body) ? a.body : JSON.stringify(a.body);
       res.writeHead(a.status || 200, { ...cors, 'content-type': a.type || 'application/json', ...(a.headers || {}) });
       res.end(out);
     } catch (e) {
