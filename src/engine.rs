@@ -33,6 +33,9 @@ pub struct Config {
     pub outbox_max: usize,
     /// Send batches as JSON instead of the binary format.
     pub json: bool,
+    /// Searches leave the device with only the category they led to, never their
+    /// terms (a search without a category is then not sent at all).
+    pub search_category_only: bool,
     /// Local differential privacy for likes, unlikes and views: ε in hundredths,
     /// 0 when off (see [`Engine::set_ldp`]).
     pub ldp_e: u32,
@@ -50,6 +53,7 @@ impl Config {
             max_batch_bytes: 60_000,
             outbox_max: 2000,
             json: false,
+            search_category_only: false,
             ldp_e: 0,
             profile: profile::Config::default(),
         }
@@ -384,6 +388,12 @@ impl Engine {
     /// it to an id-free signal in anonymous mode: the item and what happened to
     /// it, nothing that links it to a page, a search, an order or a person.
     fn shareable(&self, e: &mut Event) -> bool {
+        if e.kind == Kind::Search && self.cfg.search_category_only {
+            e.terms.clear();
+            if e.category.is_none() {
+                return false;
+            }
+        }
         if !self.consent.id_free() {
             return true;
         }
@@ -899,6 +909,28 @@ mod tests {
         g.set_consent(State::GrantedByShopper);
         view(&mut g, "C", T).unwrap();
         assert_eq!(g.waiting_events(), 1);
+    }
+
+    #[test]
+    fn searches_can_leave_with_only_their_category() {
+        let mut e = engine();
+        e.cfg.search_category_only = true;
+        let search = |e: &mut Engine, q: &str, cat: Option<&str>| {
+            e.begin("search", T);
+            e.set(Field::Query, q);
+            if let Some(c) = cat {
+                e.set(Field::Category, c);
+            }
+            e.commit(T, true, 1)
+        };
+        search(&mut e, "jane doe trail shoes", Some("shoes/trail")).unwrap();
+        search(&mut e, "my address", None).unwrap(); // accepted, kept on the device, not sent
+        assert!(search(&mut e, "", None).is_err(), "a search of nothing is still invalid");
+        let (_, bytes) = e.next_request().unwrap();
+        let b = codec::decode(&bytes).unwrap();
+        assert_eq!(b.events.len(), 1);
+        assert_eq!(b.events[0].category.as_deref(), Some("shoes/trail"));
+        assert!(b.events[0].terms.is_empty());
     }
 
     #[test]

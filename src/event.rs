@@ -295,7 +295,9 @@ impl Event {
         check_text(&self.name, ID_LEN, "name")?;
         match self.kind {
             Kind::Purchase if self.lines.is_empty() => return Err(Invalid::Missing("lines")),
-            Kind::Search if self.terms.is_empty() => return Err(Invalid::Missing("terms")),
+            // A search names its terms, or (when the shop sends only where searches
+            // lead) the category it led to.
+            Kind::Search if self.terms.is_empty() && self.category.is_none() => return Err(Invalid::Missing("terms")),
             Kind::Custom if self.name.is_none() => return Err(Invalid::Missing("name")),
             _ => {}
         }

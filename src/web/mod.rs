@@ -57,6 +57,11 @@ impl Core {
         self.e.cfg.json = json;
     }
 
+    /// Send searches with only the category they led to (`search: 'category'`).
+    pub fn set_search_category_only(&mut self, on: bool) {
+        self.e.cfg.search_category_only = on;
+    }
+
     /// The shop's consent mode: `opt-in`, `opt-out` or `anonymous`; false if unknown.
     pub fn set_consent_mode(&mut self, mode: &str) -> bool {
         match Mode::parse(mode) {

@@ -72,6 +72,7 @@ const SITES = {
   tabs: 'privacy-tabs',
   fp: 'privacy-fp',
   ldp: 'privacy-ldp',
+  search: 'privacy-search',
 };
 const FIXTURES = {
   'optin.html': shopPage({ site: SITES.optin, consent: 'opt-in', body: BROWSE_BODY }),
@@ -84,6 +85,7 @@ const FIXTURES = {
   'tabs.html': shopPage({ site: SITES.tabs, consent: 'opt-in', body: BROWSE_BODY }),
   'url.html': shopPage({ site: SITES.url, body: PRODUCT_BODY }),
   'fp.html': shopPage({ site: SITES.fp, body: PRODUCT_BODY }),
+  'search.html': shopPage({ site: SITES.search, body: PRODUCT_BODY, attrs: ' data-search="category"' }),
   'ldp.html': shopPage({ site: SITES.ldp, body: PRODUCT_BODY, attrs: ' data-ldp-epsilon="2"' }),
 };
 
@@ -790,6 +792,35 @@ describe('privacy (docs/privacy.md)', () => {
       await s.checkCookies('in the two-tab test');
     } finally {
       await b?.close();
+      await s.close();
+    }
+  });
+
+  test('search: "category" sends where a search led, never its words', async () => {
+    const s = await session();
+    const { page } = s;
+    try {
+      await page.goto(`${server.url}/shop/search.html`);
+      await waitForWidget(page);
+      const ok = await page.evaluate(async () => {
+        const v = window.vitrina;
+        const r = [v.search('Secret Query Words', { category: 'shoes/trail' }), v.search('another private search'), v.track('search', { query: 'third secret', category: 'bags' })];
+        await v.flush();
+        return r;
+      });
+      assert.deepEqual(ok, [true, true, true], 'searches are accepted (and kept on the device)');
+      const searches = await waitFor(async () => {
+        const evs = (await eventsOf(SITES.search)).filter((e) => e.kind === 'search');
+        return evs.length >= 2 && evs;
+      }, { timeout: 8000, message: 'two searches at the server' });
+      await sleep(QUIET_MS);
+      const all = (await eventsOf(SITES.search)).filter((e) => e.kind === 'search');
+      assert.deepEqual(all.map((e) => [e.category, e.terms]), [['shoes/trail', undefined], ['bags', undefined]], 'only the categories, and no search without one');
+      assert.ok(searches.length === 2);
+      const raw = Buffer.concat(s.collects().map((r) => r.body || Buffer.alloc(0))).toString('latin1');
+      for (const word of ['secret', 'query', 'words', 'private', 'another']) assert.ok(!raw.includes(word), `"${word}" in a request body`);
+      assertNoPageErrors(page);
+    } finally {
       await s.close();
     }
   });

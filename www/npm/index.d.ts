@@ -37,6 +37,12 @@ export interface VitrinaConfig {
    * server de-biases the counts. Off when omitted. See docs/ldp.md.
    */
   ldpEpsilon?: number;
+  /**
+   * What a search sends: `terms` (default: the query reduced to normalized words) or
+   * `category` (only the category it led to, passed as `search(query, { category })`;
+   * a search without one is not sent). The words always stay usable on the device.
+   */
+  search?: 'terms' | 'category';
   /** A catalogue feed (JSON array of {item, name, image, url, category, brand, price, in_stock}) widening what slots can show. */
   catalog?: string;
   /** The public model's head (default: the endpoint with /collect replaced by /model/head). */
@@ -171,7 +177,11 @@ export interface Vitrina {
   like(item: ItemProps | string): boolean;
   unlike(item: ItemProps | string): boolean;
   share(item: ItemProps | string): boolean;
-  search(query: string): boolean;
+  /**
+   * A search. `category`: the category it led to (for example the results page's
+   * category); with `search: 'category'` in the config only that is sent, never the words.
+   */
+  search(query: string, options?: { category?: string }): boolean;
   /** Records a page view (SPA routers: call after a route change). */
   page(url?: string): boolean;
   /** Sends what is waiting now. */

@@ -60,6 +60,8 @@ function checkConfig(c) {
   if (c.headers != null && (typeof c.headers !== 'object' || Object.keys(c.headers).some((k) => typeof c.headers[k] !== 'string')))
     return 'config "headers" must be an object of strings, such as { "x-api-key": "..." }';
   if (c.consent != null && !/^(opt-in|opt-out|anonymous)$/.test(c.consent)) return 'config "consent" must be "opt-in", "opt-out" or "anonymous"; got ' + JSON.stringify(c.consent);
+  if (c.search != null && c.search !== 'terms' && c.search !== 'category')
+    return 'config "search" must be "terms" (normalized search words are sent) or "category" (only the category a search led to); got ' + JSON.stringify(c.search);
   if (c.ldpEpsilon != null && c.ldpEpsilon !== '' && !(+c.ldpEpsilon >= 0.1 && +c.ldpEpsilon <= 10))
     return 'config "ldpEpsilon" must be a number from 0.1 to 10 (smaller is more private); got ' + JSON.stringify(c.ldpEpsilon);
   if (c.format != null && c.format !== 'binary' && c.format !== 'json') return 'config "format" must be "binary" or "json"; got ' + JSON.stringify(c.format);
@@ -76,6 +78,7 @@ function startWith(wasm, config) {
   if (freshId) cid = randomHex(16);
   const core = new wasm.Core(config.site, cid, rand32());
   if (config.format === 'json') core.set_json(true);
+  if (config.search === 'category') core.set_search_category_only(true);
   // The shop's rules for every slot: { pin: ['SKU'], boost: { 'shoes/running': 2, 'sale': 0.5 }, buyAgainDays: 30 }.
   const rules = config.rules && typeof config.rules === 'object' ? config.rules : {};
   for (const sku of Array.isArray(rules.pin) ? rules.pin : []) core.rule_pin(String(sku));
@@ -625,7 +628,9 @@ function startWith(wasm, config) {
       return ok;
     }, false),
     share: item('share'),
-    search: safe((query) => record('search', { query: String(query) }), false),
+    // `category`: where the search led (the results' category), sent instead of
+    // the words when the shop configures search: 'category'.
+    search: safe((query, o) => record('search', { query: String(query), category: o && o.category }), false),
     page: safe((url) => record('page', url ? { url: String(url) } : {}), false),
     flush: () =>
       new Promise((resolve) => {

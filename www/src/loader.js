@@ -66,6 +66,7 @@
         popularity: d.popularity,
         model: d.model,
         ldpEpsilon: d.ldpEpsilon,
+        search: d.search,
       });
     })
     .then(function (api) {
