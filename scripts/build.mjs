@@ -5,6 +5,7 @@
 //   3. wasm-opt -Oz (release only)                        -> www/dist/vitrina_core_bg.wasm
 //   4. esbuild: www/src/loader.js -> www/dist/vitrina.js (iife)
 //               www/src/core.js   -> www/dist/vitrina-core.js (esm, bundles the wasm-bindgen glue)
+//                                  + www/dist/panel-dialog.js (the shopper's panel, loaded on demand)
 //      npm package files          -> www/npm/dist/ (glue .js, .d.ts, optimized .wasm)
 // Steps whose outputs are newer than their inputs are skipped.
 // Usage: node scripts/build.mjs [--dev] [--force]
@@ -31,6 +32,8 @@ export const paths = {
   distLoader: P('www', 'dist', 'vitrina.js'),
   distCore: P('www', 'dist', 'vitrina-core.js'),
   distWasm: P('www', 'dist', `${OUT_NAME}_bg.wasm`),
+  // The shopper's panel: a chunk the module imports the first time the panel opens.
+  distPanel: P('www', 'dist', 'panel-dialog.js'),
   npmDir: P('www', 'npm'),
   npmDist: P('www', 'npm', 'dist'),
   loaderSrc: P('www', 'src', 'loader.js'),
@@ -142,7 +145,11 @@ async function wasmOpt(dev) {
   }
   const bin = P('node_modules', '.bin', 'wasm-opt');
   if (!fs.existsSync(bin)) throw new UserError('node_modules/.bin/wasm-opt not found (npm package binaryen).', 'run `npm run setup`.');
-  const args = [paths.bindgenWasm, '-Oz', ...WASM_FEATURES, '--strip-debug', '--strip-producers', '--strip-target-features', '-o', paths.distWasm];
+  // --low-memory-unused: nothing lives in the first KB of memory (the stack comes
+  // first and grows down from 1 MiB toward it), so constant offsets fold into
+  // loads and stores; --converge repeats -Oz while it still shrinks (together
+  // about 0.45 KB gzip, docs/size.md).
+  const args = [paths.bindgenWasm, '--low-memory-unused', '-Oz', '--converge', ...WASM_FEATURES, '--strip-debug', '--strip-producers', '--strip-target-features', '-o', paths.distWasm];
   const res = await run(bin, args);
   if (res.code !== 0) throw new UserError(`wasm-opt failed:\n${res.output.trim()}`);
 }
@@ -157,6 +164,7 @@ async function esbuildJs(dev) {
   for (const f of [paths.loaderSrc, paths.coreSrc]) {
     if (!fs.existsSync(f)) throw new UserError(`${rel(f)} is missing.`);
   }
+  await checkPanelText();
   const common = {
     bundle: true, minify: !dev, target: 'es2020', legalComments: 'none', logLevel: 'warning',
     sourcemap: dev ? 'linked' : false, charset: 'utf8',
@@ -165,13 +173,40 @@ async function esbuildJs(dev) {
     await esbuild.build({ ...common, entryPoints: [paths.loaderSrc], outfile: paths.distLoader, format: 'iife' });
     // format esm keeps the glue's `new URL('vitrina_core_bg.wasm', import.meta.url)` untouched:
     // at run time it resolves next to vitrina-core.js, where wasm-opt put the wasm.
-    await esbuild.build({ ...common, entryPoints: [paths.coreSrc], outfile: paths.distCore, format: 'esm' });
+    // Code splitting turns the panel's `import('./panel-dialog.js')` into a chunk next to it.
+    const r = await esbuild.build({
+      ...common, entryPoints: { 'vitrina-core': paths.coreSrc }, outdir: paths.dist, format: 'esm',
+      splitting: true, entryNames: '[name]', chunkNames: '[name]', metafile: true, absWorkingDir: ROOT,
+    });
+    // Exactly these two files: code shared by the module and the chunk would make
+    // a third, fetched before the module can run (panel-dialog.js imports nothing).
+    const want = [paths.distCore, paths.distPanel].map((f) => rel(f)).sort();
+    const got = Object.keys(r.metafile.outputs).filter((f) => f.endsWith('.js')).map((f) => rel(path.resolve(ROOT, f))).sort();
+    if (want.join() !== got.join()) throw new Error(`expected ${want.join(', ')}; got ${got.join(', ')}`);
   } catch (e) {
     throw new UserError(`esbuild failed: ${e.message}`);
   }
 }
 
-const NPM_JS = ['api.js', 'capture.js', 'panel.js', 'render.js', 'storage.js'];
+// The panel's texts (www/src/panel-text.js) are kept apart from src/i18n.rs:
+// same languages, every key in each, the same placeholders in every translation.
+async function checkPanelText() {
+  const { TEXT } = await import(`${P('www', 'src', 'panel-text.js')}?${mtime(P('www', 'src', 'panel-text.js'))}`);
+  const langs = /pub const LANGS: \[&str; \d+\] = \[([^\]]*)\]/.exec(fs.readFileSync(P('src', 'i18n.rs'), 'utf8'));
+  const want = langs ? [...langs[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [];
+  const bad = [];
+  if (want.join() !== Object.keys(TEXT).join()) bad.push(`languages ${Object.keys(TEXT)} instead of src/i18n.rs LANGS ${want}`);
+  const ph = (s) => (s.match(/\{[a-z]\}/g) || []).sort().join();
+  for (const lang of Object.keys(TEXT)) {
+    for (const k of new Set([...Object.keys(TEXT.en), ...Object.keys(TEXT[lang])])) {
+      if (typeof TEXT[lang][k] !== 'string' || typeof TEXT.en[k] !== 'string') bad.push(`"${k}" missing in ${lang} or en`);
+      else if (ph(TEXT[lang][k]) !== ph(TEXT.en[k])) bad.push(`"${k}" in ${lang}: placeholders differ from en`);
+    }
+  }
+  if (bad.length) throw new UserError(`www/src/panel-text.js: ${bad.join('; ')}`);
+}
+
+const NPM_JS = ['api.js', 'capture.js', 'panel.js', 'panel-dialog.js', 'panel-text.js', 'render.js', 'storage.js'];
 function npmFiles() {
   fs.mkdirSync(paths.npmDist, { recursive: true });
   fs.copyFileSync(paths.glue, path.join(paths.npmDist, `${OUT_NAME}.js`));
@@ -199,7 +234,7 @@ export async function build({ dev = false, force = false } = {}) {
     key: `${profile}:${mtime(paths.bindgenWasm)}`, outputs: [paths.distWasm], inputs: mtime(paths.bindgenWasm), force,
   }, () => wasmOpt(dev));
   await step(`esbuild (${profile})`, {
-    key: `${profile}:${mtime(paths.glue)}`, outputs: [paths.distLoader, paths.distCore],
+    key: `${profile}:${mtime(paths.glue)}`, outputs: [paths.distLoader, paths.distCore, paths.distPanel],
     inputs: Math.max(jsInputs(), mtime(paths.glue)), force,
   }, () => esbuildJs(dev));
   // The demo shop's pages, from one layout (www/demo/pages; fast, writes only what changed).
@@ -213,7 +248,7 @@ export async function build({ dev = false, force = false } = {}) {
   }
 
   const rows = [['file', 'raw', 'gzip']];
-  for (const f of [paths.distLoader, paths.distCore, paths.distWasm]) {
+  for (const f of [paths.distLoader, paths.distCore, paths.distWasm, paths.distPanel]) {
     const buf = fs.readFileSync(f);
     rows.push([rel(f), fmtBytes(buf.length), fmtBytes(zlib.gzipSync(buf, { level: 9 }).length)]);
   }

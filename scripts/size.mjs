@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Size budget for what a script-tag user downloads: loader, core glue, wasm.
 // Prints raw / gzip -9 / brotli (max quality) bytes; last line: `total: R raw, G gzip, B brotli`.
+// The shopper's panel (panel-dialog.js) is listed apart, "on demand": it is only
+// fetched when the shopper opens the panel, so it is not in the total.
 // Fails (exit 1) when total gzip exceeds the ceiling or loader gzip > 2,048 bytes.
 // The ceiling is a ratchet: it sits just above today's size so no change can grow
 // the download unnoticed, and is lowered as the size work lands until it reaches
@@ -12,7 +14,7 @@ import { logger, main, rel, table } from './lib.mjs';
 import { build, paths } from './build.mjs';
 
 const log = logger('size');
-export const BUDGET = { totalGzip: 64000, totalGzipTarget: 35000, totalGzipStretch: 25000, loaderGzip: 2048 };
+export const BUDGET = { totalGzip: 58000, totalGzipTarget: 35000, totalGzipStretch: 25000, loaderGzip: 2048 };
 
 export function measure(file) {
   const buf = fs.readFileSync(file);
@@ -35,7 +37,8 @@ export async function size() {
     ['glue', paths.distCore],
     ['wasm', paths.distWasm],
   ];
-  if (files.some(([, f]) => !fs.existsSync(f))) {
+  const onDemand = [['panel', paths.distPanel]];
+  if ([...files, ...onDemand].some(([, f]) => !fs.existsSync(f))) {
     log.info('www/dist is incomplete: building (release) first…');
     await build();
   }
@@ -49,6 +52,10 @@ export async function size() {
     rows.push([label, rel(f), m.raw, m.gzip, m.brotli]);
   }
   rows.push(['total', '', total.raw, total.gzip, total.brotli]);
+  for (const [label, f] of onDemand) {
+    const m = measure(f);
+    rows.push([`${label} (on demand)`, rel(f), m.raw, m.gzip, m.brotli]);
+  }
   console.log(table(rows, new Set([2, 3, 4])));
 
   const failures = [];

@@ -1,5 +1,12 @@
-//! Every string Vitrina shows a shopper, in one place. Adding a language is
-//! adding one table here.
+//! Every string Vitrina shows a shopper, in one place, but for the texts of the
+//! shopper's panel: those come with the panel, which is loaded on demand
+//! (`www/src/panel-text.js`, same languages and placeholders). Adding a language
+//! is adding one table here and one there.
+//!
+//! The tables are written as (key, text) pairs and packed at compile time into
+//! one string of keys and one string of texts per language, in the order of the
+//! English table: the wasm carries the texts without a table of pointers, and a
+//! language that lacks a key does not compile.
 
 /// Languages with a table, by their primary subtag.
 pub const LANGS: [&str; 2] = ["en", "es"];
@@ -19,29 +26,6 @@ const EN: &[(&str, &str)] = &[
     ("views-n", "{n} views"),
     ("paused", "Personalization is paused."),
     ("panel-open", "Your data"),
-    ("panel-title", "Your data on this device"),
-    ("panel-intro", "To suggest products you may like, this shop keeps a small record of what you do here, in this browser. This is all of it."),
-    ("close", "Close"),
-    ("interests", "What you seem to like"),
-    ("recent", "Recently viewed"),
-    ("your-likes", "Your likes"),
-    ("none-yet", "Nothing yet."),
-    ("more-n", "and {n} more"),
-    ("sharing", "Sharing with the shop"),
-    ("sending-on", "On: what you do here is also sent to the shop, under a random id and without cookies, to count likes and learn which products go together."),
-    ("sending-off", "Off: nothing you do here leaves this device."),
-    ("send-allow", "Allow sharing"),
-    ("send-stop", "Stop sharing"),
-    ("pause", "Pause personalization"),
-    ("resume", "Resume personalization"),
-    ("download", "Download my data"),
-    ("erase", "Erase everything"),
-    ("erased", "Everything was erased from this device."),
-    ("kind-c", "Category"),
-    ("kind-b", "Brand"),
-    ("kind-p", "Price"),
-    ("under", "under {a}"),
-    ("over", "over {a}"),
     ("why-because-viewed", "Because you viewed {x}"),
     ("why-similar-to", "Similar to {x}"),
     ("why-goes-with", "Goes with {x}"),
@@ -66,29 +50,6 @@ const ES: &[(&str, &str)] = &[
     ("views-n", "{n} visitas"),
     ("paused", "La personalización está en pausa."),
     ("panel-open", "Tus datos"),
-    ("panel-title", "Tus datos en este dispositivo"),
-    ("panel-intro", "Para sugerirte productos que te puedan gustar, esta tienda guarda un pequeño registro de lo que haces aquí, en este navegador. Esto es todo."),
-    ("close", "Cerrar"),
-    ("interests", "Lo que parece interesarte"),
-    ("recent", "Vistos recientemente"),
-    ("your-likes", "Tus me gusta"),
-    ("none-yet", "Nada todavía."),
-    ("more-n", "y {n} más"),
-    ("sharing", "Compartir con la tienda"),
-    ("sending-on", "Activado: lo que haces aquí también se envía a la tienda, con un identificador aleatorio y sin cookies, para contar los me gusta y aprender qué productos van juntos."),
-    ("sending-off", "Desactivado: nada de lo que haces aquí sale de este dispositivo."),
-    ("send-allow", "Permitir compartir"),
-    ("send-stop", "Dejar de compartir"),
-    ("pause", "Pausar la personalización"),
-    ("resume", "Reanudar la personalización"),
-    ("download", "Descargar mis datos"),
-    ("erase", "Borrarlo todo"),
-    ("erased", "Se ha borrado todo de este dispositivo."),
-    ("kind-c", "Categoría"),
-    ("kind-b", "Marca"),
-    ("kind-p", "Precio"),
-    ("under", "menos de {a}"),
-    ("over", "más de {a}"),
     ("why-because-viewed", "Porque viste {x}"),
     ("why-similar-to", "Parecido a {x}"),
     ("why-goes-with", "Combina con {x}"),
@@ -98,22 +59,108 @@ const ES: &[(&str, &str)] = &[
     ("why-popular", "Popular ahora"),
 ];
 
+/// Separates the entries of a packed string (no text contains it).
+const SEP: u8 = 0;
+
+/// The size of the packed string of the texts (or, `keys`, the keys) of `t`.
+const fn packed_len(t: &[(&str, &str)], keys: bool) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < t.len() {
+        n += if keys { t[i].0.len() } else { t[i].1.len() } + 1;
+        i += 1;
+    }
+    n
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The keys of `EN` (`keys`), or the texts of `t` in the order of the keys of
+/// `EN`, each followed by [`SEP`]. Fails to compile when `t` lacks a key.
+const fn pack<const N: usize>(t: &[(&str, &str)], keys: bool) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut o = 0;
+    let mut k = 0;
+    while k < EN.len() {
+        let mut i = 0;
+        while !same(t[i].0, EN[k].0) {
+            i += 1; // out of bounds (a compile error) when t lacks the key
+        }
+        let s = if keys { t[i].0.as_bytes() } else { t[i].1.as_bytes() };
+        let mut j = 0;
+        while j < s.len() {
+            assert!(s[j] != SEP);
+            out[o] = s[j];
+            o += 1;
+            j += 1;
+        }
+        out[o] = SEP;
+        o += 1;
+        k += 1;
+    }
+    out
+}
+
+/// A packed string as `&str` (it is the concatenation of `&str`s and ASCII NULs).
+const fn text(b: &'static [u8]) -> &'static str {
+    match core::str::from_utf8(b) {
+        Ok(s) => s,
+        Err(_) => panic!("not UTF-8"),
+    }
+}
+
+const KEYS: &str = text(&pack::<{ packed_len(EN, true) }>(EN, true));
+/// The texts of each language of [`LANGS`], in the order of [`KEYS`].
+const TEXTS: [&str; 2] = [
+    text(&pack::<{ packed_len(EN, false) }>(EN, false)),
+    text(&pack::<{ packed_len(ES, false) }>(ES, false)),
+];
+
+/// The entry of a packed string that starts at byte `from`: its end.
+fn end(packed: &[u8], from: usize) -> Option<usize> {
+    Some(from + packed.get(from..)?.iter().position(|&c| c == SEP)?)
+}
+
 /// The primary language subtag Vitrina will use for a page language such as
 /// `es-ES` (English when there is no table for it).
 pub fn pick(lang: &str) -> &'static str {
-    let primary = lang.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
-    LANGS.iter().copied().find(|l| *l == primary).unwrap_or("en")
+    let b = lang.as_bytes();
+    let primary = &b[..b.iter().position(|&c| c == b'-' || c == b'_').unwrap_or(b.len())];
+    LANGS.iter().copied().find(|l| primary.eq_ignore_ascii_case(l.as_bytes())).unwrap_or("en")
 }
 
-/// The text for `key` in `lang` (as returned by [`pick`]); English, then the key
-/// itself, when missing.
+/// The text for `key` in `lang` (as returned by [`pick`]); the key itself when
+/// there is none.
 pub fn t<'a>(lang: &str, key: &'a str) -> &'a str {
-    let table = if lang == "es" { ES } else { EN };
-    table
-        .iter()
-        .chain(EN)
-        .find(|(k, _)| *k == key)
-        .map_or(key, |(_, v)| *v)
+    // The position of the key, then the text at that position.
+    let keys = KEYS.as_bytes();
+    let (mut from, mut n) = (0, 0);
+    loop {
+        let Some(e) = end(keys, from) else { return key };
+        if keys[from..e] == *key.as_bytes() {
+            break;
+        }
+        (from, n) = (e + 1, n + 1);
+    }
+    let texts = TEXTS[LANGS.iter().position(|l| *l == lang).unwrap_or(0)];
+    let mut from = 0;
+    for _ in 0..n {
+        from = end(texts.as_bytes(), from).map_or(usize::MAX, |e| e + 1);
+    }
+    end(texts.as_bytes(), from).and_then(|e| texts.get(from..e)).unwrap_or(key)
 }
 
 #[cfg(test)]
@@ -142,5 +189,16 @@ mod tests {
         assert_eq!(pick("fr"), "en");
         assert_eq!(t("es", "like"), "Me gusta");
         assert_eq!(t("en", "like"), "Like");
+        // The packed tables give back every text of the tables as written.
+        for (lang, table) in [("en", EN), ("es", ES), ("fr", EN)] {
+            for (k, v) in table {
+                assert_eq!(t(lang, k), *v);
+            }
+        }
+        assert_eq!(t("es", "no-such-key"), "no-such-key");
+        assert_eq!(t("es", ""), "");
+        assert_eq!(pick("ES_mx"), "es");
+        assert_eq!(pick("En-GB"), "en");
+        assert_eq!(pick(""), "en");
     }
 }

@@ -4,25 +4,35 @@
 /// Appends `s` as a JSON string literal (quoted and escaped).
 pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // `<` escaped so that JSON embedded in HTML can never close a tag.
-            '<' => out.push_str("\\u003c"),
-            c if (c as u32) < 0x20 => {
-                const D: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(D[(c as usize) >> 4] as char);
-                out.push(D[(c as usize) & 15] as char);
-            }
-            c => out.push(c),
-        }
-    }
+    push_esc(out, s);
     out.push('"');
+}
+
+/// Appends `s` escaped for the inside of a JSON string literal.
+pub fn push_esc(out: &mut String, s: &str) {
+    for c in s.chars() {
+        esc(out, c);
+    }
+}
+
+/// Appends `c` escaped for the inside of a JSON string literal.
+pub fn esc(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        // `<` escaped so that JSON embedded in HTML can never close a tag.
+        '<' => out.push_str("\\u003c"),
+        c if (c as u32) < 0x20 => {
+            const D: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(D[(c as usize) >> 4] as char);
+            out.push(D[(c as usize) & 15] as char);
+        }
+        c => out.push(c),
+    }
 }
 
 /// Appends an unsigned integer.

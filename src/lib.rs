@@ -22,3 +22,7 @@ pub mod recommend;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+
+// The wasm build's allocator (compiled natively for its tests).
+#[cfg(any(test, target_arch = "wasm32"))]
+mod heap;

@@ -91,18 +91,34 @@ pub struct Rules {
     pub buy_again_days: u32,
 }
 
-/// Why an item is shown: a text key (see `i18n`) and the name it mentions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why an item is shown: the text (an [`i18n`](crate::i18n) key) and the
+/// catalogue item it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Why {
-    /// `because-viewed`, `similar-to`, `goes-with`, `completes`, `interest`,
-    /// `trending` or `popular`.
-    pub key: &'static str,
-    /// The item or category named in the text, if any.
-    pub arg: Option<String>,
+    /// The text: an index in [`WHY`].
+    pub key: u8,
+    /// The catalogue index of the item the text names (by its name; for
+    /// `why-interest`, the last level of its category), or [`NONE`].
+    pub arg: u32,
 }
 
+/// The texts of reasons ([`Why::key`]), as [`i18n`](crate::i18n) keys. The
+/// first, "popular", is also what an item has when no other reason applies.
+pub const WHY: [&str; 7] =
+    ["why-popular", "why-because-viewed", "why-similar-to", "why-goes-with", "why-completes", "why-interest", "why-trending"];
+const POPULAR: u8 = 0;
+const BECAUSE_VIEWED: u8 = 1;
+const SIMILAR_TO: u8 = 2;
+const GOES_WITH: u8 = 3;
+const COMPLETES: u8 = 4;
+const INTEREST: u8 = 5;
+const TRENDING: u8 = 6;
+/// No item named (see [`Why::arg`]).
+pub const NONE: u32 = u32::MAX;
+const NO_REASON: Why = Why { key: POPULAR, arg: NONE };
+
 /// One recommendation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rec {
     /// Index in the catalogue.
     pub index: usize,
@@ -138,18 +154,28 @@ impl Recommender {
             Ok(p) => {
                 let old = &mut self.items[self.by_id[p].1];
                 if old.sku == item.sku {
-                    let keep = std::mem::take(old);
-                    *old = Item {
-                        name: item.name.or(keep.name),
-                        image: item.image.or(keep.image),
-                        url: item.url.or(keep.url),
-                        category: item.category.or(keep.category),
-                        brand: item.brand.or(keep.brand),
-                        price: item.price.or(keep.price),
-                        popularity: item.popularity.max(keep.popularity),
-                        trending: item.trending || keep.trending,
-                        ..item
-                    };
+                    // Field by field: what the new data says, else what was known.
+                    if item.name.is_some() {
+                        old.name = item.name;
+                    }
+                    if item.image.is_some() {
+                        old.image = item.image;
+                    }
+                    if item.url.is_some() {
+                        old.url = item.url;
+                    }
+                    if item.category.is_some() {
+                        old.category = item.category;
+                    }
+                    if item.brand.is_some() {
+                        old.brand = item.brand;
+                    }
+                    if item.price.is_some() {
+                        old.price = item.price;
+                    }
+                    old.in_stock = item.in_stock;
+                    old.popularity = item.popularity.max(old.popularity);
+                    old.trending |= item.trending;
                 }
             }
             Err(p) => {
@@ -173,207 +199,303 @@ impl Recommender {
     /// Sets an item's public popularity (from the server's feed).
     pub fn set_popularity(&mut self, sku: &str, popularity: f32, trending: bool) {
         if let Some(i) = self.index_of(sku) {
-            self.items[i].popularity = if popularity.is_finite() { popularity.max(0.0) } else { 0.0 };
-            self.items[i].trending = trending;
+            let it = &mut self.items[i];
+            it.popularity = if popularity.is_finite() { popularity.max(0.0) } else { 0.0 };
+            it.trending = trending;
         }
     }
 
     /// The model shards the ranking of this profile (and `anchor`) would read,
-    /// among `n_shards`, that are not loaded yet.
+    /// among `n_shards`, that are not loaded yet: those of the last 20 items of
+    /// the session (most recent first), the cart, then `anchor`.
     pub fn shards_needed(&self, profile: &Profile, anchor: Option<&str>, n_shards: u32) -> Vec<u32> {
         let mut out = Vec::new();
-        let skus = profile.session.items.iter().rev().take(20).map(String::as_str);
-        let skus = skus.chain(profile.cart.iter().map(|l| l.item.as_str())).chain(anchor);
-        for sku in skus {
+        let mut add = |sku: &str| {
             let id = sku_id(sku);
-            if self.model.neighbours(id).is_some() {
-                continue;
-            }
             let s = crate::model::shard_of(id, n_shards);
-            if !out.contains(&s) {
+            if self.model.neighbours(id).is_none() && !out.contains(&s) {
                 out.push(s);
             }
+        };
+        for sku in profile.session.items.iter().rev().take(20) {
+            add(sku);
+        }
+        for l in &profile.cart {
+            add(&l.item);
+        }
+        if let Some(a) = anchor {
+            add(a);
         }
         out
     }
 
     /// Ranks a slot. `anchor` is the item a `similar` slot is about (or the
     /// product of the page).
+    ///
+    /// One pass per step over a fixed array of (score, reason) per catalogue
+    /// item: 1. the model, 2. content (interests, or likeness to the anchor),
+    /// 3. popularity, 4. rules and exclusions, 5. pins, then the best scores
+    /// with diversity.
     pub fn recommend(&mut self, slot: Slot, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config) -> Vec<Rec> {
+        let mut out: Vec<Rec> = Vec::new();
         let n = self.items.len();
         if n == 0 || limit == 0 {
-            return Vec::new();
+            return out;
         }
-        let mut score = vec![0f32; n];
-        let mut why: Vec<Option<Why>> = vec![None; n];
+        let mut sc: Vec<(f32, Why)> = vec![(0.0, NO_REASON); n];
         let anchor_ix = anchor.and_then(|a| self.index_of(a));
-        let cart: Vec<&str> = profile.cart.iter().map(|l| l.item.as_str()).collect();
+        let cart = &profile.cart;
 
-        // 1. The model: "people who looked at this looked at that".
-        let seeds: Vec<String> = match slot {
-            Slot::ForYou => profile.session.items.iter().rev().take(20).rev().cloned().collect(),
-            Slot::Similar => anchor.map(|a| vec![a.to_owned()]).unwrap_or_default(),
-            Slot::BoughtTogether | Slot::CartComplements => {
-                if cart.is_empty() {
-                    anchor.map(|a| vec![a.to_owned()]).unwrap_or_default()
-                } else {
-                    cart.iter().map(|s| (*s).to_owned()).collect()
+        // 1. The model: "people who looked at this looked at that", seeded by
+        //    the session (for-you), the anchor (similar), the cart or else the
+        //    anchor (bought-together, cart-complements).
+        let mut seeds: Vec<u32> = Vec::new();
+        match slot {
+            Slot::ForYou => {
+                let s = &profile.session.items;
+                for sku in &s[s.len().saturating_sub(20)..] {
+                    seeds.push(sku_id(sku));
                 }
             }
-            Slot::Trending => Vec::new(),
-        };
+            Slot::Trending => {}
+            Slot::BoughtTogether | Slot::CartComplements if !cart.is_empty() => {
+                for l in cart {
+                    seeds.push(sku_id(&l.item));
+                }
+            }
+            _ => {
+                if let Some(a) = anchor {
+                    seeds.push(sku_id(a));
+                }
+            }
+        }
         if !seeds.is_empty() && !self.model.is_empty() {
-            let ids: Vec<u32> = seeds.iter().map(|s| sku_id(s)).collect();
             let by_id = &self.by_id;
             // Skip what the page cannot draw and the seeds themselves (every slot
             // excludes them), so scores are relative to what can be shown.
-            let skip = |id: u32| ids.contains(&id) || by_id.binary_search_by_key(&id, |&(i, _)| i).is_err();
-            let ranked = self.ranker.rank(&ids, &self.model, 200, &self.params, &skip);
+            let skip = |id: u32| seeds.contains(&id) || by_id.binary_search_by_key(&id, |&(i, _)| i).is_err();
+            let ranked = self.ranker.rank(&seeds, &self.model, 200, &self.params, &skip);
             let top = ranked.first().map_or(1.0, |r| r.score).max(1e-6);
+            let key = match slot {
+                Slot::ForYou => BECAUSE_VIEWED,
+                Slot::Similar => SIMILAR_TO,
+                Slot::CartComplements => COMPLETES,
+                _ => GOES_WITH,
+            };
             for r in ranked {
                 let Some(i) = self.index_of_id(r.item) else { continue };
                 if r.score <= 0.0 {
                     continue;
                 }
-                score[i] += r.score / top;
+                let s = &mut sc[i];
+                s.0 += r.score / top;
                 if let Reason::Viewed(src) = r.reason {
-                    let name = self.index_of_id(src).map(|j| self.display(j));
-                    let key = match slot {
-                        Slot::ForYou => "because-viewed",
-                        Slot::Similar => "similar-to",
-                        Slot::CartComplements => "completes",
-                        _ => "goes-with",
-                    };
-                    why[i] = Some(Why { key, arg: name });
+                    s.1 = Why { key, arg: self.index_of_id(src).map_or(NONE, |j| j as u32) };
                 }
             }
         }
 
-        // 2. Content: the shopper's interests, or likeness to the anchor.
-        let interests = profile.top("", 96, now, cfg);
-        let max_interest = interests.iter().map(|x| x.1).fold(0f64, f64::max).max(1e-9);
-        let interest = |key: &str| -> f64 { interests.iter().find(|(k, _)| k == key).map_or(0.0, |x| x.1) / max_interest };
-        let anchor_item = anchor_ix.map(|i| self.items[i].clone());
-        for (i, it) in self.items.iter().enumerate() {
-            let content = match (slot, &anchor_item) {
-                (Slot::Similar, Some(a)) => likeness(a, it),
-                (Slot::BoughtTogether | Slot::CartComplements, _) => 0.0,
-                _ => {
-                    let mut s = 0.0;
-                    if let Some(c) = &it.category {
-                        for (j, _) in c.match_indices('/').chain(std::iter::once((c.len(), ""))) {
-                            s += interest(&["c:", c.get(..j).unwrap_or(c)].concat());
-                        }
+        // 2. Content: the shopper's interests, or likeness to the anchor. Only
+        //    for-you and similar use it (it weighs nothing in the other slots).
+        if matches!(slot, Slot::ForYou | Slot::Similar) {
+            let interests = profile.top("", 96, now, cfg);
+            let max = interests.iter().fold(0f64, |m, x| m.max(x.1)).max(1e-9);
+            // The score of the interest `tag` + `val` ("c:" + "shoes"), 0 if none.
+            let interest = |tag: &[u8], val: &[u8]| -> f64 {
+                for (k, v) in &interests {
+                    let k = k.as_bytes();
+                    if k.len() == val.len() + 2 && k[..2] == *tag && k[2..] == *val {
+                        return *v / max;
                     }
-                    if let Some(b) = &it.brand {
-                        s += 0.5 * interest(&["b:", b].concat());
-                    }
-                    if let Some(p) = it.price {
-                        let band = [b'a' + profile::price_band(p) as u8];
-                        s += 0.3 * interest(&["p:", core::str::from_utf8(&band).unwrap_or("a")].concat());
-                    }
-                    (s / 2.0).min(1.0)
                 }
+                0.0
             };
-            let content = content as f32;
-            let weight = if slot == Slot::Trending { 0.0 } else { 0.5 };
-            if content * weight > score[i] && why[i].is_none() {
-                why[i] = Some(match (slot, &anchor_item) {
-                    (Slot::Similar, Some(a)) => Why { key: "similar-to", arg: Some(self.display_item(a)) },
-                    _ => Why { key: "interest", arg: it.category.as_deref().map(leaf) },
-                });
+            let anchor_item = if slot == Slot::Similar { anchor_ix.map(|a| &self.items[a]) } else { None };
+            for (i, (it, s)) in self.items.iter().zip(sc.iter_mut()).enumerate() {
+                let content = match anchor_item {
+                    Some(a) => likeness(a, it),
+                    None => {
+                        let mut x = 0.0;
+                        if let Some(c) = &it.category {
+                            // Every level: "shoes", then "shoes/running".
+                            let c = c.as_bytes();
+                            for j in 0..=c.len() {
+                                if j == c.len() || c[j] == b'/' {
+                                    x += interest(b"c:", &c[..j]);
+                                }
+                            }
+                        }
+                        if let Some(b) = &it.brand {
+                            x += 0.5 * interest(b"b:", b.as_bytes());
+                        }
+                        if let Some(p) = it.price {
+                            x += 0.3 * interest(b"p:", &[b'a' + profile::price_band(p) as u8]);
+                        }
+                        (x / 2.0).min(1.0)
+                    }
+                } as f32
+                    * 0.5;
+                if content > s.0 && s.1.key == POPULAR {
+                    s.1 = match (anchor_item, &it.category) {
+                        (Some(_), _) => Why { key: SIMILAR_TO, arg: anchor_ix.map_or(NONE, |a| a as u32) },
+                        (None, Some(_)) => Why { key: INTEREST, arg: i as u32 },
+                        (None, None) => Why { key: INTEREST, arg: NONE },
+                    };
+                }
+                s.0 += content;
             }
-            score[i] += content * weight;
         }
 
-        // 3. Popularity: a small prior everywhere, the whole score for trending.
-        let max_pop = self.items.iter().map(|i| i.popularity).fold(0f32, f32::max).max(1e-6);
-        for (i, it) in self.items.iter().enumerate() {
+        // 3. Popularity: a small prior everywhere, the whole score for trending
+        //    (where an item the feed does not call trending is just popular).
+        let max_pop = self.items.iter().fold(0f32, |m, it| m.max(it.popularity)).max(1e-6);
+        for (it, s) in self.items.iter().zip(sc.iter_mut()) {
             let p = it.popularity / max_pop;
             if slot == Slot::Trending {
-                score[i] = if it.trending { 1.0 + p } else { p };
-                if score[i] > 0.0 {
-                    why[i] = Some(Why { key: if it.trending { "trending" } else { "popular" }, arg: None });
+                s.0 = if it.trending { 1.0 + p } else { p };
+                if it.trending && s.0 > 0.0 {
+                    s.1.key = TRENDING;
                 }
             } else {
-                score[i] += 0.1 * p;
-                if why[i].is_none() && p > 0.0 {
-                    why[i] = Some(Why { key: "popular", arg: None });
-                }
+                s.0 += 0.1 * p;
             }
         }
 
         // 4. Rules and exclusions.
-        let viewed_now: Vec<&str> = profile.session.items.iter().map(String::as_str).collect();
-        let cart_tops: Vec<&str> = cart
-            .iter()
-            .filter_map(|s| self.index_of(s))
-            .filter_map(|i| self.items[i].category.as_deref())
-            .map(top_level)
-            .collect();
-        for (i, it) in self.items.iter().enumerate() {
-            let bought = profile.purchases.iter().find(|(p, _)| *p == it.sku).map(|x| x.1);
+        let mut cart_tops: Vec<&[u8]> = Vec::new();
+        for l in cart {
+            if let Some(c) = self.index_of(&l.item).and_then(|i| self.items[i].category.as_deref()) {
+                cart_tops.push(top_level(c));
+            }
+        }
+        for (i, (it, s)) in self.items.iter().zip(sc.iter_mut()).enumerate() {
+            let sku = &it.sku;
+            let cat = it.category.as_deref();
+            let bought = profile.purchases.iter().find(|p| p.0 == *sku).map(|p| p.1);
             let buy_again = bought.is_some_and(|t| {
                 self.rules.buy_again_days > 0 && now.saturating_sub(t) > self.rules.buy_again_days as u64 * 86_400_000
             });
             let excluded = !it.in_stock
                 || Some(i) == anchor_ix
-                || cart.contains(&it.sku.as_str())
+                || cart.iter().any(|l| l.item == *sku)
                 || (bought.is_some() && !buy_again)
-                || (slot == Slot::ForYou && viewed_now.contains(&it.sku.as_str()))
-                || (slot == Slot::CartComplements
-                    && it.category.as_deref().is_some_and(|c| cart_tops.contains(&top_level(c))));
+                || (slot == Slot::ForYou && profile.session.items.contains(sku))
+                || (slot == Slot::CartComplements && cat.is_some_and(|c| cart_tops.contains(&top_level(c))));
             if excluded {
-                score[i] = f32::NEG_INFINITY;
+                s.0 = f32::NEG_INFINITY;
                 continue;
             }
             for (prefix, m) in &self.rules.boosts {
-                if it.category.as_deref().is_some_and(|c| c == prefix || c.starts_with(&[prefix.as_str(), "/"].concat())) {
-                    score[i] *= if m.is_finite() { m.max(0.0) } else { 1.0 };
+                if cat.is_some_and(|c| within(c, prefix)) {
+                    s.0 *= if m.is_finite() { m.max(0.0) } else { 1.0 };
                 }
             }
         }
 
         // 5. Pick: pins first, then best scores with diversity — each further
         //    item from an already shown category counts for less.
-        let mut out: Vec<Rec> = Vec::new();
         for pin in &self.rules.pins {
             if let Some(i) = self.index_of(pin) {
-                if score[i].is_finite() && out.len() < limit && !out.iter().any(|r| r.index == i) {
-                    out.push(Rec { index: i, score: score[i], why: Why { key: "popular", arg: None } });
-                    score[i] = f32::NEG_INFINITY;
+                let s = &mut sc[i];
+                // A pin shown already has a score of -inf.
+                if s.0.is_finite() && out.len() < limit {
+                    out.push(Rec { index: i, score: s.0, why: NO_REASON });
+                    s.0 = f32::NEG_INFINITY;
                 }
             }
         }
+        let cat = |i: usize| self.items[i].category.as_deref().unwrap_or("");
         let mut shown: Vec<&str> = Vec::new();
         while out.len() < limit {
-            let mut best: Option<(usize, f32)> = None;
-            for i in 0..n {
-                if !(score[i] > 0.0) || !score[i].is_finite() {
+            let mut best = (NONE as usize, 0f32);
+            for (i, s) in sc.iter().enumerate() {
+                if s.0.partial_cmp(&0.0) != Some(core::cmp::Ordering::Greater) || !s.0.is_finite() {
                     continue;
                 }
-                let cat = self.items[i].category.as_deref().unwrap_or("");
-                let same = shown.iter().filter(|c| **c == cat).count() as i32;
-                let s = score[i] * 0.7f32.powi(same);
-                if best.is_none_or(|(_, b)| s > b) {
-                    best = Some((i, s));
+                let c = cat(i);
+                let same = shown.iter().filter(|x| **x == c).count() as i32;
+                let v = s.0 * 0.7f32.powi(same);
+                if best.0 == NONE as usize || v > best.1 {
+                    best = (i, v);
                 }
             }
-            let Some((i, s)) = best else { break };
-            shown.push(self.items[i].category.as_deref().unwrap_or(""));
-            let w = why[i].take().unwrap_or(Why { key: "popular", arg: None });
-            out.push(Rec { index: i, score: s, why: w });
-            score[i] = f32::NEG_INFINITY;
+            let (i, v) = best;
+            let Some(s) = sc.get_mut(i) else { break };
+            shown.push(cat(i));
+            out.push(Rec { index: i, score: v, why: s.1 });
+            s.0 = f32::NEG_INFINITY;
         }
         out
     }
 
-    fn display(&self, i: usize) -> String {
-        self.display_item(&self.items[i])
+    /// The name a reason mentions: the named item's name (else its SKU), or for
+    /// `why-interest` the last level of its category, "running-shoes" shown as
+    /// "running shoes" (then `true`).
+    pub fn reason_arg(&self, why: Why) -> Option<(&str, bool)> {
+        let it = self.items.get(why.arg as usize)?;
+        Some(if why.key == INTEREST {
+            let c = it.category.as_deref()?;
+            (c.get(c.bytes().rposition(|b| b == b'/').map_or(0, |p| p + 1)..)?, true)
+        } else {
+            (it.name.as_deref().unwrap_or(&it.sku), false)
+        })
     }
 
-    fn display_item(&self, it: &Item) -> String {
-        it.name.clone().unwrap_or_else(|| it.sku.clone())
+    /// Ranks a slot (see [`Slot::parse`]) as JSON, as the page draws it:
+    /// `[{item, name, image, url, price, reason, rec}]`, the reason in `lang`
+    /// (an [`i18n::pick`](crate::i18n::pick) result), `rec` an id for click
+    /// attribution (`slot.position.sku`); `[]` for an unknown slot.
+    #[allow(clippy::too_many_arguments)]
+    pub fn recommend_json(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: &str) -> String {
+        use crate::json::{esc, push_esc, push_u64, Obj};
+        let mut out = String::from("[");
+        if let Some(kind) = Slot::parse(slot) {
+            for (n, rec) in self.recommend(kind, anchor, limit, profile, now, cfg).into_iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                let it = &self.items[rec.index];
+                let mut o = Obj::new(&mut out);
+                o.str("item", &it.sku).opt_str("name", &it.name).opt_str("image", &it.image).opt_str("url", &it.url);
+                if let Some(p) = it.price {
+                    o.int("price", p);
+                }
+                // The text, with {x} replaced by the name it mentions (without
+                // one, the plain "popular" text).
+                let mut text = crate::i18n::t(lang, WHY[rec.why.key as usize]);
+                let mut arg = None;
+                if let Some(k) = text.as_bytes().windows(3).position(|w| w == b"{x}") {
+                    match self.reason_arg(rec.why) {
+                        Some(x) => arg = Some((k, x)),
+                        None => text = crate::i18n::t(lang, WHY[0]),
+                    }
+                }
+                let v = o.key("reason");
+                v.push('"');
+                match arg {
+                    Some((k, (x, leaf))) => {
+                        push_esc(v, text.get(..k).unwrap_or(""));
+                        for c in x.chars() {
+                            esc(v, if leaf && (c == '-' || c == '_') { ' ' } else { c });
+                        }
+                        push_esc(v, text.get(k + 3..).unwrap_or(""));
+                    }
+                    None => push_esc(v, text),
+                }
+                v.push('"');
+                let v = o.key("rec");
+                v.push('"');
+                v.push_str(slot);
+                v.push('.');
+                push_u64(v, n as u64);
+                v.push('.');
+                push_esc(v, &it.sku);
+                v.push('"');
+                o.end();
+            }
+        }
+        out.push(']');
+        out
     }
 }
 
@@ -382,9 +504,23 @@ impl Recommender {
 fn likeness(a: &Item, b: &Item) -> f64 {
     let mut s = 0.0;
     if let (Some(x), Some(y)) = (&a.category, &b.category) {
-        let xs: Vec<&str> = x.split('/').collect();
-        let shared = xs.iter().zip(y.split('/')).take_while(|(p, q)| **p == *q).count();
-        s += shared as f64 / xs.len().max(1) as f64;
+        // Levels of x, and how many leading levels x and y share.
+        let (x, y) = (x.as_bytes(), y.as_bytes());
+        let levels = 1 + x.iter().filter(|&&c| c == b'/').count();
+        let (mut shared, mut i, mut j) = (0, 0, 0);
+        loop {
+            let ei = x[i..].iter().position(|&c| c == b'/').map_or(x.len(), |p| i + p);
+            let ej = y[j..].iter().position(|&c| c == b'/').map_or(y.len(), |p| j + p);
+            if x[i..ei] != y[j..ej] {
+                break;
+            }
+            shared += 1;
+            if ei == x.len() || ej == y.len() {
+                break;
+            }
+            (i, j) = (ei + 1, ej + 1);
+        }
+        s += shared as f64 / levels as f64;
     }
     if a.brand.is_some() && a.brand == b.brand {
         s += 0.3;
@@ -397,13 +533,16 @@ fn likeness(a: &Item, b: &Item) -> f64 {
     s / 1.5
 }
 
-fn top_level(c: &str) -> &str {
-    c.split('/').next().unwrap_or(c)
+/// The top level of a category path ("shoes" of "shoes/running").
+fn top_level(c: &str) -> &[u8] {
+    let c = c.as_bytes();
+    &c[..c.iter().position(|&b| b == b'/').unwrap_or(c.len())]
 }
 
-/// The last level of a category path, as shown in reasons ("running").
-fn leaf(c: &str) -> String {
-    c.rsplit('/').next().unwrap_or(c).replace(['-', '_'], " ")
+/// Whether category `c` is `prefix` or under it.
+fn within(c: &str, prefix: &str) -> bool {
+    let (c, p) = (c.as_bytes(), prefix.as_bytes());
+    c.starts_with(p) && (c.len() == p.len() || c[p.len()] == b'/')
 }
 
 #[cfg(test)]
@@ -469,7 +608,7 @@ mod tests {
         let p = profile_of(&[(Kind::ProductView, "J1", "apparel/jackets")]);
         let recs = r.recommend(Slot::ForYou, None, 3, &p, T + 10, &cfg);
         assert_eq!(skus(&r, &recs)[0], "J2", "{recs:?}");
-        assert_eq!(recs[0].why, Why { key: "interest", arg: Some("jackets".into()) });
+        assert_eq!((WHY[recs[0].why.key as usize], r.reason_arg(recs[0].why)), ("why-interest", Some(("jackets", true))));
         // Browsing running shoes moves it.
         let p = profile_of(&[(Kind::ProductView, "J1", "apparel/jackets"), (Kind::ProductView, "R1", "shoes/running"), (Kind::ProductView, "R2", "shoes/running")]);
         let recs = r.recommend(Slot::ForYou, None, 2, &p, T + 10, &cfg);
@@ -484,7 +623,7 @@ mod tests {
         let p = profile_of(&[(Kind::ProductView, "R1", "shoes/running")]);
         let recs = r.recommend(Slot::ForYou, None, 3, &p, T + 10, &cfg);
         assert_eq!(skus(&r, &recs)[0], "B1");
-        assert_eq!(recs[0].why, Why { key: "because-viewed", arg: Some("Name R1".into()) });
+        assert_eq!((WHY[recs[0].why.key as usize], r.reason_arg(recs[0].why)), ("why-because-viewed", Some(("Name R1", false))));
         assert!(!skus(&r, &recs).contains(&"UNKNOWN".to_string()), "items the page cannot draw are skipped");
     }
 
@@ -529,7 +668,8 @@ mod tests {
         r.set_popularity("B1", 50.0, false);
         let recs = r.recommend(Slot::Trending, None, 4, &Profile::default(), T, &cfg);
         assert_eq!(skus(&r, &recs), ["C1", "B1"]);
-        assert_eq!(recs[0].why.key, "trending");
+        assert_eq!(WHY[recs[0].why.key as usize], "why-trending");
+        assert_eq!(WHY[recs[1].why.key as usize], "why-popular");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::consent::{Mode, State};
 use crate::engine::{Config, Engine, Field, Next, Num};
 use crate::i18n;
 use crate::model::Model;
-use crate::recommend::{Item, Recommender, Slot};
+use crate::recommend::{Item, Recommender};
 use wasm_bindgen::prelude::*;
 
 /// Vitrina's on-device engine, as seen from JS.
@@ -311,11 +311,6 @@ impl Core {
         self.r.rules.buy_again_days = days;
     }
 
-    /// Sets an item's public popularity from the server's feed.
-    pub fn set_popularity(&mut self, sku: &str, score: f64, trending: bool) {
-        self.r.set_popularity(sku, score as f32, trending);
-    }
-
     /// Takes in model bytes (the head or a shard); false if damaged.
     pub fn add_model(&mut self, bytes: &[u8]) -> bool {
         match Model::decode(bytes) {
@@ -337,40 +332,7 @@ impl Core {
     /// `cart-complements`) as JSON: `[{item, name, image, url, price, reason, rec}]`,
     /// the reason in the page's language, `rec` an id for click attribution.
     pub fn recommend(&mut self, slot: &str, anchor: Option<String>, limit: u32, lang: &str, now: f64) -> String {
-        use crate::json::{push_str, Obj};
-        let Some(slot_kind) = Slot::parse(slot) else { return "[]".into() };
-        let recs = self.r.recommend(slot_kind, anchor.as_deref(), limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile);
-        let lang = i18n::pick(lang);
-        let mut out = String::from("[");
-        for (n, rec) in recs.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            let it = &self.r.items[rec.index];
-            let mut o = Obj::new(&mut out);
-            o.str("item", &it.sku).opt_str("name", &it.name).opt_str("image", &it.image).opt_str("url", &it.url);
-            if let Some(p) = it.price {
-                o.int("price", p);
-            }
-            let key = ["why-", rec.why.key].concat();
-            let text = i18n::t(lang, &key);
-            let reason = match (text.split_once("{x}"), &rec.why.arg) {
-                (Some((a, b)), Some(x)) => [a, x.as_str(), b].concat(),
-                (Some(_), None) => i18n::t(lang, "why-popular").to_owned(),
-                (None, _) => text.to_owned(),
-            };
-            o.str("reason", &reason);
-            let rec_id = o.key("rec");
-            let mut id = String::from(slot);
-            id.push('.');
-            crate::json::push_u64(&mut id, n as u64);
-            id.push('.');
-            id.push_str(&it.sku);
-            push_str(rec_id, &id);
-            o.end();
-        }
-        out.push(']');
-        out
+        self.r.recommend_json(slot, anchor.as_deref(), limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::pick(lang))
     }
 
     /// A shopper-facing text in the page's language.

@@ -346,3 +346,46 @@ fn waiting_counts_events_not_batches() {
     assert_eq!(c.answer(200, -1.0, 0.0), -1.0);
     assert_eq!(c.waiting(), 0);
 }
+
+/// The allocator (src/heap.rs) over a long session: events recorded and sent in
+/// batches, the profile and the outbox stored, slots ranked, pages left, over and
+/// over. Once the working set is reached, the wasm memory stops growing.
+#[wasm_bindgen_test]
+fn a_long_session_stops_growing_the_memory() {
+    let pages = || core::arch::wasm32::memory_size(0);
+    let mut c = core();
+    let mut warm = 0;
+    for round in 0..6000u32 {
+        let sku = ["SKU-", &(round % 60).to_string()].concat();
+        if round < 60 {
+            let cat = ["shoes/trail", "bags", "apparel/jackets"][round as usize % 3];
+            c.add_item(&sku, Some(["Item ", &sku].concat()), Some("/i.png".into()), Some("/p".into()), Some(cat.into()), None, 10.0, true);
+        }
+        let kind = ["view", "view", "like", "cart-add", "view", "unlike", "cart-remove"][round as usize % 7];
+        let why = commit(&mut c, kind, &[(ITEM, &sku), (INFO_NAME, "A long enough item name"), (CATEGORY, "shoes/trail")], &[(PRICE, 12.5)], true);
+        assert_eq!(why, "", "{kind} {sku}");
+        if round % 20 == 19 {
+            while c.next_request().is_some() {
+                c.answer(200, -1.0, 0.5);
+            }
+        }
+        if round % 5 == 0 {
+            let p = c.save_profile("", NOW);
+            assert!(!p.is_empty());
+            let _ = c.outbox();
+            let _ = c.recommend("for-you", None, 8, "es", NOW);
+            let _ = c.profile_json(NOW);
+        }
+        if round % 200 == 199 {
+            for i in 0..c.leaving() {
+                assert!(!c.batch(i).is_empty());
+            }
+            c.visible();
+        }
+        if round == 1000 {
+            warm = pages();
+        }
+    }
+    assert!(warm > 0);
+    assert_eq!(pages(), warm, "the memory grew after the session's working set was reached");
+}

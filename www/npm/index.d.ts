@@ -212,7 +212,7 @@ export interface Vitrina {
    * Opens the shopper's panel: what is kept on this device, with pause, consent,
    * download and erase. A `<button data-vitrina-panel>` on the page does the same.
    */
-  openPanel(): void;
+  openPanel(): Promise<void>;
 }
 
 /** Starts Vitrina (once per page). Resolves to a no-op widget, with one console warning, on a bad config. Never rejects. */

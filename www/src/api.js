@@ -47,7 +47,8 @@ export function noop() {
   for (const m of ['track', 'view', 'cartAdd', 'cartRemove', 'purchase', 'like', 'unlike', 'search', 'share', 'page', 'consent']) api[m] = () => false;
   for (const m of ['profile', 'status']) api[m] = () => null;
   api.recommend = () => [];
-  for (const m of ['refresh', 'erase', 'openPanel']) api[m] = () => undefined;
+  for (const m of ['refresh', 'erase']) api[m] = () => undefined;
+  api.openPanel = () => Promise.resolve();
   return api;
 }
 
@@ -661,7 +662,7 @@ function startWith(wasm, config) {
     consent: safe((choice) => setConsent(choice, false), false),
     // A ranked slot as data, for shops that draw their own.
     recommend: safe((kind, o) => v.recommend(String(kind), o || {}), []),
-    openPanel: safe(() => openPanel(v)), // the shopper's panel (panel.js)
+    openPanel: safe(() => openPanel(v), Promise.resolve()), // the shopper's panel (panel.js; resolves once open)
     erase: safe(() => {
       store.clear();
       const c = randomHex(16);

@@ -1,6 +1,9 @@
 // The script-tag build's module: wasm-bindgen glue + the shared API, bundled by
 // esbuild into www/dist/vitrina-core.js, loaded by the loader with import().
-import init, * as w from '../../target/wasm-bindgen/vitrina_core.js';
+// (The glue's Core class is passed as { Core }, not as a namespace object, which
+// would need a runtime helper that esbuild's code splitting puts in a chunk of
+// its own.)
+import init, { Core } from '../../target/wasm-bindgen/vitrina_core.js';
 import { create } from './api.js';
 
-export const start = create(init, w);
+export const start = create(init, { Core });
