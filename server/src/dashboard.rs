@@ -33,7 +33,10 @@
 //!
 //! `top_liked`, `trending` and `bestsellers` are the numbers `/v1/popularity` is built
 //! from (abnormal clients already left out, not thresholded: this is the owner's view),
-//! not limited to the range. `ctr` is `null` when a slot has clicks but no impressions.
+//! not limited to the range; `top_liked` adds the LDP estimates of items where they pass
+//! the noise threshold (`ldp_counts.rs`), as `/v1/popularity` does. `ctr` is `null`
+//! when a slot has clicks but no impressions. Product lists (`data-vitrina-list`)
+//! appear in `slots` under their list name.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -195,13 +198,15 @@ async fn data(State(d): State<Dash>, headers: HeaderMap, Query(q): Query<HashMap
     let delay: Vec<Value> =
         delay_labels.iter().zip(raw.delays).map(|(l, n)| json!({"label": l, "events": n})).collect();
 
+    // Plain likes plus the published LDP estimate (as /v1/popularity adds them).
+    let likes_of = |it: &crate::popularity::Item| it.w.likes + it.ldp.likes.unwrap_or(0);
     let mut liked: Vec<(&String, &crate::popularity::Item)> =
-        snap.items.iter().filter(|(_, it)| it.w.likes > 0).collect();
-    liked.sort_by(|a, b| b.1.w.likes.cmp(&a.1.w.likes).then_with(|| a.0.cmp(b.0)));
+        snap.items.iter().filter(|(_, it)| likes_of(it) > 0).collect();
+    liked.sort_by(|a, b| likes_of(b.1).cmp(&likes_of(a.1)).then_with(|| a.0.cmp(b.0)));
     let top_liked: Vec<Value> = liked
         .iter()
         .take(10)
-        .map(|(id, it)| json!({"item": id, "likes": it.w.likes, "category": it.category}))
+        .map(|(id, it)| json!({"item": id, "likes": likes_of(it), "category": it.category}))
         .collect();
     let mut rising: Vec<(&String, &crate::popularity::Item)> =
         snap.items.iter().filter(|(_, it)| it.trending).collect();
