@@ -226,7 +226,7 @@ impl<'a> Reader<'a> {
             return Err(DecodeError::TooMany("bytes in a string"));
         }
         let b = self.bytes(n as usize, what)?;
-        std::str::from_utf8(b).map_err(|_| DecodeError::BadUtf8)
+        utf8(b).ok_or(DecodeError::BadUtf8)
     }
 }
 
@@ -253,10 +253,6 @@ impl<'a> Strings<'a> {
     }
 }
 
-fn same_inherited(a: &Event, b: &Event) -> bool {
-    a.item == b.item && a.category == b.category && a.brand == b.brand && a.price == b.price && a.currency == b.currency
-}
-
 /// The inheritable fields of `e` that may be left out given the previous event
 /// `p`: usable only if no field `p` had is absent from `e`.
 fn can_inherit(e: &Event, p: &Event) -> bool {
@@ -269,39 +265,36 @@ fn can_inherit(e: &Event, p: &Event) -> bool {
 
 /// Encodes a batch into the binary format.
 pub fn encode(batch: &Batch) -> Vec<u8> {
+    encode_parts(&batch.site, &batch.client, batch.session, batch.dropped, &batch.events)
+}
+
+/// [`encode`] from the batch's parts, so a caller holding events in a larger list
+/// needs no copy of them.
+pub fn encode_parts<'a>(site: &str, client: &[u8; 16], session: u32, dropped: u32, events: &'a [Event]) -> Vec<u8> {
     let mut strings: Strings<'_> = Strings::default();
-    let mut body = Vec::with_capacity(16 * batch.events.len() + 16);
-    let base_ts = batch.events.first().map_or(0, |e| e.ts);
+    let mut body = Vec::with_capacity(16 * events.len() + 16);
+    let base_ts = events.first().map_or(0, |e| e.ts);
     let (mut prev_id, mut prev_ts) = (0u64, base_ts);
     let mut prev: Option<&Event> = None;
-    for e in &batch.events {
-        let inherit = prev.is_some_and(|p| can_inherit(e, p));
-        let p = prev.filter(|_| inherit);
-        let differs = |f: fn(&Event) -> bool, g: fn(&Event, &Event) -> bool| match p {
-            Some(p) => f(e) && !g(e, p),
-            None => f(e),
+    for e in events {
+        // Inheriting saves something only when the event has one of the fields
+        // (the common "nothing to inherit" case stays canonical: no flag).
+        let has = e.item.is_some() || e.category.is_some() || e.brand.is_some() || e.price.is_some() || e.currency.is_some();
+        let p = prev.filter(|p| has && can_inherit(e, p));
+        // An inheritable field is written when present and, when inheriting, different.
+        let bit = |present: bool, same: fn(&Event, &Event) -> bool, b: u32| match p {
+            Some(p) if same(e, p) => 0,
+            _ if present => b,
+            _ => 0,
         };
-        let mut mask = 0u32;
-        if differs(|e| e.item.is_some(), |a, b| a.item == b.item) {
-            mask |= bits::ITEM;
-        }
-        if differs(|e| e.category.is_some(), |a, b| a.category == b.category) {
-            mask |= bits::CATEGORY;
-        }
-        if differs(|e| e.brand.is_some(), |a, b| a.brand == b.brand) {
-            mask |= bits::BRAND;
-        }
-        if differs(|e| e.price.is_some(), |a, b| a.price == b.price) {
-            mask |= bits::PRICE;
-        }
-        if differs(|e| e.currency.is_some(), |a, b| a.currency == b.currency) {
-            mask |= bits::CURRENCY;
-        }
-        if inherit {
-            mask |= bits::INHERIT;
-        }
         let opt = |o: bool, b: u32| if o { b } else { 0 };
-        mask |= opt(e.dwell_ms.is_some(), bits::DWELL)
+        let mask = bit(e.item.is_some(), |a, b| a.item == b.item, bits::ITEM)
+            | bit(e.category.is_some(), |a, b| a.category == b.category, bits::CATEGORY)
+            | bit(e.brand.is_some(), |a, b| a.brand == b.brand, bits::BRAND)
+            | bit(e.price.is_some(), |a, b| a.price == b.price, bits::PRICE)
+            | bit(e.currency.is_some(), |a, b| a.currency == b.currency, bits::CURRENCY)
+            | opt(p.is_some(), bits::INHERIT)
+            | opt(e.dwell_ms.is_some(), bits::DWELL)
             | opt(e.qty.is_some(), bits::QTY)
             | opt(e.url.is_some(), bits::URL)
             | opt(e.slot.is_some(), bits::SLOT)
@@ -311,38 +304,30 @@ pub fn encode(batch: &Batch) -> Vec<u8> {
             | opt(!e.terms.is_empty(), bits::TERMS)
             | opt(e.name.is_some(), bits::NAME)
             | opt(!e.props.is_empty(), bits::PROPS);
-        // An inherit flag that saves nothing costs nothing either, but keep the
-        // common "nothing to inherit" case canonical.
-        if inherit && same_inherited(e, &Event::default()) {
-            mask &= !bits::INHERIT;
-        }
 
         body.push(e.kind.code());
         put_varint(&mut body, mask as u64);
         put_varint(&mut body, zigzag(e.id.wrapping_sub(prev_id) as i64));
         put_varint(&mut body, zigzag(e.ts.wrapping_sub(prev_ts) as i64));
-        fn s<'a>(strings: &mut Strings<'a>, body: &mut Vec<u8>, mask: u32, v: &'a Option<String>, bit: u32) {
-            if let (true, Some(v)) = (mask & bit != 0, v) {
-                put_varint(body, strings.index(v));
+        let mut s = |body: &mut Vec<u8>, fields: &[(&'a Option<String>, u32)]| {
+            for (v, bit) in fields {
+                if let (true, Some(v)) = (mask & bit != 0, v) {
+                    put_varint(body, strings.index(v));
+                }
             }
-        }
-        s(&mut strings, &mut body, mask, &e.item, bits::ITEM);
-        s(&mut strings, &mut body, mask, &e.category, bits::CATEGORY);
-        s(&mut strings, &mut body, mask, &e.brand, bits::BRAND);
+        };
+        s(&mut body, &[(&e.item, bits::ITEM), (&e.category, bits::CATEGORY), (&e.brand, bits::BRAND)]);
         if mask & bits::PRICE != 0 {
             put_varint(&mut body, zigzag(e.price.unwrap_or(0)));
         }
-        s(&mut strings, &mut body, mask, &e.currency, bits::CURRENCY);
+        s(&mut body, &[(&e.currency, bits::CURRENCY)]);
         if let Some(d) = e.dwell_ms {
             put_varint(&mut body, d as u64);
         }
         if let Some(q) = e.qty {
             put_varint(&mut body, q as u64);
         }
-        s(&mut strings, &mut body, mask, &e.url, bits::URL);
-        s(&mut strings, &mut body, mask, &e.slot, bits::SLOT);
-        s(&mut strings, &mut body, mask, &e.rec, bits::REC);
-        s(&mut strings, &mut body, mask, &e.order, bits::ORDER);
+        s(&mut body, &[(&e.url, bits::URL), (&e.slot, bits::SLOT), (&e.rec, bits::REC), (&e.order, bits::ORDER)]);
         if !e.lines.is_empty() {
             put_varint(&mut body, e.lines.len() as u64);
             for l in &e.lines {
@@ -358,7 +343,9 @@ pub fn encode(batch: &Batch) -> Vec<u8> {
                 put_varint(&mut body, strings.index(t));
             }
         }
-        s(&mut strings, &mut body, mask, &e.name, bits::NAME);
+        if let (true, Some(n)) = (mask & bits::NAME != 0, &e.name) {
+            put_varint(&mut body, strings.index(n));
+        }
         if !e.props.is_empty() {
             put_varint(&mut body, e.props.len() as u64);
             for (k, v) in &e.props {
@@ -374,18 +361,18 @@ pub fn encode(batch: &Batch) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 64);
     out.push(MAGIC);
     out.push(VERSION);
-    put_varint(&mut out, batch.site.len() as u64);
-    out.extend_from_slice(batch.site.as_bytes());
-    out.extend_from_slice(&batch.client);
-    put_varint(&mut out, batch.session as u64);
-    put_varint(&mut out, batch.dropped as u64);
+    put_varint(&mut out, site.len() as u64);
+    out.extend_from_slice(site.as_bytes());
+    out.extend_from_slice(client);
+    put_varint(&mut out, session as u64);
+    put_varint(&mut out, dropped as u64);
     put_varint(&mut out, base_ts);
     put_varint(&mut out, strings.list.len() as u64);
     for s in &strings.list {
         put_varint(&mut out, s.len() as u64);
         out.extend_from_slice(s.as_bytes());
     }
-    put_varint(&mut out, batch.events.len() as u64);
+    put_varint(&mut out, events.len() as u64);
     out.extend_from_slice(&body);
     out
 }
@@ -578,10 +565,17 @@ pub fn b64_encode(bytes: &[u8]) -> String {
 
 /// Decodes base64 (padding optional); `None` on any other character.
 pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
+    b64_decode_bytes(s.as_bytes())
+}
+
+/// [`b64_decode`] of bytes.
+pub fn b64_decode_bytes(mut s: &[u8]) -> Option<Vec<u8>> {
+    while let [rest @ .., b'='] = s {
+        s = rest;
+    }
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut n) = (0u32, 0);
-    for c in s.bytes() {
+    for &c in s {
         let v = B64.iter().position(|&b| b == c)? as u32;
         acc = acc << 6 | v;
         n += 6;
@@ -591,6 +585,37 @@ pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// `std::str::from_utf8`, smaller in wasm: the same validation (no overlong
+/// forms, surrogates or code points past U+10FFFF).
+pub fn utf8(b: &[u8]) -> Option<&str> {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i] as u32;
+        let n: usize = match c {
+            0..=0x7f => 0,
+            0xc0..=0xdf => 1,
+            0xe0..=0xef => 2,
+            0xf0..=0xf7 => 3,
+            _ => return None,
+        };
+        let mut cp = c & (0x7f >> (n + (n != 0) as usize));
+        for k in 1..=n {
+            let x = *b.get(i + k)? as u32;
+            if x & 0xc0 != 0x80 {
+                return None;
+            }
+            cp = cp << 6 | (x & 0x3f);
+        }
+        const MIN: [u32; 4] = [0, 0x80, 0x800, 0x10000];
+        if cp < MIN[n] || char::from_u32(cp).is_none() {
+            return None;
+        }
+        i += n + 1;
+    }
+    // SAFETY: validated above, by the rules of `std::str::from_utf8`.
+    Some(unsafe { std::str::from_utf8_unchecked(b) })
 }
 
 #[cfg(test)]
@@ -627,6 +652,196 @@ mod tests {
             ..Event::new(Kind::Purchase, T + 100_000)
         });
         Batch { site: "demo".into(), client: [0xab; 16], session: 3, dropped: 0, events }
+    }
+
+    /// The encoder before the size work, as a reference.
+    mod reference {
+        #![allow(clippy::all, dead_code)]
+        use super::super::*;
+        fn same_inherited(a: &Event, b: &Event) -> bool {
+            a.item == b.item && a.category == b.category && a.brand == b.brand && a.price == b.price && a.currency == b.currency
+        }
+
+        /// The inheritable fields of `e` that may be left out given the previous event
+        /// `p`: usable only if no field `p` had is absent from `e`.
+        fn can_inherit(e: &Event, p: &Event) -> bool {
+            !(p.item.is_some() && e.item.is_none()
+                || p.category.is_some() && e.category.is_none()
+                || p.brand.is_some() && e.brand.is_none()
+                || p.price.is_some() && e.price.is_none()
+                || p.currency.is_some() && e.currency.is_none())
+        }
+
+        /// Encodes a batch into the binary format.
+
+        /// [`encode`] from the batch's parts, so a caller holding events in a larger list
+        /// needs no copy of them.
+        pub fn encode_parts<'a>(site: &str, client: &[u8; 16], session: u32, dropped: u32, events: &'a [Event]) -> Vec<u8> {
+            let mut strings: Strings<'_> = Strings::default();
+            let mut body = Vec::with_capacity(16 * events.len() + 16);
+            let base_ts = events.first().map_or(0, |e| e.ts);
+            let (mut prev_id, mut prev_ts) = (0u64, base_ts);
+            let mut prev: Option<&Event> = None;
+            for e in events {
+                let inherit = prev.is_some_and(|p| can_inherit(e, p));
+                let p = prev.filter(|_| inherit);
+                let differs = |f: fn(&Event) -> bool, g: fn(&Event, &Event) -> bool| match p {
+                    Some(p) => f(e) && !g(e, p),
+                    None => f(e),
+                };
+                let mut mask = 0u32;
+                if differs(|e| e.item.is_some(), |a, b| a.item == b.item) {
+                    mask |= bits::ITEM;
+                }
+                if differs(|e| e.category.is_some(), |a, b| a.category == b.category) {
+                    mask |= bits::CATEGORY;
+                }
+                if differs(|e| e.brand.is_some(), |a, b| a.brand == b.brand) {
+                    mask |= bits::BRAND;
+                }
+                if differs(|e| e.price.is_some(), |a, b| a.price == b.price) {
+                    mask |= bits::PRICE;
+                }
+                if differs(|e| e.currency.is_some(), |a, b| a.currency == b.currency) {
+                    mask |= bits::CURRENCY;
+                }
+                if inherit {
+                    mask |= bits::INHERIT;
+                }
+                let opt = |o: bool, b: u32| if o { b } else { 0 };
+                mask |= opt(e.dwell_ms.is_some(), bits::DWELL)
+                    | opt(e.qty.is_some(), bits::QTY)
+                    | opt(e.url.is_some(), bits::URL)
+                    | opt(e.slot.is_some(), bits::SLOT)
+                    | opt(e.rec.is_some(), bits::REC)
+                    | opt(e.order.is_some(), bits::ORDER)
+                    | opt(!e.lines.is_empty(), bits::LINES)
+                    | opt(!e.terms.is_empty(), bits::TERMS)
+                    | opt(e.name.is_some(), bits::NAME)
+                    | opt(!e.props.is_empty(), bits::PROPS);
+                // An inherit flag that saves nothing costs nothing either, but keep the
+                // common "nothing to inherit" case canonical.
+                if inherit && same_inherited(e, &Event::default()) {
+                    mask &= !bits::INHERIT;
+                }
+
+                body.push(e.kind.code());
+                put_varint(&mut body, mask as u64);
+                put_varint(&mut body, zigzag(e.id.wrapping_sub(prev_id) as i64));
+                put_varint(&mut body, zigzag(e.ts.wrapping_sub(prev_ts) as i64));
+                fn s<'a>(strings: &mut Strings<'a>, body: &mut Vec<u8>, mask: u32, v: &'a Option<String>, bit: u32) {
+                    if let (true, Some(v)) = (mask & bit != 0, v) {
+                        put_varint(body, strings.index(v));
+                    }
+                }
+                s(&mut strings, &mut body, mask, &e.item, bits::ITEM);
+                s(&mut strings, &mut body, mask, &e.category, bits::CATEGORY);
+                s(&mut strings, &mut body, mask, &e.brand, bits::BRAND);
+                if mask & bits::PRICE != 0 {
+                    put_varint(&mut body, zigzag(e.price.unwrap_or(0)));
+                }
+                s(&mut strings, &mut body, mask, &e.currency, bits::CURRENCY);
+                if let Some(d) = e.dwell_ms {
+                    put_varint(&mut body, d as u64);
+                }
+                if let Some(q) = e.qty {
+                    put_varint(&mut body, q as u64);
+                }
+                s(&mut strings, &mut body, mask, &e.url, bits::URL);
+                s(&mut strings, &mut body, mask, &e.slot, bits::SLOT);
+                s(&mut strings, &mut body, mask, &e.rec, bits::REC);
+                s(&mut strings, &mut body, mask, &e.order, bits::ORDER);
+                if !e.lines.is_empty() {
+                    put_varint(&mut body, e.lines.len() as u64);
+                    for l in &e.lines {
+                        put_varint(&mut body, strings.index(&l.item));
+                        put_varint(&mut body, l.qty as u64);
+                        // 0 means "no price"; valid prices are far from the saturation point.
+                        put_varint(&mut body, l.price.map_or(0, |p| zigzag(p).saturating_add(1)));
+                    }
+                }
+                if !e.terms.is_empty() {
+                    put_varint(&mut body, e.terms.len() as u64);
+                    for t in &e.terms {
+                        put_varint(&mut body, strings.index(t));
+                    }
+                }
+                s(&mut strings, &mut body, mask, &e.name, bits::NAME);
+                if !e.props.is_empty() {
+                    put_varint(&mut body, e.props.len() as u64);
+                    for (k, v) in &e.props {
+                        put_varint(&mut body, strings.index(k));
+                        put_varint(&mut body, strings.index(v));
+                    }
+                }
+                prev_id = e.id;
+                prev_ts = e.ts;
+                prev = Some(e);
+            }
+
+            let mut out = Vec::with_capacity(body.len() + 64);
+            out.push(MAGIC);
+            out.push(VERSION);
+            put_varint(&mut out, site.len() as u64);
+            out.extend_from_slice(site.as_bytes());
+            out.extend_from_slice(client);
+            put_varint(&mut out, session as u64);
+            put_varint(&mut out, dropped as u64);
+            put_varint(&mut out, base_ts);
+            put_varint(&mut out, strings.list.len() as u64);
+            for s in &strings.list {
+                put_varint(&mut out, s.len() as u64);
+                out.extend_from_slice(s.as_bytes());
+            }
+            put_varint(&mut out, events.len() as u64);
+            out.extend_from_slice(&body);
+            out
+        }
+
+    }
+
+    #[test]
+    fn encoding_matches_the_reference_on_random_batches() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut pick = |n: u64| -> Option<String> { (rnd(3) != 0).then(|| ["v", &(rnd(n)).to_string()].concat()) };
+        for _ in 0..3000 {
+            let mut events = Vec::new();
+            for i in 0..(pick(8).map_or(0, |s| s.len() as u64 * 3)) {
+                let mut e = Event::new(Kind::ALL[(i % 12) as usize], T + i * 7);
+                e.id = i * 3;
+                e.item = pick(3);
+                e.category = pick(2);
+                e.brand = pick(2);
+                e.price = pick(3).map(|s| s.len() as i64);
+                e.currency = pick(2);
+                e.qty = pick(2).map(|s| s.len() as u32);
+                e.dwell_ms = pick(2).map(|s| s.len() as u32);
+                e.url = pick(2);
+                e.slot = pick(2);
+                e.rec = pick(2);
+                e.order = pick(2);
+                e.name = pick(2);
+                if let Some(l) = pick(3) {
+                    e.lines = vec![Line { item: l.clone(), qty: 2, price: pick(2).map(|s| s.len() as i64) }, Line { item: l, qty: 1, price: None }];
+                }
+                if let Some(t) = pick(3) {
+                    e.terms = vec![t, "x".into()];
+                }
+                if let (Some(k), Some(v)) = (pick(3), pick(3)) {
+                    e.props = vec![(k, v)];
+                }
+                events.push(e);
+            }
+            let b = Batch { site: "s".into(), client: [3; 16], session: 5, dropped: 2, events };
+            assert_eq!(encode(&b), reference::encode_parts(&b.site, &b.client, b.session, b.dropped, &b.events));
+            assert_eq!(decode(&encode(&b)), Ok(b));
+        }
     }
 
     #[test]
@@ -731,5 +946,28 @@ mod tests {
         assert_eq!(b64_encode(b"Man"), "TWFu");
         assert_eq!(b64_decode("TWE="), Some(b"Ma".to_vec()));
         assert_eq!(b64_decode("T!"), None);
+    }
+
+    #[test]
+    fn utf8_validation_matches_the_standard_library() {
+        let check = |b: &[u8]| assert_eq!(utf8(b), std::str::from_utf8(b).ok(), "{b:x?}");
+        for a in 0..=255u8 {
+            check(&[a]);
+            for b in 0..=255u8 {
+                check(&[a, b]);
+                check(&[b'x', a, b]);
+                if a >= 0xe0 {
+                    for c in [0u8, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xff] {
+                        check(&[a, b, c]);
+                        for d in [0u8, 0x80, 0x8f, 0x90, 0xbf, 0xc0] {
+                            check(&[a, b, c, d]);
+                        }
+                    }
+                }
+            }
+        }
+        for s in ["", "plain", "Montaña", "ЗИМА", "\u{10FFFF}\u{1F600}x"] {
+            check(s.as_bytes());
+        }
     }
 }

@@ -39,13 +39,18 @@ fn push_hex_u64(out: &mut String, v: u64) {
 /// Encodes a batch as JSON (compact, keys in the documented order, absent fields
 /// left out).
 pub fn encode_json(batch: &Batch) -> String {
-    let mut out = String::with_capacity(64 + 96 * batch.events.len());
+    encode_json_parts(&batch.site, &batch.client, batch.session, batch.dropped, &batch.events)
+}
+
+/// [`encode_json`] from the batch's parts (see [`codec::encode_parts`]).
+pub fn encode_json_parts(site: &str, client: &[u8; 16], session: u32, dropped: u32, events: &[Event]) -> String {
+    let mut out = String::with_capacity(64 + 96 * events.len());
     let mut o = Obj::new(&mut out);
-    o.int("v", codec::VERSION as i64).str("s", &batch.site).str("c", &codec::hex(&batch.client));
-    o.int("n", batch.session as i64).int("d", batch.dropped as i64);
+    o.int("v", codec::VERSION as i64).str("s", site).str("c", &codec::hex(client));
+    o.int("n", session as i64).int("d", dropped as i64);
     let arr = o.key("e");
     arr.push('[');
-    for (n, e) in batch.events.iter().enumerate() {
+    for (n, e) in events.iter().enumerate() {
         if n > 0 {
             arr.push(',');
         }

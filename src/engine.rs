@@ -12,7 +12,7 @@
 //! The engine does no I/O and reads no clock: the caller passes `now` and random
 //! numbers, stores the strings it hands out, and performs the requests it asks for.
 
-use crate::codec::{self, Batch};
+use crate::codec;
 use crate::consent::{Consent, State};
 use crate::event::{self, Event, ItemInfo, Invalid, Kind, Line};
 use crate::ldp;
@@ -159,8 +159,6 @@ pub struct Engine {
     acked: Vec<u64>,
     dropped: u32,
     backoff: u32,
-    /// Last currency seen, for showing prices.
-    pub currency: Option<String>,
     /// What the shopper agreed to.
     pub consent: Consent,
     /// The shopper paused personalization: events change nothing in the profile
@@ -196,7 +194,6 @@ impl Engine {
             acked: Vec::new(),
             dropped: 0,
             backoff: 0,
-            currency: None,
             consent: Consent::default(),
             paused: false,
             last_stored: String::new(),
@@ -225,24 +222,25 @@ impl Engine {
     /// Sets a string field of the event being built.
     pub fn set(&mut self, field: Field, value: &str) {
         let Some((e, info)) = self.draft.as_mut() else { return };
-        let v = Some(value.to_owned());
-        match field {
-            Field::Item => e.item = v,
-            Field::Category => e.category = v,
-            Field::Brand => e.brand = v,
-            Field::Currency => e.currency = v,
-            Field::Url => e.url = Some(page_path(value)),
-            Field::Slot => e.slot = v,
-            Field::Rec => e.rec = v,
-            Field::Order => e.order = v,
-            Field::Name => e.name = v,
-            Field::Query => e.terms = event::normalize_terms(value),
-            Field::Term => e.terms.push(value.to_owned()),
-            Field::InfoName => info.name = v,
-            Field::InfoImage => info.image = v,
-            Field::InfoUrl => info.url = v,
-            Field::PriceText => e.price = Some(event::parse_price(value).unwrap_or(-1)),
-        }
+        // Plain text fields pick their slot, and share one assignment.
+        let slot = match field {
+            Field::Item => &mut e.item,
+            Field::Category => &mut e.category,
+            Field::Brand => &mut e.brand,
+            Field::Currency => &mut e.currency,
+            Field::Slot => &mut e.slot,
+            Field::Rec => &mut e.rec,
+            Field::Order => &mut e.order,
+            Field::Name => &mut e.name,
+            Field::InfoName => &mut info.name,
+            Field::InfoImage => &mut info.image,
+            Field::InfoUrl => &mut info.url,
+            Field::Url => return e.url = Some(page_path(value)),
+            Field::Query => return e.terms = event::normalize_terms(value),
+            Field::Term => return e.terms.push(value.to_owned()),
+            Field::PriceText => return e.price = Some(event::parse_price(value).unwrap_or(-1)),
+        };
+        *slot = Some(value.to_owned());
     }
 
     /// Sets a number field. Values that make no sense (negative, fractional
@@ -301,9 +299,6 @@ impl Engine {
         if let Some(i) = info {
             i.validate()?;
         }
-        if e.currency.is_some() {
-            self.currency = e.currency.clone();
-        }
         let report = if self.cfg.ldp_e > 0 && (send || report) { self.ldp_signal(&e) } else { None };
         if !self.paused {
             self.profile.touch_session(now, rand);
@@ -358,7 +353,7 @@ impl Engine {
         ev.id = self.prf.next64();
         if signal == ldp::Signal::View {
             let day = now / ldp::TS_GRAIN_MS;
-            self.reported_views.retain(|&(_, d)| d == day);
+            profile::retain(&mut self.reported_views, &mut |&(_, d)| d == day);
             if self.reported_views.len() < REPORTED_VIEWS_MEMORY {
                 self.reported_views.push((ldp::item_hash(item), day));
             }
@@ -460,19 +455,21 @@ impl Engine {
     /// Seals `events` into batches; `reports` (LDP reports) go without the
     /// client id, the session and the dropped count, so nothing ties them to the
     /// shopper or to the plain batches.
-    fn seal_events(&mut self, mut events: Vec<Event>, reports: bool) {
-        while !events.is_empty() {
-            let mut n = events.len().min(self.cfg.max_batch_events);
+    fn seal_events(&mut self, events: Vec<Event>, reports: bool) {
+        let mut rest = &events[..];
+        while !rest.is_empty() {
+            let mut n = rest.len().min(self.cfg.max_batch_events);
             let id_free = reports || self.consent.id_free();
+            let client = if id_free { [0; 16] } else { self.client };
+            let session = if id_free { 0 } else { self.profile.session.id };
+            let dropped = if reports { 0 } else { self.dropped };
             let bytes = loop {
-                let b = Batch {
-                    site: self.cfg.site.clone(),
-                    client: if id_free { [0; 16] } else { self.client },
-                    session: if id_free { 0 } else { self.profile.session.id },
-                    dropped: if reports { 0 } else { self.dropped },
-                    events: events[..n].to_vec(),
+                let (site, evs) = (&self.cfg.site, &rest[..n]);
+                let bytes = if self.cfg.json {
+                    crate::codec_json::encode_json_parts(site, &client, session, dropped, evs).into_bytes()
+                } else {
+                    codec::encode_parts(site, &client, session, dropped, evs)
                 };
-                let bytes = if self.cfg.json { crate::codec_json::encode_json(&b).into_bytes() } else { codec::encode(&b) };
                 if bytes.len() <= self.cfg.max_batch_bytes || n == 1 {
                     break bytes;
                 }
@@ -481,9 +478,8 @@ impl Engine {
             if !reports {
                 self.dropped = 0;
             }
-            let id = events[0].id;
-            events.drain(..n);
-            self.blobs.push(Blob { id, events: n as u32, bytes });
+            self.blobs.push(Blob { id: rest[0].id, events: n as u32, bytes });
+            rest = &rest[n..];
         }
     }
 
@@ -522,13 +518,13 @@ impl Engine {
         if !self.consent.may_send() {
             return Vec::new();
         }
-        let out: Vec<(u64, Vec<u8>)> = self
-            .blobs
-            .iter()
-            .filter(|b| Some(b.id) != self.inflight && !self.handed.contains(&b.id))
-            .map(|b| (b.id, b.bytes.clone()))
-            .collect();
-        self.handed.extend(out.iter().map(|x| x.0));
+        let mut out = Vec::new();
+        for b in &self.blobs {
+            if Some(b.id) != self.inflight && !self.handed.contains(&b.id) {
+                self.handed.push(b.id);
+                out.push((b.id, b.bytes.clone()));
+            }
+        }
         out
     }
 
@@ -569,7 +565,7 @@ impl Engine {
     }
 
     fn forget(&mut self, id: u64) {
-        self.blobs.retain(|b| b.id != id);
+        profile::retain(&mut self.blobs, &mut |b| b.id != id);
         if !self.acked.contains(&id) {
             self.acked.push(id);
             if self.acked.len() > ACKED_MEMORY {
@@ -608,22 +604,26 @@ impl Engine {
     /// Takes in batches stored by this or another tab: those not known and not
     /// acknowledged here are added. Returns false if the string was damaged (what
     /// could be read is kept).
-    pub fn merge_outbox(&mut self, stored: &str) -> bool {
+    pub fn merge_outbox<'a>(&mut self, stored: &'a str) -> bool {
         let mut ok = true;
-        for entry in stored.split(' ').filter(|e| !e.is_empty()) {
-            if let Some(hex) = entry.strip_prefix('!') {
-                match u64::from_str_radix(hex, 16) {
-                    Ok(id) if Some(id) != self.inflight => self.forget(id),
-                    Ok(_) => {}
-                    Err(_) => ok = false,
+        // Byte loops, not `split`: the standard library's searchers are large in wasm.
+        for entry in stored.as_bytes().split(|&b| b == b' ').filter(|e| !e.is_empty()) {
+            if let Some((b'!', hex)) = entry.split_first() {
+                match parse_int(hex, 16) {
+                    Some(id) if Some(id) != self.inflight => self.forget(id),
+                    Some(_) => {}
+                    None => ok = false,
                 }
                 continue;
             }
-            let mut parts = entry.splitn(3, ':');
+            // `id:events:base64`.
+            let colon = |s: &'a [u8]| s.iter().position(|&b| b == b':').map(|i| (&s[..i], &s[i + 1..]));
             let blob = (|| {
-                let id = u64::from_str_radix(parts.next()?, 16).ok()?;
-                let events: u32 = parts.next()?.parse().ok()?;
-                let bytes = codec::b64_decode(parts.next()?)?;
+                let (id, rest) = colon(entry)?;
+                let (events, b64) = colon(rest)?;
+                let id = parse_int(id, 16)?;
+                let events = u32::try_from(parse_int(events, 10)?).ok()?;
+                let bytes = codec::b64_decode_bytes(b64)?;
                 matches!(bytes.first(), Some(&codec::MAGIC) | Some(&b'{')).then_some(Blob { id, events, bytes })
             })();
             match blob {
@@ -715,14 +715,33 @@ impl Engine {
 
 /// The path of a page URL or path: no origin, query string or fragment.
 fn page_path(u: &str) -> String {
-    let u = u.split(['?', '#']).next().unwrap_or("");
-    match u.find("://") {
-        Some(i) => {
-            let rest = u.get(i + 3..).unwrap_or("");
-            rest.find('/').and_then(|j| rest.get(j..)).unwrap_or("/").to_owned()
-        }
-        None => u.to_owned(),
+    let b = u.as_bytes();
+    let end = b.iter().position(|&c| c == b'?' || c == b'#').unwrap_or(b.len());
+    // Offsets of ASCII bytes, so the cuts are on character boundaries.
+    let path = match b[..end].windows(3).position(|w| w == b"://") {
+        Some(i) => match b[i + 3..end].iter().position(|&c| c == b'/') {
+            Some(j) => u.get(i + 3 + j..end),
+            None => Some("/"),
+        },
+        None => u.get(..end),
+    };
+    path.unwrap_or("").to_owned()
+}
+
+/// An unsigned integer in `radix` (10 or 16) as `u64::from_str_radix` reads it:
+/// an optional `+`, then at least one digit; `None` on anything else or overflow.
+fn parse_int(s: &[u8], radix: u64) -> Option<u64> {
+    let s = match s {
+        [b'+', rest @ ..] if !rest.is_empty() => rest,
+        [] => return None,
+        _ => s,
+    };
+    let mut v: u64 = 0;
+    for &c in s {
+        let d = (c as char).to_digit(radix as u32)? as u64;
+        v = v.checked_mul(radix)?.checked_add(d)?;
     }
+    Some(v)
 }
 
 fn whole(v: f64) -> u32 {
@@ -789,6 +808,104 @@ mod tests {
         assert_eq!(b.events[2].url.as_deref(), Some("/p"));
         assert_eq!(b.events[3].url.as_deref(), Some("/q/r"));
         assert_eq!(b.events.iter().map(|e| e.id & 0xffff_ffff).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    }
+
+    /// Inputs that stress the byte loops that replaced `str` pattern searches.
+    const AWKWARD: [&str; 22] = [
+        "", "/", "?", "#", "://", "a://", "://x", "https://shop.example", "https://shop.example/", "https://a/b/c?d#e",
+        "/p?x://y/z", "ftp://h/p#://", "/ü/ñ?ß", "ü://ñ/ß", "http:/x", "a:b:c", "+0", "+", "-1", "00ff", "FFFFFFFFFFFFFFFF",
+        "10000000000000000",
+    ];
+
+    #[test]
+    fn byte_loops_match_the_standard_library() {
+        fn old_page_path(u: &str) -> String {
+            let u = u.split(['?', '#']).next().unwrap_or("");
+            match u.find("://") {
+                Some(i) => {
+                    let rest = u.get(i + 3..).unwrap_or("");
+                    rest.find('/').and_then(|j| rest.get(j..)).unwrap_or("/").to_owned()
+                }
+                None => u.to_owned(),
+            }
+        }
+        for u in AWKWARD {
+            assert_eq!(page_path(u), old_page_path(u), "{u:?}");
+            assert_eq!(parse_int(u.as_bytes(), 16), u64::from_str_radix(u, 16).ok(), "{u:?}");
+            assert_eq!(parse_int(u.as_bytes(), 10), u.parse::<u64>().ok(), "{u:?}");
+            assert_eq!(parse_int(u.as_bytes(), 10).and_then(|v| u32::try_from(v).ok()), u.parse::<u32>().ok(), "{u:?}");
+        }
+    }
+
+    /// The stored-outbox reader before the size work (str searches, `from_str_radix`).
+    fn old_merge_outbox(e: &mut Engine, stored: &str) -> bool {
+        let mut ok = true;
+        for entry in stored.split(' ').filter(|e| !e.is_empty()) {
+            if let Some(hex) = entry.strip_prefix('!') {
+                match u64::from_str_radix(hex, 16) {
+                    Ok(id) if Some(id) != e.inflight => e.forget(id),
+                    Ok(_) => {}
+                    Err(_) => ok = false,
+                }
+                continue;
+            }
+            let mut parts = entry.splitn(3, ':');
+            let blob = (|| {
+                let id = u64::from_str_radix(parts.next()?, 16).ok()?;
+                let events: u32 = parts.next()?.parse().ok()?;
+                let bytes = codec::b64_decode(parts.next()?)?;
+                matches!(bytes.first(), Some(&codec::MAGIC) | Some(&b'{')).then_some(Blob { id, events, bytes })
+            })();
+            match blob {
+                Some(b) => {
+                    if !e.acked.contains(&b.id) && !e.blobs.iter().any(|x| x.id == b.id) {
+                        e.blobs.push(b);
+                    }
+                }
+                None => ok = false,
+            }
+        }
+        for i in 1..e.blobs.len() {
+            let mut j = i;
+            while j > 0 && e.blobs[j].id < e.blobs[j - 1].id && e.blobs[j].id >> 32 == e.blobs[j - 1].id >> 32 {
+                e.blobs.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        e.bound();
+        ok
+    }
+
+    #[test]
+    fn stored_outboxes_are_read_as_before() {
+        let mut a = engine();
+        for i in 0..3 {
+            view(&mut a, "A", T + i).unwrap();
+            a.seal();
+        }
+        let good = a.outbox_string();
+        let entries: Vec<&str> = good.split(' ').collect();
+        let mut x: u64 = 0x1234_5678_9ABC_DEF1;
+        let pieces = ["", " ", "  ", "!", "!00ab", "!+1", "!zz", ":", "::", "0:1:", "1:+2:Vg", "1:2:Vg:x", "00000000000000ff:1:ew", "a:b:c", "ü:1:Vg", "!ffffffffffffffffff"];
+        for _ in 0..3000 {
+            let mut s = String::new();
+            for _ in 0..(x % 5) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let p = if x.is_multiple_of(3) { entries[(x >> 8) as usize % entries.len()] } else { pieces[(x >> 8) as usize % pieces.len()] };
+                s.push_str(p);
+                if x.is_multiple_of(2) {
+                    s.push(' ');
+                }
+            }
+            let (mut n, mut o) = (engine(), engine());
+            view(&mut n, "B", T).unwrap();
+            view(&mut o, "B", T).unwrap();
+            assert_eq!(n.merge_outbox(&s), old_merge_outbox(&mut o, &s), "{s:?}");
+            assert_eq!(n.outbox_string(), o.outbox_string(), "{s:?}");
+            assert_eq!((n.waiting(), n.dropped()), (o.waiting(), o.dropped()), "{s:?}");
+        }
     }
 
     #[test]

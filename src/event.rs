@@ -79,21 +79,20 @@ impl Kind {
 
     /// Parses a public name (see [`Kind::name`]); a few common aliases are accepted.
     pub fn parse(s: &str) -> Option<Kind> {
-        Some(match s {
-            "page" | "pageview" | "page-view" | "page_view" => Kind::PageView,
-            "view" | "product" | "product-view" | "product_view" => Kind::ProductView,
-            "impression" => Kind::Impression,
-            "rec-click" | "click" => Kind::RecClick,
-            "cart-add" | "add-to-cart" | "cart_add" => Kind::CartAdd,
-            "cart-remove" | "remove-from-cart" | "cart_remove" => Kind::CartRemove,
-            "purchase" | "order" => Kind::Purchase,
-            "like" => Kind::Like,
-            "unlike" => Kind::Unlike,
-            "search" => Kind::Search,
-            "share" => Kind::Share,
-            "custom" => Kind::Custom,
-            _ => return None,
-        })
+        // The names of each kind, in wire order, kinds separated by '|' (a byte
+        // loop over one string: far smaller in wasm than a `match` on strings).
+        const NAMES: &[u8] = b"page pageview page-view page_view|view product product-view product_view|impression|rec-click click|cart-add add-to-cart cart_add|cart-remove remove-from-cart cart_remove|purchase order|like|unlike|search|share|custom|";
+        let (mut kind, mut start) = (0, 0);
+        for (i, &c) in NAMES.iter().enumerate() {
+            if c == b' ' || c == b'|' {
+                if &NAMES[start..i] == s.as_bytes() {
+                    return Kind::ALL.get(kind).copied();
+                }
+                start = i + 1;
+                kind += (c == b'|') as usize;
+            }
+        }
+        None
     }
 
     /// The wire code.
@@ -216,10 +215,10 @@ impl Invalid {
     /// A readable reason, built without the formatting machinery (kept out of the wasm).
     pub fn message(&self) -> String {
         match self {
-            Invalid::Missing(w) => ["missing ", w].concat(),
-            Invalid::BadText(w) => ["bad ", w, ": empty, too long or has control characters"].concat(),
-            Invalid::OutOfRange(w) => [w, " out of range"].concat(),
-            Invalid::TooMany(w) => ["too many ", w].concat(),
+            Invalid::Missing(w) => cat(&["missing ", w]),
+            Invalid::BadText(w) => cat(&["bad ", w, ": empty, too long or has control characters"]),
+            Invalid::OutOfRange(w) => cat(&[w, " out of range"]),
+            Invalid::TooMany(w) => cat(&["too many ", w]),
         }
     }
 }
@@ -230,8 +229,26 @@ impl fmt::Display for Invalid {
     }
 }
 
+/// `[..].concat()` of strings, smaller in wasm than the standard library's.
+#[inline(never)]
+pub(crate) fn cat(parts: &[&str]) -> String {
+    let mut s = String::new();
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+#[inline(never)]
 fn text_ok(s: &str, max: usize) -> bool {
-    !s.is_empty() && s.len() <= max && !s.chars().any(char::is_control)
+    !s.is_empty() && s.len() <= max && !has_control(s)
+}
+
+/// Whether `s` has a control character (`char::is_control`: U+0000 to U+001F
+/// and U+007F to U+009F), read from the UTF-8 bytes.
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| c < 0x20 || c == 0x7f || c == 0xc2 && matches!(b.get(i + 1), Some(0x80..=0x9f)))
 }
 
 fn check_text(v: &Option<String>, max: usize, what: &'static str) -> Result<(), Invalid> {
@@ -267,7 +284,15 @@ impl Event {
         check_text(&self.item, ID_LEN, "item")?;
         check_text(&self.category, TEXT_LEN, "category")?;
         if let Some(c) = &self.category {
-            if c.split('/').any(str::is_empty) {
+            // No empty level: no leading, trailing or doubled '/'.
+            let mut prev = b'/';
+            for &b in c.as_bytes() {
+                if b == b'/' && prev == b'/' {
+                    return Err(Invalid::BadText("category"));
+                }
+                prev = b;
+            }
+            if prev == b'/' {
                 return Err(Invalid::BadText("category"));
             }
         }
@@ -323,7 +348,7 @@ impl Event {
             return Err(Invalid::TooMany("props"));
         }
         for (k, v) in &self.props {
-            if !text_ok(k, ID_LEN) || v.len() > TEXT_LEN || v.chars().any(char::is_control) {
+            if !text_ok(k, ID_LEN) || v.len() > TEXT_LEN || has_control(v) {
                 return Err(Invalid::BadText("prop"));
             }
         }
@@ -361,13 +386,24 @@ impl ItemInfo {
 /// keeps Unicode tables out of the wasm while handling the languages shops use.
 pub fn normalize_terms(query: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for word in query.split(|c: char| !is_word_char(c)) {
-        if word.is_empty() {
+    let mut t = String::new();
+    let mut n = 0;
+    // A char loop, not `split`: the standard library's searchers are large in wasm.
+    for c in query.chars().chain(Some(' ')) {
+        if is_word_char(c) {
+            if n < 32 {
+                t.push(lower(c));
+            }
+            n += 1;
             continue;
         }
-        let t: String = word.chars().take(32).map(lower).collect();
-        if !out.contains(&t) {
-            out.push(t);
+        if n == 0 {
+            continue;
+        }
+        n = 0;
+        let w = core::mem::take(&mut t);
+        if !out.contains(&w) {
+            out.push(w);
         }
         if out.len() == limits::MAX_TERMS {
             break;
@@ -395,8 +431,22 @@ fn lower(c: char) -> char {
 /// Parses a decimal price such as `"89.90"`, `"89,9"` or `"1 299.00"` into hundredths,
 /// without floats. Returns `None` for anything that is not a plain non-negative amount.
 pub fn parse_price(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (int, frac) = match s.rfind(['.', ',']) {
+    // `str::trim` and `rfind`, as loops (smaller in wasm).
+    let (mut start, mut end) = (None, 0);
+    for (i, c) in s.char_indices() {
+        if !is_white_space(c) {
+            start = start.or(Some(i));
+            end = i + c.len_utf8();
+        }
+    }
+    let s = s.get(start.unwrap_or(0)..end).unwrap_or("");
+    let mut sep = None;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b'.' || b == b',' {
+            sep = Some(i);
+        }
+    }
+    let (int, frac) = match sep {
         Some(i) if s.len() - i - 1 <= 2 => (s.get(..i).unwrap_or(""), s.get(i + 1..).unwrap_or("")),
         _ => (s, ""),
     };
@@ -422,6 +472,11 @@ pub fn parse_price(s: &str) -> Option<i64> {
     }
     let cents = v.checked_mul(100)?.checked_add(f)?;
     (cents <= limits::MAX_PRICE).then_some(cents)
+}
+
+/// `char::is_whitespace` (Unicode White_Space) without its lookup table.
+fn is_white_space(c: char) -> bool {
+    matches!(c, '\t'..='\r' | ' ' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
 }
 
 /// Converts a JS number (units) to hundredths; `None` for NaN, infinities or
@@ -452,6 +507,25 @@ mod tests {
         assert_eq!(Kind::from_code(0), None);
         assert_eq!(Kind::from_code(13), None);
         assert_eq!(Kind::parse("nonsense"), None);
+        for (alias, k) in [
+            ("pageview", Kind::PageView),
+            ("page-view", Kind::PageView),
+            ("page_view", Kind::PageView),
+            ("product", Kind::ProductView),
+            ("product-view", Kind::ProductView),
+            ("product_view", Kind::ProductView),
+            ("click", Kind::RecClick),
+            ("add-to-cart", Kind::CartAdd),
+            ("cart_add", Kind::CartAdd),
+            ("remove-from-cart", Kind::CartRemove),
+            ("cart_remove", Kind::CartRemove),
+            ("order", Kind::Purchase),
+        ] {
+            assert_eq!(Kind::parse(alias), Some(k), "{alias}");
+        }
+        for bad in ["", " ", "|", "page ", "pag", "Page", "view|", "custom|", "likes"] {
+            assert_eq!(Kind::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
@@ -487,6 +561,54 @@ mod tests {
     }
 
     #[test]
+    fn terms_and_categories_match_the_standard_library_forms() {
+        fn old_terms(query: &str) -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for word in query.split(|c: char| !is_word_char(c)) {
+                if word.is_empty() {
+                    continue;
+                }
+                let t: String = word.chars().take(32).map(lower).collect();
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+                if out.len() == limits::MAX_TERMS {
+                    break;
+                }
+            }
+            out
+        }
+        let long = "Ab".repeat(40);
+        let many: String = (0..40).map(|i| ["w", &i.to_string(), " "].concat()).collect();
+        for q in ["", " ", "a", "a b a", "  x--y  ", "ÀÉ Ωμέγα", &long, &[long.as_str(), "!", &long, "x"].concat(), &many, "\u{2000}q\u{3000}r"] {
+            assert_eq!(normalize_terms(q), old_terms(q), "{q:?}");
+        }
+        for c in ["a", "a/b", "/a", "a/", "a//b", "/", "//", "ü/ñ", "a/b/c"] {
+            let e = Event { category: Some(c.into()), ..view("x") };
+            assert_eq!(e.validate().is_ok(), !c.split('/').any(str::is_empty), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_the_standard_librarys() {
+        for u in 0..=0x10FFFFu32 {
+            if let Some(c) = char::from_u32(u) {
+                let s = ['a', c, 'b'].iter().collect::<String>();
+                assert_eq!(has_control(&s), c.is_control(), "{u:x}");
+            }
+        }
+    }
+
+    #[test]
+    fn white_space_is_the_standard_librarys() {
+        for u in 0..=0x10FFFFu32 {
+            if let Some(c) = char::from_u32(u) {
+                assert_eq!(is_white_space(c), c.is_whitespace(), "{u:x}");
+            }
+        }
+    }
+
+    #[test]
     fn prices_parse_without_floats() {
         for (s, want) in [
             ("89.90", Some(8990)),
@@ -500,8 +622,50 @@ mod tests {
             ("abc", None),
             ("", None),
             ("99999999999999999999", None),
+            ("\u{3000} 12,5\u{2029}", Some(1250)),
+            (" 1.2.3 ", Some(1230)),
+            ("12,345", Some(1234500)),
+            ("\u{85}", None),
         ] {
             assert_eq!(parse_price(s), want, "{s}");
+        }
+        fn old_parse_price(s: &str) -> Option<i64> {
+            let s = s.trim();
+            let (int, frac) = match s.rfind(['.', ',']) {
+                Some(i) if s.len() - i - 1 <= 2 => (s.get(..i).unwrap_or(""), s.get(i + 1..).unwrap_or("")),
+                _ => (s, ""),
+            };
+            let mut v: i64 = 0;
+            let mut digits = 0;
+            for c in int.chars() {
+                match c {
+                    '0'..='9' => {
+                        v = v.checked_mul(10)?.checked_add(c as i64 - '0' as i64)?;
+                        digits += 1;
+                    }
+                    ' ' | '\u{a0}' | '\'' | '.' | ',' => {}
+                    _ => return None,
+                }
+            }
+            let mut f = 0;
+            for (i, c) in frac.chars().enumerate() {
+                let d = c.to_digit(10)? as i64;
+                f += if i == 0 { d * 10 } else { d };
+            }
+            if digits == 0 && frac.is_empty() {
+                return None;
+            }
+            let cents = v.checked_mul(100)?.checked_add(f)?;
+            (cents <= limits::MAX_PRICE).then_some(cents)
+        }
+        let alphabet = ['1', '9', '0', '.', ',', ' ', '\u{a0}', '\u{2003}', '\'', 'x', '-', '\u{85}', '\t', 'é'];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let s: String = (0..(x % 9)).map(|i| alphabet[((x >> (8 + 4 * i)) % alphabet.len() as u64) as usize]).collect();
+            assert_eq!(parse_price(&s), old_parse_price(&s), "{s:?}");
         }
         assert_eq!(price_from_f64(89.9), Some(8990));
         assert_eq!(price_from_f64(-1.0), None);

@@ -252,13 +252,10 @@ pub fn rr_debias(yes: u64, n: u64, epsilon: f64) -> f64 {
 pub fn to_event(report: &Report, signal: Signal, ts: u64) -> Event {
     let mut ev = Event::new(Kind::Custom, ts - ts % TS_GRAIN_MS);
     ev.name = Some(EVENT_NAME.into());
-    ev.props = vec![
-        ("k".into(), signal.name().into()),
-        ("s".into(), dec(report.seed)),
-        ("b".into(), dec(report.bucket)),
-        ("g".into(), dec(report.g)),
-        ("e".into(), dec(report.e)),
-    ];
+    let values = [signal.name().into(), dec(report.seed), dec(report.bucket), dec(report.g), dec(report.e)];
+    for (i, v) in values.into_iter().enumerate() {
+        ev.props.push(("ksbge".get(i..i + 1).unwrap_or("").to_owned(), v));
+    }
     ev
 }
 
@@ -356,18 +353,8 @@ fn siphash24(k0: u64, k1: u64, m: u64) -> u64 {
 }
 
 /// A `u32` in decimal, without `core::fmt`.
-fn dec(mut v: u32) -> String {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    buf[i..].iter().map(|&c| c as char).collect()
+fn dec(v: u32) -> String {
+    crate::json::itoa(v as u64)
 }
 
 /// A canonical decimal `u32`: digits only, no leading zero (except `0` itself).

@@ -11,7 +11,7 @@
 //! with `score · 2^(-Δt / half_life)`. Nothing ever has to walk the whole profile
 //! on a timer.
 
-use crate::codec::{put_varint, DecodeError, Reader};
+use crate::codec::{put_varint, DecodeError, Reader, MAX_STRING_LEN};
 use crate::event::{Event, ItemInfo, Kind};
 
 /// How the profile behaves. Defaults suit a typical shop.
@@ -153,6 +153,33 @@ pub fn price_band(price: i64) -> u32 {
     EDGES.iter().position(|&e| price < e).unwrap_or(EDGES.len()) as u32
 }
 
+/// The position of the first weakest of `n` interests (the j-th is `at(j)`) as
+/// of `now`, as `min_by` with `total_cmp` finds it; 0 when there are none.
+fn weakest<'a>(n: usize, at: impl Fn(usize) -> Option<&'a Affinity>, now: u64, cfg: &Config) -> usize {
+    let score = |j| at(j).map_or(0.0, |a: &Affinity| decay(a.score, a.ts, now, cfg.half_life_days));
+    let (mut w, mut low) = (0, score(0));
+    for j in 1..n {
+        let s = score(j);
+        if s.total_cmp(&low).is_lt() {
+            (w, low) = (j, s);
+        }
+    }
+    w
+}
+
+/// `Vec::retain` as a plain loop: the standard one is large in wasm, and is
+/// instantiated once per list type and condition, this one once per type.
+pub(crate) fn retain<T>(v: &mut Vec<T>, keep: &mut dyn FnMut(&T) -> bool) {
+    let mut i = 0;
+    while i < v.len() {
+        if keep(&v[i]) {
+            i += 1;
+        } else {
+            v.remove(i);
+        }
+    }
+}
+
 fn decay(score: f64, from: u64, to: u64, half_life_days: f64) -> f64 {
     if to <= from || half_life_days <= 0.0 {
         return score;
@@ -180,7 +207,7 @@ impl Profile {
 
     /// Adds `weight` to an interest, decaying it to `now` first.
     pub fn bump(&mut self, key: String, weight: f64, now: u64, cfg: &Config) {
-        let (p, v) = key.split_at(key.find(':').map_or(0, |i| i + 1));
+        let (p, v) = key.split_at(key.bytes().position(|b| b == b':').map_or(0, |i| i + 1));
         if !self.bump_existing(p, v, weight, now, cfg) {
             self.insert_interest(key, weight, now, cfg);
         }
@@ -203,38 +230,33 @@ impl Profile {
     fn insert_interest(&mut self, key: String, weight: f64, now: u64, cfg: &Config) {
         self.affinity.push(Affinity { key, score: weight, ts: now });
         if self.affinity.len() > MAX_AFFINITIES {
-            // Drop the weakest interest as of now.
-            if let Some((i, _)) = self
-                .affinity
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (i, decay(a.score, a.ts, now, cfg.half_life_days)))
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-            {
-                self.affinity.swap_remove(i);
-            }
+            // Drop the (first) weakest interest as of now.
+            let i = weakest(self.affinity.len(), |j| self.affinity.get(j), now, cfg);
+            self.affinity.swap_remove(i);
         }
     }
 
     fn bump_parts(&mut self, prefix: &str, value: &str, weight: f64, now: u64, cfg: &Config) {
         if !self.bump_existing(prefix, value, weight, now, cfg) {
-            self.insert_interest([prefix, value].concat(), weight, now, cfg);
+            self.insert_interest(crate::event::cat(&[prefix, value]), weight, now, cfg);
         }
     }
 
     fn bump_item(&mut self, e: &Event, weight: f64, now: u64, cfg: &Config) {
         if let Some(c) = &e.category {
             // Every level of the path: `shoes`, `shoes/running`.
-            for (i, _) in c.match_indices('/').chain(std::iter::once((c.len(), ""))) {
-                self.bump_parts("c:", c.get(..i).unwrap_or(c), weight, now, cfg);
+            for (i, b) in c.bytes().chain(Some(b'/')).enumerate() {
+                if b == b'/' {
+                    self.bump_parts("c:", c.get(..i).unwrap_or(c), weight, now, cfg);
+                }
             }
         }
         if let Some(b) = &e.brand {
             self.bump_parts("b:", b, weight * 0.5, now, cfg);
         }
         if let Some(p) = e.price {
-            let band = [b'a' + price_band(p) as u8];
-            self.bump_parts("p:", core::str::from_utf8(&band).unwrap_or("a"), weight * 0.3, now, cfg);
+            let band = price_band(p) as usize;
+            self.bump_parts("p:", "abcdefghijk".get(band..band + 1).unwrap_or("a"), weight * 0.3, now, cfg);
         }
     }
 
@@ -319,19 +341,19 @@ impl Profile {
             }
             Kind::Purchase => {
                 for l in &e.lines {
-                    self.purchases.retain(|(p, _)| *p != l.item);
+                    retain(&mut self.purchases, &mut |(p, _)| *p != l.item);
                     self.purchases.insert(0, (l.item.clone(), now));
-                    self.cart.retain(|c| c.item != l.item);
+                    retain(&mut self.cart, &mut |c| c.item != l.item);
                 }
                 self.purchases.truncate(MAX_PURCHASES);
             }
             Kind::Like => {
-                self.likes.retain(|(l, _)| l != item);
+                retain(&mut self.likes, &mut |(l, _)| l != item);
                 self.likes.insert(0, (item.to_owned(), now));
                 self.likes.truncate(MAX_LIKES);
                 self.bump_item(e, 2.0, now, cfg);
             }
-            Kind::Unlike => self.likes.retain(|(l, _)| l != item),
+            Kind::Unlike => retain(&mut self.likes, &mut |(l, _)| l != item),
             _ => {}
         }
     }
@@ -344,12 +366,12 @@ impl Profile {
     /// The strongest interests as of `now` whose keys start with `prefix`
     /// (`"c:"` for categories), strongest first.
     pub fn top(&self, prefix: &str, n: usize, now: u64, cfg: &Config) -> Vec<(String, f64)> {
-        let mut v: Vec<(String, f64)> = self
-            .affinity
-            .iter()
-            .filter(|a| a.key.starts_with(prefix))
-            .map(|a| (a.key.get(prefix.len()..).unwrap_or("").to_owned(), decay(a.score, a.ts, now, cfg.half_life_days)))
-            .collect();
+        let mut v: Vec<(String, f64)> = Vec::new();
+        for a in &self.affinity {
+            if let Some(k) = a.key.strip_prefix(prefix) {
+                v.push((k.to_owned(), decay(a.score, a.ts, now, cfg.half_life_days)));
+            }
+        }
         // Insertion sort: at most a hundred interests, and far smaller in wasm than
         // the standard library's sorts.
         for i in 1..v.len() {
@@ -366,12 +388,12 @@ impl Profile {
     /// Drops everything older than the retention period.
     pub fn purge(&mut self, now: u64, cfg: &Config) {
         let cutoff = now.saturating_sub(cfg.retention_days as u64 * 86_400_000);
-        self.recent.retain(|r| r.ts >= cutoff);
-        self.cart.retain(|l| l.ts >= cutoff);
-        self.likes.retain(|l| l.1 >= cutoff);
-        self.purchases.retain(|p| p.1 >= cutoff);
-        self.affinity.retain(|a| a.ts >= cutoff);
-        self.past.retain(|s| s.last >= cutoff);
+        retain(&mut self.recent, &mut |r| r.ts >= cutoff);
+        retain(&mut self.cart, &mut |l| l.ts >= cutoff);
+        retain(&mut self.likes, &mut |l| l.1 >= cutoff);
+        retain(&mut self.purchases, &mut |p| p.1 >= cutoff);
+        retain(&mut self.affinity, &mut |a| a.ts >= cutoff);
+        retain(&mut self.past, &mut |s| s.last >= cutoff);
         if self.session.last < cutoff {
             self.session = Session::default();
         }
@@ -403,28 +425,35 @@ fn put_price(out: &mut Vec<u8>, p: Option<i64>) {
     put_varint(out, p.map_or(0, |p| p.max(0) as u64 + 1));
 }
 
-fn get_opt(r: &mut Reader<'_>) -> Result<Option<String>, DecodeError> {
-    let n = r.varint("string")?;
-    if n == 0 {
-        return Ok(None);
-    }
-    let b = r.bytes((n - 1).min(usize::MAX as u64) as usize, "string")?;
-    Ok(Some(std::str::from_utf8(b).map_err(|_| DecodeError::BadUtf8)?.to_owned()))
-}
-
-fn get_price(r: &mut Reader<'_>) -> Result<Option<i64>, DecodeError> {
-    let p = r.varint("price")?;
-    Ok(if p == 0 { None } else { Some((p - 1).min(i64::MAX as u64) as i64) })
+/// What [`Profile::encode`] keeps of each list while it evicts: evicting moves
+/// these bounds instead of changing (a copy of) the profile.
+struct Kept {
+    recent: usize,
+    cart_from: usize,
+    likes: usize,
+    purchases: usize,
+    /// Indexes of the interests kept, in the order they are written.
+    affinity: Vec<usize>,
+    past: usize,
+    items_from: usize,
 }
 
 impl Profile {
     /// Writes the profile in its compact versioned form, evicting the least
     /// informative data until it fits `cfg.max_bytes`.
     pub fn encode(&self, cfg: &Config) -> Vec<u8> {
-        let mut p = self.clone();
+        let mut k = Kept {
+            recent: self.recent.len(),
+            cart_from: 0,
+            likes: self.likes.len(),
+            purchases: self.purchases.len(),
+            affinity: (0..self.affinity.len()).collect(),
+            past: self.past.len(),
+            items_from: 0,
+        };
         loop {
-            let out = p.encode_raw();
-            if out.len() <= cfg.max_bytes || !p.evict_one(cfg) {
+            let out = self.encode_raw(&k);
+            if out.len() <= cfg.max_bytes || !self.evict_one(&mut k, cfg) {
                 return out;
             }
         }
@@ -433,54 +462,46 @@ impl Profile {
     /// Removes one piece of the least informative data. Order: old past sessions,
     /// then the oldest recently viewed beyond the newest eight, then the weakest
     /// interests, then old likes and purchases. Returns false when nothing is left.
-    fn evict_one(&mut self, cfg: &Config) -> bool {
-        if self.past.len() > 2 {
-            self.past.pop();
-        } else if self.recent.len() > 8 {
-            self.recent.pop();
-        } else if self.affinity.len() > 16 {
-            let now = self.updated;
-            if let Some((i, _)) = self
-                .affinity
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (i, decay(a.score, a.ts, now, cfg.half_life_days)))
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-            {
-                self.affinity.swap_remove(i);
-            }
-        } else if self.likes.len() > 20 {
-            self.likes.pop();
-        } else if self.purchases.len() > 20 {
-            self.purchases.pop();
-        } else if !self.past.is_empty() {
-            self.past.pop();
-        } else if !self.recent.is_empty() {
-            self.recent.pop();
-        } else if !self.likes.is_empty() {
-            self.likes.pop();
-        } else if !self.purchases.is_empty() {
-            self.purchases.pop();
-        } else if !self.affinity.is_empty() {
-            self.affinity.pop();
-        } else if !self.cart.is_empty() {
-            self.cart.remove(0);
-        } else if !self.session.items.is_empty() {
-            self.session.items.remove(0);
+    fn evict_one(&self, k: &mut Kept, cfg: &Config) -> bool {
+        if k.past > 2 {
+            k.past -= 1;
+        } else if k.recent > 8 {
+            k.recent -= 1;
+        } else if k.affinity.len() > 16 {
+            let i = weakest(k.affinity.len(), |j| self.affinity.get(k.affinity[j]), self.updated, cfg);
+            k.affinity.swap_remove(i);
+        } else if k.likes > 20 {
+            k.likes -= 1;
+        } else if k.purchases > 20 {
+            k.purchases -= 1;
+        } else if k.past > 0 {
+            k.past -= 1;
+        } else if k.recent > 0 {
+            k.recent -= 1;
+        } else if k.likes > 0 {
+            k.likes -= 1;
+        } else if k.purchases > 0 {
+            k.purchases -= 1;
+        } else if k.affinity.pop().is_some() {
+        } else if k.cart_from < self.cart.len() {
+            k.cart_from += 1;
+        } else if k.items_from < self.session.items.len() {
+            k.items_from += 1;
         } else {
             return false;
         }
         true
     }
 
-    fn encode_raw(&self) -> Vec<u8> {
+    fn encode_raw(&self, k: &Kept) -> Vec<u8> {
         let mut o = Vec::with_capacity(1024);
         o.push(PROFILE_VERSION);
         put_varint(&mut o, self.updated);
         let base = self.updated;
         let age = |ts: u64| base.saturating_sub(ts);
-        put_varint(&mut o, self.recent.len() as u64);
-        for r in &self.recent {
+        let recent = &self.recent[..k.recent];
+        put_varint(&mut o, recent.len() as u64);
+        for r in recent {
             put_str(&mut o, &r.item);
             put_opt(&mut o, &r.info.name);
             put_opt(&mut o, &r.info.image);
@@ -491,35 +512,37 @@ impl Profile {
             put_varint(&mut o, r.views as u64);
             put_varint(&mut o, r.dwell_ms as u64);
         }
-        put_varint(&mut o, self.cart.len() as u64);
-        for l in &self.cart {
+        let cart = &self.cart[k.cart_from..];
+        put_varint(&mut o, cart.len() as u64);
+        for l in cart {
             put_str(&mut o, &l.item);
             put_varint(&mut o, l.qty as u64);
             put_price(&mut o, l.price);
             put_varint(&mut o, age(l.ts));
         }
-        for list in [&self.likes, &self.purchases] {
+        for list in [&self.likes[..k.likes], &self.purchases[..k.purchases]] {
             put_varint(&mut o, list.len() as u64);
             for (i, ts) in list {
                 put_str(&mut o, i);
                 put_varint(&mut o, age(*ts));
             }
         }
-        put_varint(&mut o, self.affinity.len() as u64);
-        for a in &self.affinity {
+        put_varint(&mut o, k.affinity.len() as u64);
+        for a in k.affinity.iter().filter_map(|&i| self.affinity.get(i)) {
             put_str(&mut o, &a.key);
             // Thousandths are plenty for a ranking signal.
             put_varint(&mut o, (a.score.max(0.0) * 1000.0 + 0.5) as u64);
             put_varint(&mut o, age(a.ts));
         }
-        put_varint(&mut o, 1 + self.past.len() as u64);
-        for s in std::iter::once(&self.session).chain(&self.past) {
+        put_varint(&mut o, 1 + k.past as u64);
+        for (n, s) in std::iter::once(&self.session).chain(&self.past[..k.past]).enumerate() {
             put_varint(&mut o, s.id as u64);
             put_varint(&mut o, age(s.start));
             put_varint(&mut o, s.last.saturating_sub(s.start));
             put_varint(&mut o, s.events as u64);
-            put_varint(&mut o, s.items.len() as u64);
-            for i in &s.items {
+            let items = if n == 0 { &s.items[k.items_from..] } else { &s.items[..] };
+            put_varint(&mut o, items.len() as u64);
+            for i in items {
                 put_str(&mut o, i);
             }
         }
@@ -528,52 +551,50 @@ impl Profile {
 
     /// Reads a stored profile, migrating from earlier versions.
     pub fn decode(buf: &[u8]) -> Result<Profile, ProfileError> {
-        let mut r = Reader::new(buf);
-        let version = r.byte("version")?;
+        let mut r = In { r: Reader::new(buf), err: None };
+        let version = r.r.byte("version")?;
         match version {
             0 => return Err(ProfileError::Corrupt(DecodeError::UnsupportedVersion(0))),
             PROFILE_VERSION => {}
             v => return Err(ProfileError::FutureVersion(v)),
         }
-        let mut p = Profile { updated: r.varint("updated")?, ..Profile::default() };
+        let mut p = Profile { updated: r.var("updated"), ..Profile::default() };
         let base = p.updated;
-        let at = |r: &mut Reader<'_>| -> Result<u64, DecodeError> { Ok(base.saturating_sub(r.varint("age")?)) };
-        let s = |r: &mut Reader<'_>| -> Result<String, DecodeError> { Ok(r.string("string")?.to_owned()) };
-        for _ in 0..r.count("recent", 1000, 8)? {
-            let item = s(&mut r)?;
-            let info = ItemInfo { name: get_opt(&mut r)?, image: get_opt(&mut r)?, url: get_opt(&mut r)? };
+        for _ in 0..r.count("recent", 1000, 8) {
+            let item = r.text();
+            let info = ItemInfo { name: r.opt(), image: r.opt(), url: r.opt() };
             p.recent.push(Recent {
                 item,
                 info,
-                category: get_opt(&mut r)?,
-                price: get_price(&mut r)?,
-                ts: at(&mut r)?,
-                views: r.varint32("views")?,
-                dwell_ms: r.varint32("dwell")?,
+                category: r.opt(),
+                price: r.price(),
+                ts: r.at(base),
+                views: r.var32("views"),
+                dwell_ms: r.var32("dwell"),
             });
         }
-        for _ in 0..r.count("cart", 1000, 4)? {
-            p.cart.push(CartLine { item: s(&mut r)?, qty: r.varint32("qty")?, price: get_price(&mut r)?, ts: at(&mut r)? });
+        for _ in 0..r.count("cart", 1000, 4) {
+            p.cart.push(CartLine { item: r.text(), qty: r.var32("qty"), price: r.price(), ts: r.at(base) });
         }
         for k in 0..2 {
-            let n = r.count("likes", 10_000, 2)?;
+            let n = r.count("likes", 10_000, 2);
             let list = if k == 0 { &mut p.likes } else { &mut p.purchases };
             for _ in 0..n {
-                list.push((s(&mut r)?, at(&mut r)?));
+                list.push((r.text(), r.at(base)));
             }
         }
-        for _ in 0..r.count("affinity", 10_000, 3)? {
-            p.affinity.push(Affinity { key: s(&mut r)?, score: r.varint("score")? as f64 / 1000.0, ts: at(&mut r)? });
+        for _ in 0..r.count("affinity", 10_000, 3) {
+            p.affinity.push(Affinity { key: r.text(), score: r.var("score") as f64 / 1000.0, ts: r.at(base) });
         }
-        let n = r.count("sessions", 1000, 5)?;
+        let n = r.count("sessions", 1000, 5);
         for i in 0..n {
-            let id = r.varint32("session id")?;
-            let start = at(&mut r)?;
-            let last = start.saturating_add(r.varint("session length")?);
-            let events = r.varint32("session events")?;
+            let id = r.var32("session id");
+            let start = r.at(base);
+            let last = start.saturating_add(r.var("session length"));
+            let events = r.var32("session events");
             let mut items = Vec::new();
-            for _ in 0..r.count("session items", 1000, 1)? {
-                items.push(s(&mut r)?);
+            for _ in 0..r.count("session items", 1000, 1) {
+                items.push(r.text());
             }
             let sess = Session { id, start, last, events, items };
             if i == 0 {
@@ -582,10 +603,100 @@ impl Profile {
                 p.past.push(sess);
             }
         }
-        if r.remaining() != 0 {
-            return Err(ProfileError::Corrupt(DecodeError::TrailingBytes(r.remaining())));
+        if let Some(e) = r.err {
+            return Err(ProfileError::Corrupt(e));
+        }
+        if r.r.remaining() != 0 {
+            return Err(ProfileError::Corrupt(DecodeError::TrailingBytes(r.r.remaining())));
         }
         Ok(p)
+    }
+}
+
+/// A reader of stored profiles with a sticky error: after the first error every
+/// read gives an empty value (a count of 0 ends every loop) and the error is
+/// reported at the end. No early return means no cleanup path per field, which
+/// keeps [`Profile::decode`] small in wasm.
+struct In<'a> {
+    r: Reader<'a>,
+    err: Option<DecodeError>,
+}
+
+impl In<'_> {
+    fn take<T: Default>(&mut self, v: Result<T, DecodeError>) -> T {
+        match v {
+            Ok(v) => v,
+            Err(e) => {
+                self.err = Some(e);
+                T::default()
+            }
+        }
+    }
+
+    fn var(&mut self, what: &'static str) -> u64 {
+        if self.err.is_some() {
+            return 0;
+        }
+        let v = self.r.varint(what);
+        self.take(v)
+    }
+
+    fn var32(&mut self, what: &'static str) -> u32 {
+        let v = self.var(what);
+        if self.err.is_none() && v > u32::MAX as u64 {
+            self.err = Some(DecodeError::BadVarint(what));
+        }
+        v as u32
+    }
+
+    fn count(&mut self, what: &'static str, max: usize, min_bytes: usize) -> usize {
+        if self.err.is_some() {
+            return 0;
+        }
+        let v = self.r.count(what, max, min_bytes);
+        self.take(v)
+    }
+
+    /// A time stored as an age before `base`.
+    fn at(&mut self, base: u64) -> u64 {
+        base.saturating_sub(self.var("age"))
+    }
+
+    /// A string: its length (at most [`MAX_STRING_LEN`] bytes), then its bytes.
+    fn text(&mut self) -> String {
+        let n = self.var("string");
+        if n > MAX_STRING_LEN as u64 {
+            self.take::<()>(Err(DecodeError::TooMany("bytes in a string")));
+        }
+        self.bytes(n).unwrap_or_default()
+    }
+
+    /// An optional string: its length plus one, 0 for none.
+    fn opt(&mut self) -> Option<String> {
+        let n = self.var("string");
+        if n == 0 {
+            return None;
+        }
+        self.bytes(n - 1)
+    }
+
+    /// `n` bytes of UTF-8 (`None` after an error).
+    fn bytes(&mut self, n: u64) -> Option<String> {
+        if self.err.is_some() {
+            return None;
+        }
+        let v = self.r.bytes(n.min(usize::MAX as u64) as usize, "string").and_then(|b| crate::codec::utf8(b).map(str::to_owned).ok_or(DecodeError::BadUtf8));
+        self.take(v.map(Some))
+    }
+
+    /// A price in hundredths plus one, 0 for none.
+    fn price(&mut self) -> Option<i64> {
+        let p = self.var("price");
+        if p == 0 {
+            None
+        } else {
+            Some((p - 1).min(i64::MAX as u64) as i64)
+        }
     }
 }
 
@@ -644,7 +755,7 @@ impl Profile {
         let out = o.key("interests");
         out.push('[');
         let mut all: Vec<(String, f64)> = self.top("", usize::MAX, now, cfg);
-        all.retain(|(_, v)| *v >= 0.001);
+        retain(&mut all, &mut |(_, v)| *v >= 0.001);
         for (i, (k, v)) in all.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -805,6 +916,268 @@ mod tests {
             p.apply(e, Some(&ItemInfo { name: Some(format!("Name of {}", e.item.as_deref().unwrap_or(""))), ..ItemInfo::default() }), &cfg);
         }
         p
+    }
+
+    /// The encoder and decoder before the size work, as references.
+    mod reference {
+        #![allow(clippy::all)]
+        use super::super::*;
+        fn get_opt(r: &mut Reader<'_>) -> Result<Option<String>, DecodeError> {
+            let n = r.varint("string")?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let b = r.bytes((n - 1).min(usize::MAX as u64) as usize, "string")?;
+            Ok(Some(std::str::from_utf8(b).map_err(|_| DecodeError::BadUtf8)?.to_owned()))
+        }
+
+        fn get_price(r: &mut Reader<'_>) -> Result<Option<i64>, DecodeError> {
+            let p = r.varint("price")?;
+            Ok(if p == 0 { None } else { Some((p - 1).min(i64::MAX as u64) as i64) })
+        }
+
+            /// Writes the profile in its compact versioned form, evicting the least
+            /// informative data until it fits `cfg.max_bytes`.
+            pub fn encode(this: &Profile, cfg: &Config) -> Vec<u8> {
+                let mut p = this.clone();
+                loop {
+                    let out = encode_raw(&p);
+                    if out.len() <= cfg.max_bytes || !evict_one(&mut p, cfg) {
+                        return out;
+                    }
+                }
+            }
+
+            /// Removes one piece of the least informative data. Order: old past sessions,
+            /// then the oldest recently viewed beyond the newest eight, then the weakest
+            /// interests, then old likes and purchases. Returns false when nothing is left.
+            pub fn evict_one(this: &mut Profile, cfg: &Config) -> bool {
+                let s = this;
+                if s.past.len() > 2 {
+                    s.past.pop();
+                } else if s.recent.len() > 8 {
+                    s.recent.pop();
+                } else if s.affinity.len() > 16 {
+                    let now = s.updated;
+                    if let Some((i, _)) = s
+                        .affinity
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| (i, decay(a.score, a.ts, now, cfg.half_life_days)))
+                        .min_by(|a, b| a.1.total_cmp(&b.1))
+                    {
+                        s.affinity.swap_remove(i);
+                    }
+                } else if s.likes.len() > 20 {
+                    s.likes.pop();
+                } else if s.purchases.len() > 20 {
+                    s.purchases.pop();
+                } else if !s.past.is_empty() {
+                    s.past.pop();
+                } else if !s.recent.is_empty() {
+                    s.recent.pop();
+                } else if !s.likes.is_empty() {
+                    s.likes.pop();
+                } else if !s.purchases.is_empty() {
+                    s.purchases.pop();
+                } else if !s.affinity.is_empty() {
+                    s.affinity.pop();
+                } else if !s.cart.is_empty() {
+                    s.cart.remove(0);
+                } else if !s.session.items.is_empty() {
+                    s.session.items.remove(0);
+                } else {
+                    return false;
+                }
+                true
+            }
+
+            pub fn encode_raw(this: &Profile) -> Vec<u8> {
+                let s = this;
+                let mut o = Vec::with_capacity(1024);
+                o.push(PROFILE_VERSION);
+                put_varint(&mut o, s.updated);
+                let base = s.updated;
+                let age = |ts: u64| base.saturating_sub(ts);
+                put_varint(&mut o, s.recent.len() as u64);
+                for r in &s.recent {
+                    put_str(&mut o, &r.item);
+                    put_opt(&mut o, &r.info.name);
+                    put_opt(&mut o, &r.info.image);
+                    put_opt(&mut o, &r.info.url);
+                    put_opt(&mut o, &r.category);
+                    put_price(&mut o, r.price);
+                    put_varint(&mut o, age(r.ts));
+                    put_varint(&mut o, r.views as u64);
+                    put_varint(&mut o, r.dwell_ms as u64);
+                }
+                put_varint(&mut o, s.cart.len() as u64);
+                for l in &s.cart {
+                    put_str(&mut o, &l.item);
+                    put_varint(&mut o, l.qty as u64);
+                    put_price(&mut o, l.price);
+                    put_varint(&mut o, age(l.ts));
+                }
+                for list in [&s.likes, &s.purchases] {
+                    put_varint(&mut o, list.len() as u64);
+                    for (i, ts) in list {
+                        put_str(&mut o, i);
+                        put_varint(&mut o, age(*ts));
+                    }
+                }
+                put_varint(&mut o, s.affinity.len() as u64);
+                for a in &s.affinity {
+                    put_str(&mut o, &a.key);
+                    // Thousandths are plenty for a ranking signal.
+                    put_varint(&mut o, (a.score.max(0.0) * 1000.0 + 0.5) as u64);
+                    put_varint(&mut o, age(a.ts));
+                }
+                put_varint(&mut o, 1 + s.past.len() as u64);
+                for s in std::iter::once(&s.session).chain(&s.past) {
+                    put_varint(&mut o, s.id as u64);
+                    put_varint(&mut o, age(s.start));
+                    put_varint(&mut o, s.last.saturating_sub(s.start));
+                    put_varint(&mut o, s.events as u64);
+                    put_varint(&mut o, s.items.len() as u64);
+                    for i in &s.items {
+                        put_str(&mut o, i);
+                    }
+                }
+                o
+            }
+
+            /// Reads a stored profile, migrating from earlier versions.
+            pub fn decode(buf: &[u8]) -> Result<Profile, ProfileError> {
+                let mut r = Reader::new(buf);
+                let version = r.byte("version")?;
+                match version {
+                    0 => return Err(ProfileError::Corrupt(DecodeError::UnsupportedVersion(0))),
+                    PROFILE_VERSION => {}
+                    v => return Err(ProfileError::FutureVersion(v)),
+                }
+                let mut p = Profile { updated: r.varint("updated")?, ..Profile::default() };
+                let base = p.updated;
+                let at = |r: &mut Reader<'_>| -> Result<u64, DecodeError> { Ok(base.saturating_sub(r.varint("age")?)) };
+                let s = |r: &mut Reader<'_>| -> Result<String, DecodeError> { Ok(r.string("string")?.to_owned()) };
+                for _ in 0..r.count("recent", 1000, 8)? {
+                    let item = s(&mut r)?;
+                    let info = ItemInfo { name: get_opt(&mut r)?, image: get_opt(&mut r)?, url: get_opt(&mut r)? };
+                    p.recent.push(Recent {
+                        item,
+                        info,
+                        category: get_opt(&mut r)?,
+                        price: get_price(&mut r)?,
+                        ts: at(&mut r)?,
+                        views: r.varint32("views")?,
+                        dwell_ms: r.varint32("dwell")?,
+                    });
+                }
+                for _ in 0..r.count("cart", 1000, 4)? {
+                    p.cart.push(CartLine { item: s(&mut r)?, qty: r.varint32("qty")?, price: get_price(&mut r)?, ts: at(&mut r)? });
+                }
+                for k in 0..2 {
+                    let n = r.count("likes", 10_000, 2)?;
+                    let list = if k == 0 { &mut p.likes } else { &mut p.purchases };
+                    for _ in 0..n {
+                        list.push((s(&mut r)?, at(&mut r)?));
+                    }
+                }
+                for _ in 0..r.count("affinity", 10_000, 3)? {
+                    p.affinity.push(Affinity { key: s(&mut r)?, score: r.varint("score")? as f64 / 1000.0, ts: at(&mut r)? });
+                }
+                let n = r.count("sessions", 1000, 5)?;
+                for i in 0..n {
+                    let id = r.varint32("session id")?;
+                    let start = at(&mut r)?;
+                    let last = start.saturating_add(r.varint("session length")?);
+                    let events = r.varint32("session events")?;
+                    let mut items = Vec::new();
+                    for _ in 0..r.count("session items", 1000, 1)? {
+                        items.push(s(&mut r)?);
+                    }
+                    let sess = Session { id, start, last, events, items };
+                    if i == 0 {
+                        p.session = sess;
+                    } else {
+                        p.past.push(sess);
+                    }
+                }
+                if r.remaining() != 0 {
+                    return Err(ProfileError::Corrupt(DecodeError::TrailingBytes(r.remaining())));
+                }
+                Ok(p)
+            }
+    }
+
+    #[test]
+    fn weakest_is_the_first_minimum_like_min_by() {
+        let cfg = Config::default();
+        let mut x: u64 = 77;
+        for _ in 0..2000 {
+            let list: Vec<Affinity> = (0..(x % 9))
+                .map(|i| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    Affinity { key: String::new(), score: [0.0, -0.0, 1.0, 2.5, f64::NAN, 1e-300][(x >> 33) as usize % 6], ts: T + (x >> 40) % 3 + i }
+                })
+                .collect();
+            let want = list
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (i, decay(a.score, a.ts, T + 9, cfg.half_life_days)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or(0, |m| m.0);
+            assert_eq!(weakest(list.len(), |j| list.get(j), T + 9, &cfg), want, "{list:?}");
+        }
+    }
+
+    #[test]
+    fn codec_matches_the_reference_on_random_profiles() {
+        let cfg = Config::default();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..300u64 {
+            let mut evs = Vec::new();
+            let mut t = T;
+            for _ in 0..rnd(400) {
+                t += rnd(3 * H);
+                let kind = [Kind::ProductView, Kind::ProductView, Kind::CartAdd, Kind::Like, Kind::Unlike, Kind::CartRemove, Kind::Purchase][rnd(7) as usize];
+                let item = ["SKU-", &rnd(300).to_string()].concat();
+                let mut e = ev(kind, &item, &["c", &rnd(20).to_string(), "/s", &rnd(5).to_string()].concat(), t);
+                e.brand = Some(["B", &rnd(9).to_string()].concat());
+                e.price = Some(rnd(2_000_000) as i64);
+                if kind == Kind::Purchase {
+                    e.lines = vec![Line { item: item.clone(), qty: 1, price: None }];
+                }
+                if rnd(3) == 0 {
+                    e.dwell_ms = Some(rnd(100_000) as u32);
+                }
+                evs.push(e);
+            }
+            let p = replay(&evs);
+            for max_bytes in [16 * 1024, 3000, 700, 120, 20] {
+                let c = Config { max_bytes, ..cfg.clone() };
+                let bytes = p.encode(&c);
+                assert_eq!(bytes, reference::encode(&p, &c), "round {round}, bound {max_bytes}");
+                assert_eq!(Profile::decode(&bytes), reference::decode(&bytes));
+                // Damaged copies fail the same way.
+                for _ in 0..20 {
+                    let mut b = bytes.clone();
+                    if b.is_empty() {
+                        break;
+                    }
+                    let i = rnd(b.len() as u64) as usize;
+                    b[i] = rnd(256) as u8;
+                    let cut = rnd(b.len() as u64 + 1) as usize;
+                    assert_eq!(Profile::decode(&b[..cut]), reference::decode(&b[..cut]));
+                    assert_eq!(Profile::decode(&b), reference::decode(&b));
+                }
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,11 @@
 //!
 //! Invariant: nothing here panics on any input (the engine validates), so no
 //! call can throw into the shop's page.
+//!
+//! The class has few methods on purpose: each export costs wasm and a wrapper in
+//! the JS glue, so the event builder and the settings share `set` (chosen by a
+//! code, with the arguments they need), and the getters `state`, `stored` and
+//! `batch` (chosen by a number). See docs/size.md.
 
 #[cfg(test)]
 mod tests;
@@ -26,7 +31,9 @@ use wasm_bindgen::prelude::*;
 pub struct Core {
     e: Engine,
     r: Recommender,
-    batches: Vec<Vec<u8>>,
+    batches: Vec<(u64, Vec<u8>)>,
+    /// The key of the custom property being set (see `set`).
+    key: String,
 }
 
 fn ms(now: f64) -> u64 {
@@ -44,128 +51,110 @@ impl Core {
     #[wasm_bindgen(constructor)]
     pub fn new(site: &str, client: &str, nonce: u32) -> Core {
         let client = codec::parse_client(client).unwrap_or([0; 16]);
-        Core { e: Engine::new(Config::new(site), client, nonce), r: Recommender::default(), batches: Vec::new() }
+        Core { e: Engine::new(Config::new(site), client, nonce), r: Recommender::default(), batches: Vec::new(), key: String::new() }
     }
 
-    /// The shopper paused personalization: events no longer change the profile.
-    pub fn set_paused(&mut self, paused: bool) {
-        self.e.paused = paused;
-    }
-
-    /// Send batches as JSON (`format: 'json'`) instead of the binary format.
-    pub fn set_json(&mut self, json: bool) {
-        self.e.cfg.json = json;
-    }
-
-    /// Send searches with only the category they led to (`search: 'category'`).
-    pub fn set_search_category_only(&mut self, on: bool) {
-        self.e.cfg.search_category_only = on;
-    }
-
-    /// The shop's consent mode: `opt-in`, `opt-out` or `anonymous`; false if unknown.
-    pub fn set_consent_mode(&mut self, mode: &str) -> bool {
-        match Mode::parse(mode) {
-            Some(m) => {
-                self.e.consent.mode = m;
-                true
+    /// With `which` 0 (or left out), what the page may and should do now, as
+    /// bits: 1 write to the device's storage, 2 send events, 4 send now (enough
+    /// events wait). 1: events not yet acknowledged (pending and sealed); 2:
+    /// events dropped because the outbox was full, not yet reported.
+    pub fn state(&self, which: u32) -> u32 {
+        match which {
+            1 => self.e.waiting_events() as u32,
+            2 => self.e.dropped(),
+            _ => {
+                let c = &self.e.consent;
+                c.may_persist() as u32 | (c.may_send() as u32) << 1 | (self.e.wants_flush() as u32) << 2
             }
-            None => false,
         }
     }
 
-    /// Local differential privacy for likes and views at `epsilon` (0.1 to 10; 0
-    /// turns it off), keyed by four words from `crypto.getRandomValues`. False
-    /// for an ε out of range.
-    pub fn set_ldp(&mut self, epsilon: f64, k0: u32, k1: u32, k2: u32, k3: u32) -> bool {
-        self.e.set_ldp(epsilon, [k0, k1, k2, k3])
-    }
-
-    /// Global Privacy Control or Do Not Track is on.
-    pub fn set_browser_signal(&mut self, on: bool) {
-        self.e.consent.browser_signal = on;
-    }
-
-    /// The shopper's choice: `pending`, `granted`, `granted-by-shopper` or
-    /// `denied`; false if unknown. Withdrawing empties the outbox at once.
-    pub fn set_consent(&mut self, state: &str) -> bool {
-        match State::parse(state) {
-            Some(s) => {
+    /// Sets one thing, chosen by `code`: the fields of the event being built
+    /// and the settings, in one export (each export costs wasm and JS glue).
+    /// Returns false only where said.
+    ///
+    /// The event being built: 20 starts one, of kind `text` at time `num`
+    /// (false for an unknown kind); 0 to 14 set a string field (see
+    /// `engine::Field`) to `text`; 15 price, 16 quantity and 17 dwell ms set a
+    /// number field to `num`; 18 adds a purchase line of item `text`, quantity
+    /// `num` and unit price `price` (NaN when unknown); 19 names a custom
+    /// property, 21 adds it with the value `text`.
+    ///
+    /// Settings: 22 takes another tab's client id `text`; 23 the shopper's
+    /// consent choice `text` (`pending`, `granted`, `granted-by-shopper`,
+    /// `denied`; withdrawing empties the outbox at once) and 24 the shop's
+    /// consent mode (`opt-in`, `opt-out`, `anonymous`), false if unknown; 25
+    /// the shopper paused personalization (events no longer change the
+    /// profile), 26 batches as JSON (`format: 'json'`), 27 searches leave with
+    /// only the category they led to (`search: 'category'`) and 28 Global
+    /// Privacy Control or Do Not Track is on, each when `num` is not 0; 29 the
+    /// page is visible again (batches may be handed over again when it is left).
+    ///
+    /// The shop's rules: 30 pins the SKU `text`, 31 boosts the category `text`
+    /// by the factor `num`, 32 recommends bought items again after `num` days.
+    ///
+    /// 33: local differential privacy for likes and views at ε `num` (0.1 to
+    /// 10; 0 turns it off), keyed by `text`, 32 hex digits from
+    /// `crypto.getRandomValues` (false for an ε out of range). 34: forgets
+    /// everything and takes the new client id `text` and per-page nonce `num`.
+    pub fn set(&mut self, code: u8, text: &str, num: f64, price: f64) -> bool {
+        let on = num != 0.0;
+        match code {
+            15 => self.e.set_num(Num::Price, num),
+            16 => self.e.set_num(Num::Qty, num),
+            17 => self.e.set_num(Num::Dwell, num),
+            18 => self.e.add_line(text, num, price),
+            19 => self.key = text.to_owned(),
+            20 => return self.e.begin(text, ms(num)),
+            21 => self.e.add_prop(&self.key, text),
+            22 => {
+                if let Some(c) = codec::parse_client(text) {
+                    self.e.set_client(c);
+                }
+            }
+            23 => {
+                let Some(s) = State::parse(text) else { return false };
                 self.e.set_consent(s);
-                true
             }
-            None => false,
+            24 => {
+                let Some(m) = Mode::parse(text) else { return false };
+                self.e.consent.mode = m;
+            }
+            25 => self.e.paused = on,
+            26 => self.e.cfg.json = on,
+            27 => self.e.cfg.search_category_only = on,
+            28 => self.e.consent.browser_signal = on,
+            29 => self.e.visible(),
+            30 => self.rule_pin(text),
+            31 => self.rule_boost(text, num),
+            32 => self.rule_buy_again_days(num as u32),
+            33 => {
+                let k = codec::parse_client(text).unwrap_or([0; 16]);
+                let w = |i: usize| u32::from_be_bytes([k[i], k[i + 1], k[i + 2], k[i + 3]]);
+                return self.e.set_ldp(num, [w(0), w(4), w(8), w(12)]);
+            }
+            34 => {
+                self.e.erase_all(codec::parse_client(text).unwrap_or([0; 16]), num as u32);
+                self.batches.clear();
+            }
+            _ => {
+                if let Some(f) = Field::from_code(code) {
+                    self.e.set(f, text);
+                }
+            }
         }
+        true
     }
 
-    /// The current choice, as `set_consent` takes it.
-    pub fn consent_state(&self) -> String {
-        self.e.consent.state.as_str().to_owned()
-    }
-
-    /// Whether Vitrina may write to the device's storage.
-    pub fn may_persist(&self) -> bool {
-        self.e.consent.may_persist()
-    }
-
-    /// Whether events may leave the browser.
-    pub fn may_send(&self) -> bool {
-        self.e.consent.may_send()
-    }
-
-    /// Starts an event; false for an unknown kind.
-    pub fn begin(&mut self, kind: &str, now: f64) -> bool {
-        self.e.begin(kind, ms(now))
-    }
-
-    /// Sets a string field (see `engine::Field` for the codes).
-    pub fn set(&mut self, field: u8, value: &str) {
-        if let Some(f) = Field::from_code(field) {
-            self.e.set(f, value);
-        }
-    }
-
-    /// Sets a number field: 0 price, 1 quantity, 2 dwell ms.
-    pub fn num(&mut self, field: u8, value: f64) {
-        let f = match field {
-            0 => Num::Price,
-            1 => Num::Qty,
-            _ => Num::Dwell,
-        };
-        self.e.set_num(f, value);
-    }
-
-    /// Adds a purchase line (price NaN when unknown).
-    pub fn line(&mut self, item: &str, qty: f64, price: f64) {
-        self.e.add_line(item, qty, price);
-    }
-
-    /// Adds a custom property.
-    pub fn prop(&mut self, key: &str, value: &str) {
-        self.e.add_prop(key, value);
-    }
-
-    /// Validates, applies and (when `send`) queues the event. Returns "" when
+    /// Validates and applies the event; `mode` 1 queues it for sending, 2 it is
+    /// an event another tab recorded (and sends): profile only. Returns "" when
     /// accepted, else why it was rejected.
-    pub fn commit(&mut self, now: f64, send: bool, rand: u32) -> String {
-        match self.e.commit(ms(now), send, rand) {
+    pub fn commit(&mut self, now: f64, mode: u32, rand: u32) -> String {
+        let r = if mode == 2 { self.e.commit_replica(ms(now), rand) } else { self.e.commit(ms(now), mode == 1, rand) };
+        match r {
             Ok(()) => String::new(),
             Err(why) => why.message(),
         }
-    }
-
-    /// Whether enough events wait to send now.
-    pub fn wants_flush(&self) -> bool {
-        self.e.wants_flush()
-    }
-
-    /// Events not yet acknowledged (pending and sealed).
-    pub fn waiting(&self) -> u32 {
-        self.e.waiting_events() as u32
-    }
-
-    /// The next batch to POST, or undefined while one is in flight or none waits.
-    pub fn next_request(&mut self) -> Option<Vec<u8>> {
-        self.e.next_request().map(|(_, b)| b)
     }
 
     /// The answer to the batch in flight: HTTP status (0 for a network error)
@@ -180,73 +169,50 @@ impl Core {
         }
     }
 
-    /// Seals everything for a page being left; returns how many batches to
-    /// hand to `sendBeacon` (read each with `batch(i)`).
-    pub fn leaving(&mut self) -> u32 {
-        self.batches = self.e.leaving().into_iter().map(|(_, b)| b).collect();
-        self.batches.len() as u32
+    /// With `i` -1, the next batch to POST (undefined while one is in flight or
+    /// none waits). With -2, the page is being left: everything is sealed and
+    /// the batches to hand to `sendBeacon` are prepared; returns the first.
+    /// With `i` from 0, the `i`-th of those (undefined past the last).
+    pub fn batch(&mut self, i: i32) -> Option<Vec<u8>> {
+        match i {
+            -1 => return self.e.next_request().map(|(_, b)| b),
+            -2 => self.batches = self.e.leaving(),
+            _ => {}
+        }
+        self.batches.get(i.max(0) as usize).map(|b| b.1.clone())
     }
 
-    /// The page is visible again (batches may be handed over again when left).
-    pub fn visible(&mut self) {
-        self.e.visible();
-    }
-
-    /// Takes another tab's client id.
-    pub fn set_client(&mut self, client: &str) {
-        if let Some(c) = codec::parse_client(client) {
-            self.e.set_client(c);
+    /// A string for storage, by `which`: 0 (or left out) the outbox; 1 the
+    /// profile; 2 the shopper's consent choice, as `set` (23) takes it.
+    pub fn stored(&mut self, which: u32) -> String {
+        match which {
+            1 => self.e.profile_string(),
+            2 => self.e.consent.state.as_str().to_owned(),
+            _ => self.e.outbox_string(),
         }
     }
 
-    /// One of the batches prepared by `leaving`.
-    pub fn batch(&self, i: u32) -> Vec<u8> {
-        self.batches.get(i as usize).cloned().unwrap_or_default()
-    }
-
-    /// The outbox for storage.
-    pub fn outbox(&mut self) -> String {
-        self.e.outbox_string()
-    }
-
-    /// Takes in stored batches (this tab's or another's); false if damaged.
-    pub fn merge_outbox(&mut self, stored: &str) -> bool {
-        self.e.merge_outbox(stored)
-    }
-
-    /// The profile for storage.
-    pub fn profile(&self) -> String {
-        self.e.profile_string()
-    }
-
-    /// The profile to store, given what storage holds now: another tab's writes
-    /// are joined in first.
-    pub fn save_profile(&mut self, stored: &str, now: f64) -> String {
-        self.e.save_profile(stored, ms(now))
-    }
-
-    /// Applies an event another tab recorded (and sends): profile only.
-    pub fn commit_replica(&mut self, now: f64, rand: u32) -> String {
-        match self.e.commit_replica(ms(now), rand) {
-            Ok(()) => String::new(),
-            Err(why) => why.message(),
+    /// The profile to store, given what storage holds now (`stored`): another
+    /// tab's writes are joined in first. Or (`json`; false when left out)
+    /// everything kept on this device, as JSON.
+    pub fn save_profile(&mut self, stored: &str, now: f64, json: bool) -> String {
+        if json {
+            self.e.profile.to_json(ms(now), &self.e.cfg.profile)
+        } else {
+            self.e.save_profile(stored, ms(now))
         }
     }
 
-    /// Joins a profile another tab stored into this one; false if it cannot be
-    /// read.
-    pub fn absorb(&mut self, stored: &str, now: f64) -> bool {
-        self.e.absorb(stored, ms(now))
-    }
-
-    /// Loads a stored profile; false (profile unchanged) if corrupt or newer.
-    pub fn load_profile(&mut self, stored: &str, now: f64) -> bool {
-        self.e.load_profile(stored, ms(now)).is_ok()
-    }
-
-    /// Everything kept on this device, as JSON.
-    pub fn profile_json(&self, now: f64) -> String {
-        self.e.profile.to_json(ms(now), &self.e.cfg.profile)
+    /// Takes in what storage holds, by `what`: 0 (or left out) loads a stored
+    /// profile; 1 joins one another tab stored into this one; 2 takes in stored
+    /// batches (this tab's or another's). False if it cannot be read (a profile
+    /// then stays as it was; of batches, what could be read is kept).
+    pub fn load(&mut self, stored: &str, now: f64, what: u32) -> bool {
+        match what {
+            1 => self.e.absorb(stored, ms(now)),
+            2 => self.e.merge_outbox(stored),
+            _ => self.e.load_profile(stored, ms(now)).is_ok(),
+        }
     }
 
     /// Whether the shopper likes `item`.
@@ -254,20 +220,9 @@ impl Core {
         self.e.profile.likes(item)
     }
 
-    /// Events dropped because the outbox was full, not yet reported.
-    pub fn dropped(&self) -> u32 {
-        self.e.dropped()
-    }
-
     /// The client id (hex).
     pub fn client(&self) -> String {
         codec::hex(&self.e.client)
-    }
-
-    /// Forgets everything and takes the new client id and per-page nonce.
-    pub fn erase(&mut self, client: &str, nonce: u32) {
-        self.e.erase_all(codec::parse_client(client).unwrap_or([0; 16]), nonce);
-        self.batches.clear();
     }
 
     /// Adds an item the page can show (price in currency units, NaN if unknown).
@@ -289,26 +244,6 @@ impl Core {
         let price = crate::event::price_from_f64(price);
         let item = Item { sku: sku.to_owned(), name, image, url, category, brand, price, in_stock, ..Item::default() };
         self.r.add_item(item);
-    }
-
-    /// The shop's rules: `pin` a SKU first in every slot it qualifies for.
-    pub fn rule_pin(&mut self, sku: &str) {
-        if !sku.is_empty() && !self.r.rules.pins.iter().any(|p| p == sku) {
-            self.r.rules.pins.push(sku.to_owned());
-        }
-    }
-
-    /// The shop's rules: multiply the scores of a category (and its
-    /// sub-categories) by `factor`: above 1 boosts, below 1 buries, 0 hides.
-    pub fn rule_boost(&mut self, category: &str, factor: f64) {
-        if !category.is_empty() && factor.is_finite() && factor >= 0.0 {
-            self.r.rules.boosts.push((category.to_owned(), factor as f32));
-        }
-    }
-
-    /// The shop's rules: recommend bought items again after this many days (0: never).
-    pub fn rule_buy_again_days(&mut self, days: u32) {
-        self.r.rules.buy_again_days = days;
     }
 
     /// Takes in model bytes (the head or a shard); false if damaged.
@@ -343,5 +278,29 @@ impl Core {
     /// The language Vitrina uses for a page language (`es-ES` → `es`).
     pub fn lang(lang: &str) -> String {
         i18n::pick(lang).to_owned()
+    }
+}
+
+// The shop's rules, set through `Core::set` (30 to 32): one export for all
+// setters.
+impl Core {
+    /// The shop's rules: `pin` a SKU first in every slot it qualifies for.
+    pub fn rule_pin(&mut self, sku: &str) {
+        if !sku.is_empty() && !self.r.rules.pins.iter().any(|p| p == sku) {
+            self.r.rules.pins.push(sku.to_owned());
+        }
+    }
+
+    /// The shop's rules: multiply the scores of a category (and its
+    /// sub-categories) by `factor`: above 1 boosts, below 1 buries, 0 hides.
+    pub fn rule_boost(&mut self, category: &str, factor: f64) {
+        if !category.is_empty() && factor.is_finite() && factor >= 0.0 {
+            self.r.rules.boosts.push((category.to_owned(), factor as f32));
+        }
+    }
+
+    /// The shop's rules: recommend bought items again after this many days (0: never).
+    pub fn rule_buy_again_days(&mut self, days: u32) {
+        self.r.rules.buy_again_days = days;
     }
 }

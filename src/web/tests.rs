@@ -39,9 +39,11 @@ const ORDER: u8 = 7;
 const NAME: u8 = 8;
 const INFO_NAME: u8 = 11;
 const PRICE_TEXT: u8 = 14;
-// Number codes: 0 price, 1 quantity, 2 dwell.
-const PRICE: u8 = 0;
-const QTY: u8 = 1;
+// Number codes: 15 price, 16 quantity, 17 dwell.
+const PRICE: u8 = 15;
+const QTY: u8 = 16;
+const LINE: u8 = 18;
+const BEGIN: u8 = 20;
 
 fn core() -> Core {
     Core::new("wasm-test", CID, 0x0102_0304)
@@ -49,14 +51,14 @@ fn core() -> Core {
 
 /// One event through the builder, as api.js does; returns the commit result ("" = accepted).
 fn commit(c: &mut Core, kind: &str, fields: &[(u8, &str)], nums: &[(u8, f64)], send: bool) -> String {
-    assert!(c.begin(kind, NOW), "begin({kind:?}) refused a known kind");
+    assert!(c.set(BEGIN, kind, NOW, f64::NAN), "begin({kind:?}) refused a known kind");
     for (f, v) in fields {
-        c.set(*f, v);
+        c.set(*f, v, f64::NAN, f64::NAN);
     }
     for (f, v) in nums {
-        c.num(*f, *v);
+        c.set(*f, "", *v, f64::NAN);
     }
-    c.commit(NOW, send, 42)
+    c.commit(NOW, send as u32, 42)
 }
 
 fn at(v: &JsValue, path: &str) -> JsValue {
@@ -79,13 +81,13 @@ fn text(v: &JsValue) -> String {
     json_stringify(v).as_string().unwrap_or_default()
 }
 
-fn profile(c: &Core) -> JsValue {
-    let s = c.profile_json(NOW);
-    json_parse(&s).unwrap_or_else(|e| panic!("profile_json is not JSON: {s}\n{e:?}"))
+fn profile(c: &mut Core) -> JsValue {
+    let s = c.save_profile("", NOW, true);
+    json_parse(&s).unwrap_or_else(|e| panic!("save_profile(.., true) is not JSON: {s}\n{e:?}"))
 }
 
 /// The lists of a profile (not `updated`), to compare two profiles.
-fn lists(c: &Core) -> String {
+fn lists(c: &mut Core) -> String {
     let p = profile(c);
     ["recent", "cart", "likes", "purchases"].iter().map(|k| text(&at(&p, k))).collect::<Vec<_>>().join(" ")
 }
@@ -94,24 +96,24 @@ fn lists(c: &Core) -> String {
 fn events_are_reflected_in_the_profile_json() {
     let mut c = core();
     assert_eq!(c.client(), CID);
-    let p = profile(&c);
+    let p = profile(&mut c);
     for list in ["recent", "cart", "likes", "purchases"] {
         assert_eq!(len(&p, list), 0, "a new core has an empty {list}");
     }
 
     let view = [(ITEM, "SKU-1"), (INFO_NAME, "Ridge Boot"), (CATEGORY, "shoes/trail"), (CURRENCY, "EUR")];
     assert_eq!(commit(&mut c, "view", &view, &[(PRICE, 12.5)], false), "");
-    let p = profile(&c);
+    let p = profile(&mut c);
     assert_eq!(len(&p, "recent"), 1, "{}", text(&p));
     assert_eq!(at(&p, "recent.0.item").as_string().as_deref(), Some("SKU-1"));
     assert_eq!(at(&p, "recent.0.name").as_string().as_deref(), Some("Ridge Boot"));
     assert_eq!(at(&p, "recent.0.category").as_string().as_deref(), Some("shoes/trail"));
     assert_eq!(at(&p, "recent.0.price").as_f64(), Some(1250.0));
     assert_eq!(at(&p, "recent.0.views").as_f64(), Some(1.0));
-    assert_eq!(c.waiting(), 0, "send=false: applied to the profile, not queued");
+    assert_eq!(c.state(1), 0, "send=false: applied to the profile, not queued");
 
     assert_eq!(commit(&mut c, "cart-add", &[(ITEM, "SKU-1"), (PRICE_TEXT, "12,50")], &[(QTY, 2.0)], true), "");
-    let p = profile(&c);
+    let p = profile(&mut c);
     assert_eq!(len(&p, "cart"), 1, "{}", text(&p));
     assert_eq!(at(&p, "cart.0.item").as_string().as_deref(), Some("SKU-1"));
     assert_eq!(at(&p, "cart.0.qty").as_f64(), Some(2.0));
@@ -123,29 +125,43 @@ fn events_are_reflected_in_the_profile_json() {
     assert_eq!(commit(&mut c, "unlike", &[(ITEM, "SKU-2")], &[], true), "");
     assert!(!c.likes("SKU-2"));
 
-    assert!(c.begin("purchase", NOW));
-    c.set(ORDER, "O-1");
-    c.num(PRICE, 25.0);
-    c.line("SKU-1", 2.0, 12.5);
-    assert_eq!(c.commit(NOW, true, 42), "");
-    let p = profile(&c);
+    assert!(c.set(BEGIN, "purchase", NOW, f64::NAN));
+    c.set(ORDER, "O-1", f64::NAN, f64::NAN);
+    c.set(PRICE, "", 25.0, f64::NAN);
+    c.set(LINE, "SKU-1", 2.0, 12.5);
+    assert_eq!(c.commit(NOW, 1, 42), "");
+    let p = profile(&mut c);
     assert_eq!(at(&p, "purchases.0.item").as_string().as_deref(), Some("SKU-1"), "{}", text(&p));
 
-    assert!(c.begin("custom", NOW));
-    c.set(NAME, "newsletter-signup");
-    c.prop("plan", "pro");
-    assert_eq!(c.commit(NOW, true, 42), "");
-    assert_eq!(c.waiting(), 5, "cart-add, like, unlike, purchase, custom are queued (none sealed yet)");
+    assert!(c.set(BEGIN, "custom", NOW, f64::NAN));
+    c.set(NAME, "newsletter-signup", f64::NAN, f64::NAN);
+    c.set(19, "plan", f64::NAN, f64::NAN);
+    c.set(21, "pro", f64::NAN, f64::NAN);
+    c.set(19, "a:b\u{0}", f64::NAN, f64::NAN);
+    c.set(21, "x", f64::NAN, f64::NAN);
+    assert!(c.commit(NOW, 1, 42).contains("prop"), "a control character in a key is refused");
+    assert!(c.set(BEGIN, "custom", NOW, f64::NAN));
+    c.set(NAME, "newsletter-signup", f64::NAN, f64::NAN);
+    c.set(19, "plan", f64::NAN, f64::NAN);
+    c.set(21, "pro", f64::NAN, f64::NAN);
+    c.set(19, "n", f64::NAN, f64::NAN);
+    c.set(21, "", f64::NAN, f64::NAN);
+    assert_eq!(c.commit(NOW, 1, 42), "");
+    assert_eq!(c.state(1), 5, "cart-add, like, unlike, purchase, custom are queued (none sealed yet)");
+    let sent = crate::codec::decode(&c.batch(-1).expect("a batch")).expect("a batch");
+    let custom = sent.events.last().expect("events");
+    assert_eq!(custom.props, [("plan".to_string(), "pro".to_string()), ("n".to_string(), String::new())]);
+    assert_eq!(sent.events[3].lines[0].price, Some(1250), "the purchase line's price");
 }
 
 #[wasm_bindgen_test]
 fn invalid_events_are_refused_with_a_reason_and_change_nothing() {
     let mut c = core();
     assert_eq!(commit(&mut c, "like", &[(ITEM, "KEEP")], &[], true), "");
-    let before = lists(&c);
+    let before = lists(&mut c);
 
-    assert!(!c.begin("teleport", NOW), "an unknown kind is refused at begin()");
-    assert_ne!(c.commit(NOW, true, 42), "", "commit() after a refused begin() must not commit anything");
+    assert!(!c.set(BEGIN, "teleport", NOW, f64::NAN), "an unknown kind is refused at begin()");
+    assert_ne!(c.commit(NOW, 1, 42), "", "commit() after a refused begin() must not commit anything");
     let long = "x".repeat(10_000);
     type Case<'a> = (&'a str, Vec<(u8, &'a str)>, Vec<(u8, f64)>, &'a str);
     let cases: [Case; 10] = [
@@ -164,65 +180,65 @@ fn invalid_events_are_refused_with_a_reason_and_change_nothing() {
         let why = commit(&mut c, kind, fields, nums, true);
         assert!(why.contains(what), "{kind} {fields:?} {nums:?}: reason {why:?} should mention {what:?}");
     }
-    assert!(c.begin("cart-add", NOW));
-    c.set(ITEM, "A");
-    c.num(QTY, 1.5);
-    assert!(c.commit(NOW, true, 42).contains("quantity"), "a fractional quantity is refused");
-    assert_eq!(lists(&c), before, "a refused event changed the profile");
-    assert_eq!(c.waiting(), 1, "a refused event was queued");
+    assert!(c.set(BEGIN, "cart-add", NOW, f64::NAN));
+    c.set(ITEM, "A", f64::NAN, f64::NAN);
+    c.set(QTY, "", 1.5, f64::NAN);
+    assert!(c.commit(NOW, 1, 42).contains("quantity"), "a fractional quantity is refused");
+    assert_eq!(lists(&mut c), before, "a refused event changed the profile");
+    assert_eq!(c.state(1), 1, "a refused event was queued");
 }
 
 #[wasm_bindgen_test]
 fn a_corrupt_stored_profile_is_refused_and_leaves_the_profile_alone() {
     let mut c = core();
     assert_eq!(commit(&mut c, "like", &[(ITEM, "KEEP")], &[], true), "");
-    let before = lists(&c);
+    let before = lists(&mut c);
     for bad in ["garbage", "", "AAAA", "////", "VmVyc2lvbiA5OTk="] {
-        assert!(!c.load_profile(bad, NOW), "load_profile({bad:?}) accepted garbage");
-        assert_eq!(lists(&c), before, "load_profile({bad:?}) changed the profile");
+        assert!(!c.load(bad, NOW, 0), "load_profile({bad:?}) accepted garbage");
+        assert_eq!(lists(&mut c), before, "load_profile({bad:?}) changed the profile");
     }
     // A good stored profile, from another core: taken as it is.
     let mut other = core();
     assert_eq!(commit(&mut other, "view", &[(ITEM, "SKU-7"), (INFO_NAME, "Tent")], &[], false), "");
-    let stored = other.profile();
-    assert!(c.load_profile(&stored, NOW));
-    assert_eq!(lists(&c), lists(&other));
+    let stored = other.stored(1);
+    assert!(c.load(&stored, NOW, 0));
+    assert_eq!(lists(&mut c), lists(&mut other));
     // Damaged in the middle: refused, the loaded profile stays.
     let mut damaged = stored.clone();
     damaged.truncate(stored.len() / 2);
-    assert!(!c.load_profile(&damaged, NOW), "a truncated profile was accepted");
-    assert_eq!(lists(&c), lists(&other));
+    assert!(!c.load(&damaged, NOW, 0), "a truncated profile was accepted");
+    assert_eq!(lists(&mut c), lists(&mut other));
 }
 
 #[wasm_bindgen_test]
 fn delivery_one_batch_in_flight_retry_then_acknowledge() {
     let mut c = core();
-    assert_eq!(c.next_request(), None, "nothing to send yet");
+    assert_eq!(c.batch(-1), None, "nothing to send yet");
     for item in ["A", "B", "C"] {
         assert_eq!(commit(&mut c, "like", &[(ITEM, item)], &[], true), "");
     }
-    assert_eq!(c.waiting(), 3);
-    assert!(!c.wants_flush(), "3 events are below the flush count");
-    let body = c.next_request().expect("a batch to send");
+    assert_eq!(c.state(1), 3);
+    assert!(c.state(0) & 4 == 0, "3 events are below the flush count");
+    let body = c.batch(-1).expect("a batch to send");
     assert_eq!(body.first(), Some(&0x56), "binary batch format (magic byte 0x56)");
-    assert_eq!(c.next_request(), None, "one request at a time");
+    assert_eq!(c.batch(-1), None, "one request at a time");
     // A server error: retry later, keep the events.
     let wait = c.answer(503, -1.0, 0.0);
     assert!((500.0..=60_000.0).contains(&wait), "retry in {wait} ms");
-    assert!(c.waiting() > 0, "events kept after a 503");
+    assert!(c.state(1) > 0, "events kept after a 503");
     // Retry-After is honoured.
-    assert_eq!(c.next_request(), Some(body.clone()), "the same batch is sent again");
+    assert_eq!(c.batch(-1), Some(body.clone()), "the same batch is sent again");
     let wait = c.answer(429, 7.0, 0.0);
     assert!(wait >= 7000.0, "Retry-After: 7 gave a wait of {wait} ms");
-    assert_eq!(c.next_request(), Some(body));
+    assert_eq!(c.batch(-1), Some(body));
     assert_eq!(c.answer(200, -1.0, 0.5), -1.0, "after a 2xx: send more now");
-    assert_eq!(c.waiting(), 0, "acknowledged events are forgotten");
-    assert_eq!(c.next_request(), None);
+    assert_eq!(c.state(1), 0, "acknowledged events are forgotten");
+    assert_eq!(c.batch(-1), None);
     // A 4xx other than 429 is final: forgotten, not retried.
     assert_eq!(commit(&mut c, "like", &[(ITEM, "D")], &[], true), "");
-    assert!(c.next_request().is_some());
+    assert!(c.batch(-1).is_some());
     assert_eq!(c.answer(400, -1.0, 0.0), -1.0);
-    assert_eq!(c.waiting(), 0);
+    assert_eq!(c.state(1), 0);
     // An answer with nothing in flight is harmless.
     assert_eq!(c.answer(200, -1.0, 0.0), -1.0);
 }
@@ -233,9 +249,9 @@ fn twenty_events_want_a_flush() {
     for i in 0..19 {
         assert_eq!(commit(&mut c, "like", &[(ITEM, &format!("I{i}"))], &[], true), "");
     }
-    assert!(!c.wants_flush());
+    assert!(c.state(0) & 4 == 0);
     assert_eq!(commit(&mut c, "like", &[(ITEM, "I19")], &[], true), "");
-    assert!(c.wants_flush());
+    assert!(c.state(0) & 4 != 0);
 }
 
 #[wasm_bindgen_test]
@@ -244,34 +260,34 @@ fn the_stored_outbox_survives_a_page_and_is_not_resent_once_acknowledged() {
     for item in ["A", "B"] {
         assert_eq!(commit(&mut a, "like", &[(ITEM, item)], &[], true), "");
     }
-    let stored = a.outbox();
+    let stored = a.stored(0);
     assert!(!stored.is_empty());
     // The next page (another core, same client) takes them in and sends them.
     let mut b = Core::new("wasm-test", CID, 0x0a0b_0c0d);
-    assert!(b.merge_outbox(&stored));
-    let once = b.waiting();
+    assert!(b.load(&stored, 0.0, 2));
+    let once = b.state(1);
     assert!(once > 0);
-    assert!(b.merge_outbox(&stored), "merging the same batches twice");
-    assert_eq!(b.waiting(), once, "a batch merged twice is kept once");
-    assert_eq!(b.outbox(), stored, "the merged outbox is stored as it was");
+    assert!(b.load(&stored, 0.0, 2), "merging the same batches twice");
+    assert_eq!(b.state(1), once, "a batch merged twice is kept once");
+    assert_eq!(b.stored(0), stored, "the merged outbox is stored as it was");
     // Page being left: everything is handed out, and kept until acknowledged.
-    let n = a.leaving();
+    let n = (0..).take_while(|&i| a.batch(if i == 0 { -2 } else { i }).is_some()).count();
     assert_eq!(n, 1);
-    assert_eq!(a.batch(0).first(), Some(&0x56));
-    assert!(a.batch(7).is_empty(), "batch(i) past the end is empty");
-    assert!(a.waiting() > 0, "beaconed batches stay until acknowledged");
+    assert_eq!(a.batch(0).and_then(|b| b.first().copied()), Some(0x56));
+    assert_eq!(a.batch(7), None, "batch(i) past the end is undefined");
+    assert!(a.state(1) > 0, "beaconed batches stay until acknowledged");
     // Acknowledged here: another tab's stale copy must not bring them back.
-    assert!(a.next_request().is_some());
+    assert!(a.batch(-1).is_some());
     assert_eq!(a.answer(200, -1.0, 0.0), -1.0);
-    assert!(a.merge_outbox(&stored));
-    assert_eq!(a.waiting(), 0, "an acknowledged batch came back from a stale stored outbox");
+    assert!(a.load(&stored, 0.0, 2));
+    assert_eq!(a.state(1), 0, "an acknowledged batch came back from a stale stored outbox");
     // Damaged storage: refused, what was readable is kept.
     let mut d = core();
-    assert!(!d.merge_outbox("garbage"));
-    assert!(!d.merge_outbox("zz:1:AAAA"));
-    assert_eq!(d.waiting(), 0);
-    assert!(!d.merge_outbox(&[stored.as_str(), "garbage"].join(" ")));
-    assert_eq!(d.outbox(), stored, "the readable part of a damaged outbox is kept");
+    assert!(!d.load("garbage", 0.0, 2));
+    assert!(!d.load("zz:1:AAAA", 0.0, 2));
+    assert_eq!(d.state(1), 0);
+    assert!(!d.load(&[stored.as_str(), "garbage"].join(" "), 0.0, 2));
+    assert_eq!(d.stored(0), stored, "the readable part of a damaged outbox is kept");
 }
 
 #[wasm_bindgen_test]
@@ -280,23 +296,91 @@ fn erase_forgets_everything_and_takes_the_new_client_id() {
     assert_eq!(commit(&mut c, "view", &[(ITEM, "SKU-1")], &[], false), "");
     assert_eq!(commit(&mut c, "like", &[(ITEM, "SKU-1")], &[], true), "");
     assert_eq!(commit(&mut c, "cart-add", &[(ITEM, "SKU-1")], &[(QTY, 1.0)], true), "");
-    assert!(c.next_request().is_some());
-    assert_eq!(c.leaving(), 0, "the batch in flight (a keepalive request) is not beaconed again");
-    c.erase(CID2, 0x0505);
+    assert!(c.batch(-1).is_some());
+    assert_eq!(c.batch(-2), None, "the batch in flight (a keepalive request) is not beaconed again");
+    assert!(c.set(34, CID2, 0x0505 as f64, 0.0), "erase");
     assert_eq!(c.client(), CID2);
-    let p = profile(&c);
+    let p = profile(&mut c);
     for list in ["recent", "cart", "likes", "purchases"] {
         assert_eq!(len(&p, list), 0, "{list} after erase: {}", text(&p));
     }
-    assert_eq!(c.waiting(), 0);
-    assert_eq!(c.outbox(), "");
-    assert!(c.batch(0).is_empty(), "batches prepared by leaving() are dropped");
+    assert_eq!(c.state(1), 0);
+    assert_eq!(c.stored(0), "");
+    assert_eq!(c.batch(0), None, "batches prepared by leaving() are dropped");
     assert!(!c.likes("SKU-1"));
     // The answer to the request in flight before erase() is harmless.
     assert_eq!(c.answer(200, -1.0, 0.0), -1.0);
     // It keeps working, under the new id.
     assert_eq!(commit(&mut c, "like", &[(ITEM, "SKU-9")], &[], true), "");
-    assert!(c.next_request().is_some());
+    assert!(c.batch(-1).is_some());
+}
+
+#[wasm_bindgen_test]
+fn state_reports_what_consent_allows() {
+    let mut c = core();
+    assert_eq!(c.state(0), 3, "opt-out by default: keep and send");
+    assert!(c.set(24, "opt-in", 0.0, 0.0));
+    assert_eq!(c.state(0), 0, "opt-in before a choice: nothing kept or sent");
+    assert!(c.set(23, "granted", 0.0, 0.0));
+    assert_eq!(c.state(0), 3);
+    c.set(28, "", 1.0, 0.0);
+    assert_eq!(c.state(0), 1, "GPC: a consent manager's grant keeps but does not send");
+    assert!(!c.set(23, "opt-in", 0.0, 0.0), "a mode is not a choice");
+    assert!(!c.set(24, "granted", 0.0, 0.0), "a choice is not a mode");
+    assert!(!c.set(24, "nonsense", 0.0, 0.0));
+    assert_eq!(c.stored(2), "granted");
+    assert_eq!(c.state(2), 0, "nothing dropped");
+}
+
+#[wasm_bindgen_test]
+fn flags_replicas_and_joins() {
+    // Paused: the profile learns nothing, the event is still queued.
+    let mut c = core();
+    c.set(25, "", 1.0, 0.0);
+    assert_eq!(commit(&mut c, "like", &[(ITEM, "A")], &[], true), "");
+    assert!(!c.likes("A"));
+    assert_eq!(c.state(1), 1);
+    c.set(25, "", 0.0, 0.0);
+    // JSON batches.
+    c.set(26, "", 1.0, 0.0);
+    assert_eq!(c.batch(-1).and_then(|b| b.first().copied()), Some(b'{'));
+    c.set(99, "x", 1.0, 0.0); // unknown: ignored
+    // Another tab's client id; a malformed one is ignored.
+    assert!(c.set(22, CID2, 0.0, 0.0));
+    assert_eq!(c.client(), CID2);
+    c.set(22, "zz", 0.0, 0.0);
+    assert_eq!(c.client(), CID2);
+    // The shop's rules.
+    for (code, text, num) in [(30, "SKU-2", 0.0), (30, "SKU-2", 0.0), (30, "", 0.0), (31, "bags", 2.0), (31, "x", f64::NAN), (31, "y", -1.0), (32, "", 30.0)] {
+        assert!(c.set(code, text, num, 0.0));
+    }
+    assert_eq!(c.r.rules.pins, ["SKU-2"]);
+    assert_eq!(c.r.rules.boosts, [("bags".to_string(), 2.0f32)]);
+    assert_eq!(c.r.rules.buy_again_days, 30);
+    // Local differential privacy: likes leave as reports, without the client id.
+    let mut l = core();
+    assert!(!l.set(33, CID, 99.0, 0.0), "ε out of range");
+    assert!(l.set(33, CID, 2.0, 0.0));
+    assert_eq!(commit(&mut l, "like", &[(ITEM, "A")], &[], true), "");
+    let b = crate::codec::decode(&l.batch(-1).expect("a report")).expect("a batch");
+    assert_eq!((b.client, b.events.len()), ([0; 16], 1), "one report, without the client id");
+    assert_eq!(crate::ldp::from_event(&b.events[0]).map(|(_, r)| r.e), Some(200));
+    // Another tab's event (mode 2): applied to the profile, not queued.
+    let mut r = core();
+    assert!(r.set(BEGIN, "like", NOW, f64::NAN));
+    r.set(ITEM, "R", f64::NAN, f64::NAN);
+    assert_eq!(r.commit(NOW, 2, 1), "");
+    assert!(r.likes("R"));
+    assert_eq!(r.state(1), 0);
+    // Joining another tab's stored profile keeps both; loading replaces.
+    let mut a = core();
+    assert_eq!(commit(&mut a, "like", &[(ITEM, "A")], &[], false), "");
+    let stored = r.stored(1);
+    assert!(a.load(&stored, NOW, 1));
+    assert!(a.likes("A") && a.likes("R"));
+    assert!(!a.load("garbage", NOW, 1));
+    assert!(a.load(&stored, NOW, 0));
+    assert!(!a.likes("A") && a.likes("R"));
 }
 
 #[wasm_bindgen_test]
@@ -314,23 +398,25 @@ fn languages_and_texts() {
 fn nothing_panics_on_hostile_input() {
     let mut c = core();
     // Setting fields without begin(), unknown codes, odd numbers: ignored, no panic.
-    c.set(ITEM, "A");
-    c.set(200, "x");
-    c.num(9, f64::INFINITY);
-    c.line("A", f64::NAN, f64::NEG_INFINITY);
-    c.prop("k", "v");
-    assert_ne!(c.commit(f64::NAN, true, 0), "");
-    assert!(c.begin("view", f64::NAN));
-    c.set(ITEM, "A");
-    assert_ne!(c.commit(-1.0, true, 0), "", "an event at time 0 is out of range");
-    assert!(!c.load_profile(&"\u{1F600}".repeat(1000), NOW));
-    assert!(!c.merge_outbox(&"1:".repeat(1000)));
-    let _ = profile(&c);
+    c.set(ITEM, "A", f64::NAN, f64::NAN);
+    c.set(200, "x", f64::NAN, f64::NAN);
+    c.set(99, "", f64::INFINITY, f64::NAN);
+    c.set(PRICE, "x", f64::INFINITY, f64::NAN);
+    c.set(LINE, "A", f64::NAN, f64::NEG_INFINITY);
+    c.set(19, "k", f64::NAN, f64::NAN);
+    c.set(21, "v", f64::NAN, f64::NAN);
+    assert_ne!(c.commit(f64::NAN, 1, 0), "");
+    assert!(c.set(BEGIN, "view", f64::NAN, f64::NAN));
+    c.set(ITEM, "A", f64::NAN, f64::NAN);
+    assert_ne!(c.commit(-1.0, 1, 0), "", "an event at time 0 is out of range");
+    assert!(!c.load(&"\u{1F600}".repeat(1000), NOW, 0));
+    assert!(!c.load(&"1:".repeat(1000), 0.0, 2));
+    let _ = profile(&mut c);
     let z = Core::new("", "not hex", 0);
     assert_eq!(z.client().len(), 32);
 }
 
-/// `Core::waiting()` is documented as "events not yet acknowledged (pending and sealed)" and
+/// `Core::state(1)` is documented as "events not yet acknowledged (pending and sealed)" and
 /// feeds `status().outbox`: it must count events, also once they are sealed into a batch.
 #[wasm_bindgen_test]
 fn waiting_counts_events_not_batches() {
@@ -338,13 +424,13 @@ fn waiting_counts_events_not_batches() {
     for item in ["A", "B", "C"] {
         assert_eq!(commit(&mut c, "like", &[(ITEM, item)], &[], true), "");
     }
-    assert_eq!(c.waiting(), 3, "3 pending events");
-    let _ = c.outbox(); // seals the 3 events into one batch
-    assert_eq!(c.waiting(), 3, "3 events sealed into one batch are still 3 events waiting");
-    assert!(c.next_request().is_some());
-    assert_eq!(c.waiting(), 3, "3 events in flight");
+    assert_eq!(c.state(1), 3, "3 pending events");
+    let _ = c.stored(0); // seals the 3 events into one batch
+    assert_eq!(c.state(1), 3, "3 events sealed into one batch are still 3 events waiting");
+    assert!(c.batch(-1).is_some());
+    assert_eq!(c.state(1), 3, "3 events in flight");
     assert_eq!(c.answer(200, -1.0, 0.0), -1.0);
-    assert_eq!(c.waiting(), 0);
+    assert_eq!(c.state(1), 0);
 }
 
 /// The allocator (src/heap.rs) over a long session: events recorded and sent in
@@ -365,22 +451,23 @@ fn a_long_session_stops_growing_the_memory() {
         let why = commit(&mut c, kind, &[(ITEM, &sku), (INFO_NAME, "A long enough item name"), (CATEGORY, "shoes/trail")], &[(PRICE, 12.5)], true);
         assert_eq!(why, "", "{kind} {sku}");
         if round % 20 == 19 {
-            while c.next_request().is_some() {
+            while c.batch(-1).is_some() {
                 c.answer(200, -1.0, 0.5);
             }
         }
         if round % 5 == 0 {
-            let p = c.save_profile("", NOW);
+            let p = c.save_profile("", NOW, false);
             assert!(!p.is_empty());
-            let _ = c.outbox();
+            let _ = c.stored(0);
             let _ = c.recommend("for-you", None, 8, "es", NOW);
-            let _ = c.profile_json(NOW);
+            let _ = c.save_profile("", NOW, true);
         }
         if round % 200 == 199 {
-            for i in 0..c.leaving() {
-                assert!(!c.batch(i).is_empty());
+            let n = (0..).take_while(|&i| c.batch(if i == 0 { -2 } else { i }).is_some()).count();
+            for i in 0..n {
+                assert!(c.batch(i as i32).is_some_and(|b| !b.is_empty()));
             }
-            c.visible();
+            c.set(29, "", 0.0, 0.0);
         }
         if round == 1000 {
             warm = pages();

@@ -16,7 +16,9 @@ function warn(msg) {
   console.warn('[vitrina] ' + msg);
 }
 
-// String and number fields of the core's event builder (src/engine.rs: Field, Num).
+// String fields of the core's event builder (src/engine.rs: Field; src/web/mod.rs
+// set: 15 price, 16 quantity, 17 dwell, 18 a purchase line, 19 and 21 a custom
+// property's key and value, 20 a new event).
 const F = { item: 0, category: 1, brand: 2, currency: 3, slot: 5, rec: 6, order: 7, query: 9, image: 12 };
 const FLUSH_DELAY = 1000;
 
@@ -78,31 +80,34 @@ function startWith(wasm, config) {
   const freshId = !/^[0-9a-f]{32}$/.test(cid || '');
   if (freshId) cid = randomHex(16);
   const core = new wasm.Core(config.site, cid, rand32());
-  if (config.format === 'json') core.set_json(true);
-  if (config.search === 'category') core.set_search_category_only(true);
+  // What the core allows now (src/web/mod.rs state): 1 storage, 2 sending, 4 send now.
+  const can = (bit) => !!(core.state() & bit);
+  // Settings and rules go through core.set(code, ...) too (src/web/mod.rs set).
+  if (config.format === 'json') core.set(26, '', 1);
+  if (config.search === 'category') core.set(27, '', 1);
   // The shop's rules for every slot: { pin: ['SKU'], boost: { 'shoes/running': 2, 'sale': 0.5 }, buyAgainDays: 30 }.
   const rules = config.rules && typeof config.rules === 'object' ? config.rules : {};
-  for (const sku of Array.isArray(rules.pin) ? rules.pin : []) core.rule_pin(String(sku));
-  for (const cat in rules.boost || {}) core.rule_boost(cat, +rules.boost[cat]);
-  if (rules.buyAgainDays > 0) core.rule_buy_again_days(Math.min(3650, rules.buyAgainDays | 0));
+  for (const sku of Array.isArray(rules.pin) ? rules.pin : []) core.set(30, String(sku));
+  for (const cat in rules.boost || {}) core.set(31, cat, +rules.boost[cat]);
+  if (rules.buyAgainDays > 0) core.set(32, '', Math.min(3650, rules.buyAgainDays | 0) >>> 0);
   // The shopper's pause (from the panel): what they do stops shaping the profile.
-  core.set_paused(store.get('paused') === '1');
+  core.set(25, '', store.get('paused') === '1');
   // Consent: the shop's mode, the browser's GPC / DNT signal, the shopper's
   // stored choice. The core decides what may be kept and sent (src/consent.rs).
-  core.set_consent_mode(config.consent || 'opt-out');
-  core.set_browser_signal(navigator.globalPrivacyControl === true || navigator.doNotTrack === '1' || window.doNotTrack === '1');
-  core.set_consent(store.get('consent') || 'pending');
+  core.set(24, config.consent || 'opt-out');
+  core.set(28, '', navigator.globalPrivacyControl === true || navigator.doNotTrack === '1' || window.doNotTrack === '1');
+  core.set(23, store.get('consent') || 'pending');
   // Likes and views leave only as randomized reports (src/ldp.rs, docs/ldp.md).
-  if (+config.ldpEpsilon > 0) core.set_ldp(+config.ldpEpsilon, rand32(), rand32(), rand32(), rand32());
+  if (+config.ldpEpsilon > 0) core.set(33, randomHex(16), +config.ldpEpsilon);
   // Nothing is written before it may be: the client id waits for consent too.
-  if (freshId && core.may_persist()) store.set('cid', cid);
+  if (freshId && can(1)) store.set('cid', cid);
   const stored = store.get('profile');
-  if (stored && !core.load_profile(stored, Date.now())) {
+  if (stored && !core.load(stored, Date.now())) {
     warn('the stored profile was unreadable (corrupt or from a newer version) and has been reset');
     store.remove('profile');
   }
   const box = store.get('outbox');
-  if (box && !core.merge_outbox(box)) debugWarn('part of the stored outbox was unreadable and has been dropped');
+  if (box && !core.load(box, 0, 2)) debugWarn('part of the stored outbox was unreadable and has been dropped');
 
   const endpoint = config.endpoint ? cleanUrl(config.endpoint) : null;
   // Extra request headers for the shop's backend (an API key, say). Any header
@@ -110,6 +115,10 @@ function startWith(wasm, config) {
   // preflight first.
   const headers = config.headers && typeof config.headers === 'object' ? Object.assign({}, config.headers) : undefined;
   const transport = config.transport || null;
+  // A request to the endpoint; bodies go without a Content-Type (no CORS preflight).
+  const postTo = (body, keepalive) => fetch(endpoint, { method: 'POST', body, headers, keepalive, credentials: 'omit', referrerPolicy: 'no-referrer' });
+  // The endpoint's sibling resource (a trailing /collect replaced by `path`).
+  const sibling = (path) => (endpoint && /\/collect$/.test(endpoint) ? endpoint.replace(/\/collect$/, path) : null);
   const locale = config.lang || document.documentElement.lang || navigator.language || 'en';
   const lang = wasm.Core.lang(locale);
   const nonce = randomHex(4);
@@ -130,9 +139,9 @@ function startWith(wasm, config) {
         const d = m.data;
         // A new page asks the open tabs for what they hold (storage can lag
         // behind between processes); their profiles are joined in.
-        if (d && d.hello) return void bc.postMessage({ profile: core.profile() });
+        if (d && d.hello) return void bc.postMessage({ profile: core.stored(1) });
         if (d && typeof d.profile === 'string') {
-          if (core.absorb(d.profile, Date.now())) render();
+          if (core.load(d.profile, Date.now(), 1)) render();
           return;
         }
         if (!Array.isArray(d)) return;
@@ -156,7 +165,7 @@ function startWith(wasm, config) {
     debugWarn,
     currency: () => currency,
     currentItem: () => view && view.props.item,
-    profile: () => JSON.parse(core.profile_json(Date.now())),
+    profile: () => JSON.parse(core.save_profile('', Date.now(), true)),
     // Ranked slots from the core (src/recommend.rs): [{item, name, image, url,
     // price, reason, rec}], reasons already in the page's language.
     recommend: (kind, o) => {
@@ -171,12 +180,12 @@ function startWith(wasm, config) {
     recClick: (props) => (record('rec-click', props), leave()),
     paused: () => store.get('paused') === '1',
     // Kept for the next pages only where storage may be used (else for this page).
-    setPaused: (on) => (core.set_paused(!!on), on && core.may_persist() ? store.set('paused', '1') : store.remove('paused'), render()),
+    setPaused: (on) => (core.set(25, '', !!on), on && can(1) ? store.set('paused', '1') : store.remove('paused'), render()),
     erase: () => api.erase(),
     sends: !!(endpoint || transport),
     // The public popularity feed: config.popularity, or the endpoint with a
     // trailing /collect replaced by /popularity.
-    popularity: config.popularity ? cleanUrl(config.popularity) : endpoint && /\/collect$/.test(endpoint) ? endpoint.replace(/\/collect$/, '/popularity') : null,
+    popularity: config.popularity ? cleanUrl(config.popularity) : sibling('/popularity'),
   };
 
   // ---- events
@@ -184,32 +193,32 @@ function startWith(wasm, config) {
   // tab holds one coherent profile without waiting for storage.
   function record(kind, props, send, replica, at) {
     const now = at || Date.now();
-    if (!core.begin(String(kind), now)) return debugWarn('unknown event kind "' + kind + '"'), false;
+    if (!core.set(20, String(kind), now)) return debugWarn('unknown event kind "' + kind + '"'), false;
     const p = props && typeof props === 'object' ? props : {};
     for (const k in p) {
       const x = p[k];
       if (x == null) continue;
-      if (k === 'price' || (k === 'value' && kind === 'purchase')) typeof x === 'string' ? core.set(14, x) : core.num(0, +x);
-      else if (k === 'quantity' || k === 'qty') core.num(1, +x);
-      else if (k === 'dwell') core.num(2, +x);
+      if (k === 'price' || (k === 'value' && kind === 'purchase')) typeof x === 'string' ? core.set(14, x) : core.set(15, '', +x);
+      else if (k === 'quantity' || k === 'qty') core.set(16, '', +x);
+      else if (k === 'dwell') core.set(17, '', +x);
       else if (k === 'name') core.set(kind === 'custom' ? 8 : 11, String(x));
       else if (k === 'event') core.set(8, String(x));
       else if (k === 'url') core.set(kind === 'page' ? 4 : 13, String(x));
       else if (k === 'terms' && Array.isArray(x)) x.forEach((t) => core.set(10, String(t)));
       else if (k === 'lines' && Array.isArray(x))
-        x.forEach((l) => l && core.line(String(l.item == null ? '' : l.item), +(l.quantity ?? l.qty ?? 1), l.price == null ? NaN : +l.price));
-      else if (k === 'props' && typeof x === 'object') for (const q in x) core.prop(q, String(x[q]));
+        x.forEach((l) => l && core.set(18, String(l.item == null ? '' : l.item), +(l.quantity ?? l.qty ?? 1), l.price == null ? NaN : +l.price));
+      else if (k === 'props' && typeof x === 'object') for (const q in x) core.set(19, q), core.set(21, String(x[q]));
       else if (F[k] !== undefined) core.set(F[k], String(x));
     }
     if (kind === 'page' && p.url == null) core.set(4, location.pathname);
-    const why = replica ? core.commit_replica(now, rand32()) : core.commit(now, send !== false && !!(endpoint || transport) && core.may_send(), rand32());
+    const why = core.commit(now, replica ? 2 : send !== false && !!(endpoint || transport) && can(2) ? 1 : 0, rand32());
     if (why) return debugWarn('dropped a "' + kind + '" event: ' + why), false;
     if (p.currency) currency = String(p.currency).toUpperCase();
     if (!replica && bc && kind !== 'page' && kind !== 'impression') outgoing.push([kind, p, now]);
     if (!replica && (kind === 'view' || kind === 'cart-add') && modelHead) later('model', 50, loadModel);
     later('save', 0, saveProfile);
     if (replica) return true;
-    if (core.wants_flush()) later('flush', 0, pump);
+    if (can(4)) later('flush', 0, pump);
     else if (!timers.flush) later('flush', FLUSH_DELAY, pump);
     return true;
   }
@@ -248,17 +257,17 @@ function startWith(wasm, config) {
       } catch (e) {}
       outgoing = [];
     }
-    if (!core.may_persist()) return;
+    if (!can(1)) return;
     // What another tab stored is joined in first (src/profile.rs merge), so
     // concurrent tabs lose nothing even when storage lags between processes.
     store.set('profile', core.save_profile(store.get('profile') || '', Date.now()));
   }
   function saveOutbox() {
-    if (!core.may_persist()) return;
+    if (!can(1)) return;
     // Take in what other tabs stored first, so nothing of theirs is overwritten.
     const other = store.get('outbox');
-    if (other) core.merge_outbox(other);
-    const s = core.outbox();
+    if (other) core.load(other, 0, 2);
+    const s = core.stored();
     s ? store.set('outbox', s) : store.remove('outbox');
   }
 
@@ -270,7 +279,7 @@ function startWith(wasm, config) {
       .then(() =>
         transport
           ? Promise.resolve(transport(body)).then(() => [200, -1])
-          : fetch(endpoint, { method: 'POST', body, headers, keepalive: body.length < 65000, credentials: 'omit', referrerPolicy: 'no-referrer' }).then((r) => [
+          : postTo(body, body.length < 65000).then((r) => [
               r.status,
               r.headers.has('Retry-After') ? parseFloat(r.headers.get('Retry-After')) : -1,
             ]),
@@ -292,8 +301,8 @@ function startWith(wasm, config) {
       // tombstones of batches they delivered, so nothing is sent twice.
       const step = () => {
         const other = store.get('outbox');
-        if (other) core.merge_outbox(other);
-        const body = core.next_request();
+        if (other) core.load(other, 0, 2);
+        const body = core.batch(-1);
         saveOutbox();
         if (!body) {
           inflight = false;
@@ -342,13 +351,11 @@ function startWith(wasm, config) {
     if (hidden !== true) {
       endView();
       store.remove('view:' + nonce);
-    } else if (view && core.may_persist()) {
+    } else if (view && can(1)) {
       store.set('view:' + nonce, JSON.stringify({ p: view.props, d: Math.round(view.acc), t: Date.now() }));
     }
     if (endpoint || transport) {
-      const n = core.leaving();
-      for (let i = 0; i < n; i++) {
-        const body = core.batch(i);
+      for (let i = 0, body = core.batch(-2); body; body = core.batch(++i)) {
         // The batches stay stored until an answer acknowledges them: if this
         // last request is lost, the next page sends them again (the server
         // deduplicates). A keepalive fetch outlives the page like a beacon and,
@@ -364,7 +371,7 @@ function startWith(wasm, config) {
             } catch (e) {}
           };
           try {
-            fetch(endpoint, { method: 'POST', body, headers, keepalive: true, credentials: 'omit', referrerPolicy: 'no-referrer' }).catch(beacon);
+            postTo(body, true).catch(beacon);
           } catch (e) {
             beacon();
           }
@@ -434,7 +441,7 @@ function startWith(wasm, config) {
   // The public item-to-item model (server: GET /v1/model/head, then the shards
   // the shopper's session and cart touch), for the ranked slots. Fetched only on
   // pages that have such a slot; shards are immutable and cached by HTTP.
-  const modelUrl = config.model ? cleanUrl(config.model) : endpoint && /\/collect$/.test(endpoint) ? endpoint.replace(/\/collect$/, '/model/head') : null;
+  const modelUrl = config.model ? cleanUrl(config.model) : sibling('/model/head');
   let modelHead = null;
   const shards = new Set();
   function loadModel() {
@@ -515,11 +522,11 @@ function startWith(wasm, config) {
     },
     visibilitychange() {
       if (document.visibilityState === 'hidden') leave(true);
-      else core.visible();
+      else core.set(29, '');
       if (document.visibilityState !== 'hidden' && view && view.since == null) {
         // Back: keep timing, unless another page already reported this view
         // (it took our stored view after we were gone long enough).
-        if (core.may_persist() && !store.get('view:' + nonce)) view = null;
+        if (can(1) && !store.get('view:' + nonce)) view = null;
         else view.since = performance.now();
         store.remove('view:' + nonce);
       }
@@ -529,18 +536,18 @@ function startWith(wasm, config) {
     // Another tab wrote: join its profile, take its batches, its consent choice
     // or its erase (a new client id).
     storage(ev) {
-      if (ev.key === 'vitrina:profile' && ev.newValue && core.absorb(ev.newValue, Date.now())) render();
-      else if (ev.key === 'vitrina:outbox' && ev.newValue) core.merge_outbox(ev.newValue);
-      else if (ev.key === 'vitrina:consent' && ev.newValue) core.set_consent(ev.newValue);
+      if (ev.key === 'vitrina:profile' && ev.newValue && core.load(ev.newValue, Date.now(), 1)) render();
+      else if (ev.key === 'vitrina:outbox' && ev.newValue) core.load(ev.newValue, 0, 2);
+      else if (ev.key === 'vitrina:consent' && ev.newValue) core.set(23, ev.newValue);
       else if (ev.key === 'vitrina:erased' && ev.newValue && ev.newValue !== core.client()) {
-        core.erase(ev.newValue, rand32());
+        core.set(34, ev.newValue, rand32());
         view = null;
         render();
       } else if (ev.key === 'vitrina:cid' && /^[0-9a-f]{32}$/.test(ev.newValue || '') && ev.newValue !== core.client()) {
         // Tabs of a first visit each made an id: all take the smallest, so one
         // browser is one client.
-        if (ev.newValue < core.client()) core.set_client(ev.newValue);
-        else if (core.may_persist()) store.set('cid', core.client());
+        if (ev.newValue < core.client()) core.set(22, ev.newValue);
+        else if (can(1)) store.set('cid', core.client());
       } else if (ev.key === null) render();
     },
     popstate: onRoute,
@@ -584,21 +591,21 @@ function startWith(wasm, config) {
   function setConsent(choice, byShopper) {
     const state = choice === 'granted' ? (byShopper ? 'granted-by-shopper' : 'granted') : choice === 'denied' ? 'denied' : '';
     if (!state) return debugWarn('consent must be "granted" or "denied"; got ' + JSON.stringify(choice)), false;
-    core.set_consent(state);
+    core.set(23, state);
     // The choice itself is remembered (that is what makes a refusal stick).
     store.set('consent', state);
-    if (core.may_persist()) {
+    if (can(1)) {
       store.set('cid', core.client());
       save();
     } else {
       for (const k of ['profile', 'outbox', 'cid', 'sender']) store.remove(k);
     }
-    if (!core.may_send()) store.remove('outbox');
+    if (!can(2)) store.remove('outbox');
     else later('flush', 0, pump);
     return true;
   }
   v.setConsent = (choice) => setConsent(choice, true);
-  v.consentState = () => ({ state: core.consent_state(), sending: core.may_send(), keeping: core.may_persist() });
+  v.consentState = () => ({ state: core.stored(2), sending: can(2), keeping: can(1) });
 
   // ---- the public API
   const safe = (f, fallback) =>
@@ -611,6 +618,12 @@ function startWith(wasm, config) {
       }
     };
   const item = (kind) => safe((p) => record(kind, typeof p === 'string' || typeof p === 'number' ? { item: String(p) } : p), false);
+  const liking = (kind) =>
+    safe((p) => {
+      const ok = record(kind, typeof p === 'object' ? p : { item: String(p) });
+      renderLikes(v);
+      return ok;
+    }, false);
   const api = {
     ready: true,
     track: safe((kind, props) => record(kind, props), false),
@@ -618,16 +631,8 @@ function startWith(wasm, config) {
     cartAdd: item('cart-add'),
     cartRemove: item('cart-remove'),
     purchase: safe((order) => record('purchase', order), false),
-    like: safe((p) => {
-      const ok = record('like', typeof p === 'object' ? p : { item: String(p) });
-      renderLikes(v);
-      return ok;
-    }, false),
-    unlike: safe((p) => {
-      const ok = record('unlike', typeof p === 'object' ? p : { item: String(p) });
-      renderLikes(v);
-      return ok;
-    }, false),
+    like: liking('like'),
+    unlike: liking('unlike'),
     share: item('share'),
     // `category`: where the search led (the results' category), sent instead of
     // the words when the shop configures search: 'category'.
@@ -645,12 +650,12 @@ function startWith(wasm, config) {
     status: safe(
       () => ({
         client: core.client(),
-        outbox: core.waiting(),
+        outbox: core.state(1),
         inflight,
-        dropped: core.dropped(),
-        persistent: store.persistent() && core.may_persist(),
-        sending: core.may_send(),
-        consent: core.consent_state(),
+        dropped: core.state(2),
+        persistent: store.persistent() && can(1),
+        sending: can(2),
+        consent: core.stored(2),
         lang,
       }),
       null,
@@ -666,16 +671,16 @@ function startWith(wasm, config) {
     erase: safe(() => {
       store.clear();
       const c = randomHex(16);
-      core.erase(c, rand32());
+      core.set(34, c, rand32());
       // Tell the other tabs (a marker that is removed at once: only the storage
       // event matters).
       store.set('erased', c);
       store.remove('erased');
       // Erasing keeps the shopper's consent choice: it is not data about them
       // but their instruction about data.
-      const choice = core.consent_state();
+      const choice = core.stored(2);
       if (choice !== 'pending') store.set('consent', choice);
-      if (core.may_persist()) store.set('cid', c);
+      if (can(1)) store.set('cid', c);
       view = null;
       render();
     }),
