@@ -26,6 +26,11 @@
 //! still get the repeat boost (a new product the shopper viewed is a real item);
 //! a slot that should not show viewed items excludes them.
 //!
+//! The browser's slots ([`crate::recommend`]) compute the same scores for what a
+//! slot can show without this module (`recommend::model_scores`, checked against
+//! [`rank`] by a test), which keeps it out of the wasm; the server's offline
+//! evaluation uses it.
+//!
 //! Cost: one binary search and one pass per distinct session item over its list
 //! (bounded by [`RankParams::max_items`] × the list length), accumulated in a
 //! small hash table; then a selection of the top `k`. On Diginetica with the
