@@ -262,8 +262,19 @@ function startWith(wasm, config) {
     // concurrent tabs lose nothing even when storage lags between processes.
     store.set('profile', core.save_profile(store.get('profile') || '', Date.now()));
   }
+  // Before sealing events into batches: tabs of a first visit each made an id
+  // and agree on the smallest through storage events; take it now if one is
+  // already stored, so no batch is sealed under an id that is being given up.
+  // Only on a first visit: a new id in storage otherwise comes from an erase,
+  // which the 'erased' storage event applies (with everything it forgets).
+  function agreeOnId() {
+    if (!freshId) return;
+    const c = store.get('cid');
+    if (c && /^[0-9a-f]{32}$/.test(c) && c < core.client()) core.set(22, c);
+  }
   function saveOutbox() {
     if (!can(1)) return;
+    agreeOnId();
     // Take in what other tabs stored first, so nothing of theirs is overwritten.
     const other = store.get('outbox');
     if (other) core.load(other, 0, 2);
@@ -302,6 +313,7 @@ function startWith(wasm, config) {
       const step = () => {
         const other = store.get('outbox');
         if (other) core.load(other, 0, 2);
+        agreeOnId();
         const body = core.batch(-1);
         saveOutbox();
         if (!body) {
@@ -355,6 +367,7 @@ function startWith(wasm, config) {
       store.set('view:' + nonce, JSON.stringify({ p: view.props, d: Math.round(view.acc), t: Date.now() }));
     }
     if (endpoint || transport) {
+      agreeOnId();
       for (let i = 0, body = core.batch(-2); body; body = core.batch(++i)) {
         // The batches stay stored until an answer acknowledges them: if this
         // last request is lost, the next page sends them again (the server
