@@ -337,8 +337,8 @@ impl Engine {
             Kind::Unlike => liked().then_some(ldp::Signal::Unlike),
             Kind::ProductView => {
                 let day = e.ts / ldp::TS_GRAIN_MS;
-                let seen = |ts: u64| ts / ldp::TS_GRAIN_MS == day;
-                let today = self.profile.recent.iter().any(|r| r.item == item && seen(r.ts)) || self.reported_views.iter().any(|&(h, d)| h == ldp::item_hash(item) && d == day);
+                let today = self.profile.recent.iter().any(|r| r.item == item && r.ts / ldp::TS_GRAIN_MS == day)
+                    || self.reported_views.contains(&(ldp::item_hash(item), day));
                 (!today).then_some(ldp::Signal::View)
             }
             _ => return None,
