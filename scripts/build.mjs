@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Builds the browser widget:
 //   1. cargo build --lib --target wasm32-unknown-unknown --profile wasm   (--dev: default dev profile)
-//   2. wasm-bindgen --target web --out-name vitrina_core  -> target/wasm-bindgen/
-//   3. wasm-opt -Oz (release only)                        -> www/dist/vitrina_core_bg.wasm
-//   4. esbuild: www/src/loader.js -> www/dist/vitrina.js (iife)
-//               www/src/core.js   -> www/dist/vitrina-core.js (esm, bundles the wasm-bindgen glue)
+//   2. wasm-opt -Oz (release only)                        -> www/dist/vitrina_core_bg.wasm
+//   3. esbuild: www/src/loader.js -> www/dist/vitrina.js (iife)
+//               www/src/core.js   -> www/dist/vitrina-core.js (esm, bundles the glue
+//                                    www/src/vitrina_core.js, written by hand: src/web/abi.rs)
 //                                  + www/dist/panel-dialog.js (the shopper's panel, loaded on demand)
-//      npm package files          -> www/npm/dist/ (glue .js, .d.ts, optimized .wasm)
+//      npm package files          -> www/npm/dist/ (the JS face as-is, optimized .wasm)
 // Steps whose outputs are newer than their inputs are skipped.
 // Usage: node scripts/build.mjs [--dev] [--force]
 import fs from 'node:fs';
@@ -24,10 +24,6 @@ const OUT_NAME = 'vitrina_core';
 const P = (...a) => path.join(ROOT, ...a);
 
 export const paths = {
-  bindgenDir: P('target', 'wasm-bindgen'),
-  glue: P('target', 'wasm-bindgen', `${OUT_NAME}.js`),
-  glueDts: P('target', 'wasm-bindgen', `${OUT_NAME}.d.ts`),
-  bindgenWasm: P('target', 'wasm-bindgen', `${OUT_NAME}_bg.wasm`),
   dist: P('www', 'dist'),
   distLoader: P('www', 'dist', 'vitrina.js'),
   distCore: P('www', 'dist', 'vitrina-core.js'),
@@ -124,23 +120,10 @@ async function cargoBuild(dev) {
   if (!fs.existsSync(rawWasm(dev))) throw new UserError(`cargo succeeded but ${rel(rawWasm(dev))} is missing (is the lib crate-type cdylib?).`);
 }
 
-async function wasmBindgen(dev) {
-  const v = capture('wasm-bindgen', ['--version']);
-  if (!v.ok) throw new UserError('wasm-bindgen CLI not found.', 'run `npm run setup` (installs the version in Cargo.lock).');
-  fs.rmSync(paths.bindgenDir, { recursive: true, force: true });
-  const args = ['--target', 'web', '--out-dir', paths.bindgenDir, '--out-name', OUT_NAME, ...(dev ? ['--keep-debug'] : []), rawWasm(dev)];
-  const res = await run('wasm-bindgen', args);
-  if (res.code !== 0) {
-    const mismatch = /schema version|rust wasm file schema|version mismatch/i.test(res.output);
-    throw new UserError(`wasm-bindgen failed:\n${res.output.trim()}`,
-      mismatch ? 'the CLI version must equal the wasm-bindgen crate version in Cargo.lock: run `npm run setup`.' : undefined);
-  }
-}
-
 async function wasmOpt(dev) {
   fs.mkdirSync(paths.dist, { recursive: true });
   if (dev) {
-    fs.copyFileSync(paths.bindgenWasm, paths.distWasm);
+    fs.copyFileSync(rawWasm(dev), paths.distWasm);
     return;
   }
   const bin = P('node_modules', '.bin', 'wasm-opt');
@@ -149,7 +132,7 @@ async function wasmOpt(dev) {
   // first and grows down from 1 MiB toward it), so constant offsets fold into
   // loads and stores; --converge repeats -Oz while it still shrinks (together
   // about 0.45 KB gzip, docs/size.md).
-  const args = [paths.bindgenWasm, '--low-memory-unused', '-Oz', '--converge', ...WASM_FEATURES, '--strip-debug', '--strip-producers', '--strip-target-features', '-o', paths.distWasm];
+  const args = [rawWasm(false), '--low-memory-unused', '-Oz', '--converge', ...WASM_FEATURES, '--strip-debug', '--strip-producers', '--strip-target-features', '-o', paths.distWasm];
   const res = await run(bin, args);
   if (res.code !== 0) throw new UserError(`wasm-opt failed:\n${res.output.trim()}`);
 }
@@ -206,13 +189,14 @@ async function checkPanelText() {
   if (bad.length) throw new UserError(`www/src/panel-text.js: ${bad.join('; ')}`);
 }
 
-const NPM_JS = ['api.js', 'capture.js', 'panel.js', 'panel-dialog.js', 'panel-text.js', 'render.js', 'storage.js'];
+const NPM_JS = ['api.js', 'capture.js', 'panel.js', 'panel-dialog.js', 'panel-text.js', 'render.js', 'storage.js', `${OUT_NAME}.js`];
 function npmFiles() {
   fs.mkdirSync(paths.npmDist, { recursive: true });
-  fs.copyFileSync(paths.glue, path.join(paths.npmDist, `${OUT_NAME}.js`));
-  fs.copyFileSync(paths.glueDts, path.join(paths.npmDist, `${OUT_NAME}.d.ts`));
+  // What wasm-bindgen wrote here before the glue was written by hand.
+  fs.rmSync(path.join(paths.npmDist, `${OUT_NAME}.d.ts`), { force: true });
   fs.copyFileSync(paths.distWasm, path.join(paths.npmDist, `${OUT_NAME}_bg.wasm`));
-  // The shared JS face (www/src/*.js but the script-tag entry points) ships as-is in the npm package.
+  // The shared JS face (www/src/*.js but the script-tag entry points), with the
+  // glue, ships as-is in the npm package.
   for (const f of NPM_JS) fs.copyFileSync(P('www', 'src', f), path.join(paths.npmDist, f));
 }
 
@@ -222,28 +206,23 @@ export async function build({ dev = false, force = false } = {}) {
   const t0 = Date.now();
   const profile = dev ? 'dev' : 'release';
   const jsInputs = () => newestMtime([P('www', 'src')]);
-  const npmOut = ['js', 'd.ts', 'wasm'].map((e) => path.join(paths.npmDist, e === 'wasm' ? `${OUT_NAME}_bg.wasm` : `${OUT_NAME}.${e}`));
+  const npmOut = [path.join(paths.npmDist, `${OUT_NAME}_bg.wasm`)];
   for (const f of NPM_JS) npmOut.push(path.join(paths.npmDist, f));
 
   await step(`wasm (${profile})`, { key: profile, outputs: [rawWasm(dev)], inputs: rustInputs(), force }, () => cargoBuild(dev));
-  await step('wasm-bindgen', {
-    key: `${profile}:${mtime(rawWasm(dev))}`, outputs: [paths.glue, paths.glueDts, paths.bindgenWasm],
-    inputs: mtime(rawWasm(dev)), force,
-  }, () => wasmBindgen(dev));
   await step(dev ? 'wasm copy (dev, no wasm-opt)' : 'wasm-opt -Oz', {
-    key: `${profile}:${mtime(paths.bindgenWasm)}`, outputs: [paths.distWasm], inputs: mtime(paths.bindgenWasm), force,
+    key: `${profile}:${mtime(rawWasm(dev))}`, outputs: [paths.distWasm], inputs: mtime(rawWasm(dev)), force,
   }, () => wasmOpt(dev));
   await step(`esbuild (${profile})`, {
-    key: `${profile}:${mtime(paths.glue)}`, outputs: [paths.distLoader, paths.distCore, paths.distPanel],
-    inputs: Math.max(jsInputs(), mtime(paths.glue)), force,
+    key: profile, outputs: [paths.distLoader, paths.distCore, paths.distPanel], inputs: jsInputs(), force,
   }, () => esbuildJs(dev));
   // The demo shop's pages, from one layout (www/demo/pages; fast, writes only what changed).
   const pages = writePages();
   if (pages.length) log.info(`demo pages written: ${pages.join(', ')}`);
   if (fs.existsSync(paths.npmDir)) {
     await step('npm package files', {
-      key: `${profile}:${mtime(paths.distWasm)}:${mtime(paths.glue)}`, outputs: npmOut,
-      inputs: Math.max(mtime(paths.glue), mtime(paths.glueDts), mtime(paths.distWasm), jsInputs()), force,
+      key: `${profile}:${mtime(paths.distWasm)}`, outputs: npmOut,
+      inputs: Math.max(mtime(paths.distWasm), jsInputs()), force,
     }, () => npmFiles());
   }
 

@@ -1,6 +1,7 @@
-//! The wasm binding: a thin `#[wasm_bindgen]` class over the core
-//! [`Engine`](crate::engine::Engine). It converts JS values to core types and
-//! back and holds no rule of its own.
+//! The wasm binding: a thin class over the core
+//! [`Engine`](crate::engine::Engine), exported to JS by [`abi`] as plain wasm
+//! functions (no wasm-bindgen: its glue cost 2.5 KB gzip of JS). It converts
+//! JS values to core types and back and holds no rule of its own.
 //!
 //! The browser's I/O (DOM capture and rendering, storage, timers, requests) is
 //! done by the JS face in `www/src/`, which calls this class. Keeping the DOM
@@ -15,6 +16,8 @@
 //! code, with the arguments they need), and the getters `state`, `stored` and
 //! `batch` (chosen by a number). See docs/size.md.
 
+#[cfg(not(test))]
+mod abi;
 #[cfg(test)]
 mod tests;
 
@@ -24,10 +27,8 @@ use crate::engine::{Config, Engine, Field, Next, Num};
 use crate::i18n;
 use crate::model::Model;
 use crate::recommend::{Item, Recommender};
-use wasm_bindgen::prelude::*;
 
 /// Vitrina's on-device engine, as seen from JS.
-#[wasm_bindgen]
 pub struct Core {
     e: Engine,
     r: Recommender,
@@ -44,11 +45,9 @@ fn ms(now: f64) -> u64 {
     }
 }
 
-#[wasm_bindgen]
 impl Core {
     /// A new engine for `site`, with the stored client id (32 hex digits; a
     /// fresh one must be passed when there is none) and a random per-page nonce.
-    #[wasm_bindgen(constructor)]
     pub fn new(site: &str, client: &str, nonce: u32) -> Core {
         let client = codec::parse_client(client).unwrap_or([0; 16]);
         Core { e: Engine::new(Config::new(site), client, nonce), r: Recommender::default(), batches: Vec::new(), key: String::new() }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ROOT, startServer, launchBrowser, newPage, waitForWidget, waitForDrained, screenshot, assertNoPageErrors } from './harness.mjs';
 
 const TOKEN = 'ranking-test-token';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const CATALOG = JSON.parse(fs.readFileSync(path.join(ROOT, 'www', 'demo', 'catalog.json'), 'utf8'));
 const ITEMS = Array.isArray(CATALOG) ? CATALOG : CATALOG.items;
 const BY_SKU = Object.fromEntries(ITEMS.map((p) => [p.sku, p]));
@@ -72,10 +73,26 @@ test('the for-you slot follows the category being browsed, and its reasons name 
   for (const session of sessions) {
     const page = await newPage(browser);
     await browse(page, session);
+    // A product view is reported when it ends (with its dwell time): leave the
+    // last product page, then deliver.
+    await page.goto(`${server.url}/shop/index.html`);
+    await waitForWidget(page);
     await page.evaluate(() => window.vitrina.flush());
     await waitForDrained(page);
     await page.close();
   }
+  // Every view reaches the server before the model is built (a view a page
+  // handed to a keepalive request as it was left may land a moment later).
+  const want = sessions.flat().length;
+  let views = [];
+  for (let t0 = Date.now(); Date.now() - t0 < 15000; await sleep(200)) {
+    const r = await fetch(`${server.url}/v1/events?kind=view&limit=1000`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(r.status, 200, await r.clone().text());
+    const body = await r.json();
+    views = (body.events || body).map((e) => `${e.client}:${e.item}`);
+    if (new Set(views).size >= want) break;
+  }
+  assert.equal(new Set(views).size, want, `the server has ${new Set(views).size} of the ${want} views of the other shoppers: ${views.join(' ')}`);
   // 2. The server builds the public model from what they did.
   const res = await fetch(`${server.url}/v1/model/rebuild`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(res.status, 200, await res.text());
@@ -114,6 +131,8 @@ test('the for-you slot follows the category being browsed, and its reasons name 
   await browse(page, [...SHOES.slice(0, 5), ...CAMPING.slice(0, 5)]);
   await page.goto(`${server.url}/shop/index.html`);
   await waitForWidget(page);
+  // The page's items (its markup and the catalogue feed) are taken in as they load.
+  await page.waitForFunction(() => window.vitrina.recommend('for-you', { limit: 8 }).length === 8, null, { timeout: 8000 }).catch(() => {});
   const t = await page.evaluate(() => {
     const times = [];
     for (let j = 0; j < 50; j++) {
