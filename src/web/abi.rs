@@ -55,7 +55,7 @@ impl Args {
     }
     fn opt(&mut self, len: i32) -> Option<&'static str> {
         // TextEncoder writes UTF-8; checked rather than trusted.
-        core::str::from_utf8(self.bytes(len)?).ok()
+        crate::codec::utf8(self.bytes(len)?)
     }
     fn str(&mut self, len: i32) -> &'static str {
         self.opt(len).unwrap_or("")
