@@ -353,6 +353,11 @@ describe('what the shopper sees', () => {
     assert.deepEqual(s.cards.map((c) => c.item), ['SKU-026', 'SKU-002', 'SKU-004', 'SKU-021']);
     assert.ok(s.cards.every((c) => c.reason === 'Trending'));
     assert.equal(s.height, s.reserved);
+    // The same list as data, for shops that draw their own (the feed has arrived).
+    const data = await page.evaluate(() => window.vitrina.recommend('trending', { limit: 3 }));
+    assert.deepEqual(data.map((r) => r.item), ['SKU-026', 'SKU-002', 'SKU-004'], JSON.stringify(data));
+    assert.deepEqual(data.map((r) => r.rec), ['trending.0.SKU-026', 'trending.1.SKU-002', 'trending.2.SKU-004']);
+    assert.ok(data.every((r) => r.reason === 'Trending' && r.name === BY_SKU[r.item].name && r.price === Math.round(BY_SKU[r.item].price * 100)), JSON.stringify(data));
     await page.locator('section:has([data-vitrina-slot="trending"])').scrollIntoViewIfNeeded();
     await shoot(page, 'slot-trending-en-1280', { selector: 'section:has([data-vitrina-slot="trending"])' });
     await narrow(page, () => shoot(page, 'slot-trending-en-390', { selector: 'section:has([data-vitrina-slot="trending"])' }));

@@ -195,6 +195,8 @@ export interface Vitrina {
    * A ranked slot as data, for shops that draw their own: `for-you`, `similar`
    * (`item` is the anchor; default the page's product), `bought-together`,
    * `trending`, `cart-complements`. Reasons are in the page's language.
+   * `trending` comes from the public popularity feed, fetched once per page: the
+   * first call starts the fetch and returns `[]` until it has arrived.
    */
   recommend(
     kind: 'for-you' | 'similar' | 'bought-together' | 'trending' | 'cart-complements',

@@ -6,7 +6,7 @@
 
 import { openStorage } from './storage.js';
 import { attr, cleanUrl, clickEvent, listClick, pageProduct, readItem, watchLists } from './capture.js';
-import { renderLikes, renderSlots } from './render.js';
+import { renderLikes, renderSlots, trendingNow } from './render.js';
 import { bindPanel, openPanel } from './panel.js';
 
 const warned = new Set();
@@ -170,6 +170,11 @@ function startWith(wasm, config) {
     // price, reason, rec}], reasons already in the page's language.
     recommend: (kind, o) => {
       const opts = o || {};
+      // Trending comes from the public popularity feed (render.js), not the core.
+      if (kind === 'trending')
+        return trendingNow(v)
+          .slice(0, opts.limit || 8)
+          .map((r, i) => ({ item: r.item, name: r.name, image: r.image, url: r.url, price: r.price ?? undefined, reason: r.reason, rec: 'trending.' + i + '.' + r.item }));
       return JSON.parse(core.recommend(kind, opts.item || (view && view.props.item) || undefined, opts.limit || 8, locale, Date.now()));
     },
     // ---- for render.js and panel.js (what the shopper sees). Additive hooks:

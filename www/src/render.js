@@ -222,6 +222,10 @@ export function renderSlots(v) {
   });
 }
 
+/** The trending slot as data (vitrina.recommend('trending')): from the feed once it
+ * has arrived, else empty (the first call fetches it). */
+export const trendingNow = (v) => (feed(v), v.feedData ? trending(v, v.profile()) : []);
+
 // Trending: the items the feed flags as trending; without any, the most active
 // (bought, carted, liked, viewed; last 7 days when published, else all time),
 // each card saying which of those numbers is true of it. Names, images and
