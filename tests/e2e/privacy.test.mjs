@@ -339,7 +339,8 @@ describe('privacy (docs/privacy.md)', () => {
       // Nothing of what happened before the choice is sent after it.
       const leaked = afterGrant.filter((e) => /^PRE-|^DOM-BAG$/.test(e.item || '') || e.kind === 'page');
       assert.deepEqual(leaked, [], `events from before consent reached the server:\n${eventsTable(leaked)}`);
-      assert.ok(s.collects(grantedAt).length > 0);
+      // (the page's request events reach this process a moment after the server has the batch)
+      await waitFor(() => s.collects(grantedAt).length > 0, { timeout: 5000, message: 'a collect request after consent seen by the page' });
       const kept = await storageOf(page);
       assert.equal(kept.local['vitrina:consent'], 'granted');
       assert.equal(kept.local['vitrina:cid'], granted.client);

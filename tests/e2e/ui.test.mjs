@@ -872,8 +872,8 @@ describe('what the shopper sees', () => {
   });
 });
 
-// The harness page for the ranked kinds: render.js and the real i18n table (wasm-bindgen
-// glue), with a stand-in for the core's v.recommend. Served from the repository root.
+// The harness page for the ranked kinds: render.js and the real i18n table (through the
+// glue, www/src/vitrina_core.js, and the release wasm), with a stand-in for the core's v.recommend. Served from the repository root.
 function rankedHarness(req, res) {
   const lang = new URL(req.url, 'http://x').searchParams.get('lang') || 'en';
   const section = (kind, title, extra = '') => `<section class="recs"><h2>${title}</h2><div data-vitrina-slot="${kind}" ${extra}></div></section>`;
@@ -892,9 +892,9 @@ ${section('cart-complements', titles[3])}
 <a data-vitrina-field="url"><b data-vitrina-field="name"></b></a> <small data-vitrina-field="reason"></small></li></template></ul></section>
 </main>
 <script type="module">
-import init, { Core } from '/target/wasm-bindgen/vitrina_core.js';
+import init, { Core } from '/www/src/vitrina_core.js';
 import { renderSlots } from '/www/src/render.js';
-await init();
+await init({ module_or_path: '/www/dist/vitrina_core_bg.wasm' });
 const lang = Core.lang(document.documentElement.lang);
 window.EVENTS = [];
 window.RECS = {};
