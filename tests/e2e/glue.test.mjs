@@ -1,7 +1,8 @@
 // The browser glue of the JS face (www/src/api.js, storage.js) in real Chromium, on small
 // fixture pages served with the built widget (www/dist) by harness.serveStatic: storage that
 // throws or is full, a corrupt stored profile, bad configs given to init(), erase().
-// (The wasm core itself is tested in the browser by src/web/tests.rs.)
+// (The wasm core itself is tested in the browser by src/web/tests.rs; the glue that
+// carries text into it, www/src/vitrina_core.js, by "text through the wasm glue".)
 //
 //   npm run build && node --test tests/e2e/glue.test.mjs
 import { after, before, describe, test } from 'node:test';
@@ -41,6 +42,7 @@ const PAGES = {
   'corrupt.html': scriptTagPage({ setup: "localStorage.setItem('vitrina:profile', 'garbage');" }),
   'erase.html': scriptTagPage({ setup: "localStorage.setItem('vitrina:stray', 'x'); localStorage.setItem('shop-key', 'keep');" }),
   'bare.html': BARE,
+  'text.html': scriptTagPage({}),
 };
 
 const listsOf = (p) => ({ recent: p.recent, cart: p.cart, likes: p.likes, purchases: p.purchases });
@@ -119,6 +121,46 @@ describe('JS glue in the browser', () => {
       assert.deepEqual(r.profile.recent.map((l) => l.item), ['V']);
       assert.deepEqual(r.stored, [], 'nothing could be written');
       assert.deepEqual(warningsOf(page), []);
+      assertNoPageErrors(page);
+    } finally {
+      await page.close();
+    }
+  });
+
+  // www/src/vitrina_core.js writes ASCII by a loop and the rest with TextEncoder.encodeInto,
+  // into wasm memory that may grow (and detach the old view) between calls.
+  test('text through the wasm glue: accents, CJK, emoji, a lone surrogate, and a memory that grows', async () => {
+    const page = await newPage(browser);
+    try {
+      await page.goto(`${site.url}/text.html`);
+      await waitForWidget(page);
+      const r = await page.evaluate(() => {
+        const v = window.vitrina;
+        const names = ['Zapatilla «Ñandú» größe', '登山靴 ハイカー', 'Tent 🏕️ for 2 👨‍👩‍👧', 'a' + 'é'.repeat(100), 'broken \uD800 half'];
+        const ok = names.map((name, i) => v.view({ item: `ÍTEM-${i}-日本`, name, category: 'calzado/montaña', price: 10 + i }));
+        ok.push(v.like('ÍTEM-2-日本'), v.cartAdd({ item: 'ÍTEM-3-日本', price: 1 }));
+        const before = v.profile();
+        // Arguments of 0.5 to 4 MB grow the wasm memory (the input area is three bytes
+        // per UTF-16 unit) several times.
+        for (const m of [1, 2, 4, 8]) v.track('search', { query: 'ñ'.repeat(m * 180000) });
+        for (let i = 0; i < 300; i++) v.track('search', { query: `búsqueda ${i} ` + 'ñ'.repeat(60) });
+        v.view({ item: 'ÚLTIMO-🦊', name: 'Zorro 🦊 último' });
+        return { ok, names, before, after: v.profile(), status: v.status() };
+      });
+      assert.ok(r.ok.every(Boolean), JSON.stringify(r.ok));
+      const byItem = Object.fromEntries(r.before.recent.map((x) => [x.item, x]));
+      r.names.forEach((name, i) => {
+        const got = byItem[`ÍTEM-${i}-日本`];
+        assert.ok(got, `ÍTEM-${i}-日本 not in recently viewed: ${JSON.stringify(r.before.recent.map((x) => x.item))}`);
+        // A lone surrogate cannot be UTF-8: it arrives as U+FFFD, the rest exactly.
+        assert.equal(got.name, name.replace('\uD800', '\uFFFD'));
+        assert.equal(got.category, 'calzado/montaña');
+      });
+      assert.deepEqual(r.before.likes.map((l) => l.item), ['ÍTEM-2-日本']);
+      assert.deepEqual(r.before.cart.map((l) => l.item), ['ÍTEM-3-日本']);
+      assert.equal(r.after.recent[0].item, 'ÚLTIMO-🦊');
+      assert.equal(r.after.recent[0].name, 'Zorro 🦊 último');
+      assert.deepEqual(r.after.likes.map((l) => l.item), ['ÍTEM-2-日本'], 'the profile survived the memory growth');
       assertNoPageErrors(page);
     } finally {
       await page.close();
