@@ -49,8 +49,10 @@ function args(...a) {
 // One string argument (the common case: no array).
 const one = (s) => ((s = String(s ?? '')), put(s, x.i(s.length * 3)));
 
-const text = (n) => (n > 0 ? dec.decode(mem().subarray(x.o(), x.o() + n)) : n ? undefined : '');
-const bytes = (n) => (n < 0 ? undefined : mem().slice(x.o(), x.o() + n));
+// The `n` bytes of the last result.
+const out = (n) => mem().subarray(x.o()).subarray(0, n);
+const text = (n) => (n > 0 ? dec.decode(out(n)) : n ? undefined : '');
+const bytes = (n) => (n < 0 ? undefined : out(n).slice());
 
 export class Core {
   constructor(site, client, nonce) {
