@@ -132,8 +132,10 @@ async function wasmOpt(dev) {
   // first and grows down from 1 MiB toward it), so constant offsets fold into
   // loads and stores; --converge repeats -Oz while it still shrinks (together
   // about 0.45 KB gzip, docs/size.md). Flattening and re-relooping the
-  // control flow after a first -Oz gives another 0.28 KB.
-  const args = [rawWasm(false), '--low-memory-unused', '-Oz', '--flatten', '--rereloop', '-Oz', '--converge', ...WASM_FEATURES, '--strip-debug', '--strip-producers', '--strip-target-features', '-o', paths.distWasm];
+  // control flow after a first -Oz gives another 0.28 KB. --reorder-functions
+  // first puts the most called functions at the lowest indices, so calls to them
+  // take the shortest LEB128 immediates (0.26 KB).
+  const args = [rawWasm(false), '--low-memory-unused', '--reorder-functions', '-Oz', '--flatten', '--rereloop', '-Oz', '--converge', ...WASM_FEATURES, '--strip-debug', '--strip-producers', '--strip-target-features', '-o', paths.distWasm];
   const res = await run(bin, args);
   if (res.code !== 0) throw new UserError(`wasm-opt failed:\n${res.output.trim()}`);
 }
