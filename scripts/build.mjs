@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds the browser widget:
-//   1. cargo build --lib --target wasm32-unknown-unknown --profile wasm   (--dev: default dev profile)
+//   1. cargo build --lib --target wasm32-unknown-unknown --profile wasm   (--dev: default dev profile),
+//      twice: without the opt-in features (--no-default-features) and with them
 //   2. wasm-opt -Oz (release only)                        -> www/dist/vitrina_core_bg.wasm
+//                                                            www/dist/vitrina_core_full_bg.wasm
 //   3. esbuild: www/src/loader.js -> www/dist/vitrina.js (iife)
 //               www/src/core.js   -> www/dist/vitrina-core.js (esm, bundles the glue
 //                                    www/src/vitrina_core.js, written by hand: src/web/abi.rs)
@@ -28,6 +30,9 @@ export const paths = {
   distLoader: P('www', 'dist', 'vitrina.js'),
   distCore: P('www', 'dist', 'vitrina-core.js'),
   distWasm: P('www', 'dist', `${OUT_NAME}_bg.wasm`),
+  // With the features a shop opts into (`format: 'json'`, `ldpEpsilon`): the glue
+  // loads it instead when the config asks for one (Cargo.toml [features]).
+  distWasmFull: P('www', 'dist', `${OUT_NAME}_full_bg.wasm`),
   // The shopper's panel: a chunk the module imports the first time the panel opens.
   distPanel: P('www', 'dist', 'panel-dialog.js'),
   npmDir: P('www', 'npm'),
@@ -35,7 +40,12 @@ export const paths = {
   loaderSrc: P('www', 'src', 'loader.js'),
   coreSrc: P('www', 'src', 'core.js'),
 };
-const rawWasm = (dev) => P('target', TARGET, dev ? 'debug' : 'wasm', `${CRATE}.wasm`);
+// The two builds of the wasm: `default` without the opt-in features, `full` with them.
+export const VARIANTS = ['default', 'full'];
+const cargoOut = (dev, dir = P('target')) => path.join(dir, TARGET, dev ? 'debug' : 'wasm', `${CRATE}.wasm`);
+const rawWasm = (dev, v) => P('target', TARGET, dev ? 'debug' : 'wasm', `${CRATE}-${v}.wasm`);
+const distWasm = (v) => (v === 'full' ? paths.distWasmFull : paths.distWasm);
+const featureArgs = (v) => (v === 'full' ? [] : ['--no-default-features']);
 
 // wasm features rustc enables by default for wasm32-unknown-unknown; wasm-opt must accept them
 // (the target_features section normally tells it, these make it explicit).
@@ -94,19 +104,19 @@ function rustSrcPresent() {
   return r.ok && fs.existsSync(path.join(r.stdout.trim(), 'lib', 'rustlib', 'src', 'rust', 'library', 'std'));
 }
 let usedMinimal = false;
-async function cargoBuild(dev) {
+async function cargoBuild(dev, v) {
+  fs.mkdirSync(path.dirname(rawWasm(dev, v)), { recursive: true });
   if (!dev && process.env.VITRINA_PLAIN_STD !== '1' && rustSrcPresent()) {
-    const args = ['build', '--lib', '-p', CRATE, '--target', TARGET, '--profile', 'wasm', '-Zbuild-std=std,panic_abort', '--target-dir', MIN_DIR];
+    const args = ['build', '--lib', '-p', CRATE, ...featureArgs(v), '--target', TARGET, '--profile', 'wasm', '-Zbuild-std=std,panic_abort', '--target-dir', MIN_DIR];
     const env = {
       ...process.env,
       RUSTC_BOOTSTRAP: '1',
       RUSTFLAGS: '-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none',
     };
     const res = await run('cargo', args, { inherit: true, env });
-    const out = path.join(MIN_DIR, TARGET, 'wasm', `${CRATE}.wasm`);
+    const out = cargoOut(false, MIN_DIR);
     if (res.code === 0 && fs.existsSync(out)) {
-      fs.mkdirSync(path.dirname(rawWasm(dev)), { recursive: true });
-      fs.copyFileSync(out, rawWasm(dev));
+      fs.copyFileSync(out, rawWasm(dev, v));
       usedMinimal = true;
       return;
     }
@@ -114,16 +124,17 @@ async function cargoBuild(dev) {
   } else if (!dev) {
     log.info('rust-src is not installed: ordinary release build (run `rustup component add rust-src` for a smaller wasm)');
   }
-  const args = ['build', '--lib', '-p', CRATE, '--target', TARGET, ...(dev ? [] : ['--profile', 'wasm'])];
+  const args = ['build', '--lib', '-p', CRATE, ...featureArgs(v), '--target', TARGET, ...(dev ? [] : ['--profile', 'wasm'])];
   const res = await run('cargo', args, { inherit: true });
   if (res.code !== 0) throw new UserError(`cargo ${args.join(' ')} failed (see the compiler output above).`);
-  if (!fs.existsSync(rawWasm(dev))) throw new UserError(`cargo succeeded but ${rel(rawWasm(dev))} is missing (is the lib crate-type cdylib?).`);
+  if (!fs.existsSync(cargoOut(dev))) throw new UserError(`cargo succeeded but ${rel(cargoOut(dev))} is missing (is the lib crate-type cdylib?).`);
+  fs.copyFileSync(cargoOut(dev), rawWasm(dev, v));
 }
 
-async function wasmOpt(dev) {
+async function wasmOpt(dev, v) {
   fs.mkdirSync(paths.dist, { recursive: true });
   if (dev) {
-    fs.copyFileSync(rawWasm(dev), paths.distWasm);
+    fs.copyFileSync(rawWasm(dev, v), distWasm(v));
     return;
   }
   const bin = P('node_modules', '.bin', 'wasm-opt');
@@ -135,7 +146,7 @@ async function wasmOpt(dev) {
   // control flow after a first -Oz gives another 0.28 KB. --reorder-functions
   // first puts the most called functions at the lowest indices, so calls to them
   // take the shortest LEB128 immediates (0.26 KB).
-  const args = [rawWasm(false), '--low-memory-unused', '--reorder-functions', '-Oz', '--flatten', '--rereloop', '-Oz', '--converge', ...WASM_FEATURES, '--strip-debug', '--strip-producers', '--strip-target-features', '-o', paths.distWasm];
+  const args = [rawWasm(false, v), '--low-memory-unused', '--reorder-functions', '-Oz', '--flatten', '--rereloop', '-Oz', '--converge', ...WASM_FEATURES, '--strip-debug', '--strip-producers', '--strip-target-features', '-o', distWasm(v)];
   const res = await run(bin, args);
   if (res.code !== 0) throw new UserError(`wasm-opt failed:\n${res.output.trim()}`);
 }
@@ -197,7 +208,7 @@ function npmFiles() {
   fs.mkdirSync(paths.npmDist, { recursive: true });
   // What wasm-bindgen wrote here before the glue was written by hand.
   fs.rmSync(path.join(paths.npmDist, `${OUT_NAME}.d.ts`), { force: true });
-  fs.copyFileSync(paths.distWasm, path.join(paths.npmDist, `${OUT_NAME}_bg.wasm`));
+  for (const v of VARIANTS) fs.copyFileSync(distWasm(v), path.join(paths.npmDist, path.basename(distWasm(v))));
   // The shared JS face (www/src/*.js but the script-tag entry points), with the
   // glue, ships as-is in the npm package.
   for (const f of NPM_JS) fs.copyFileSync(P('www', 'src', f), path.join(paths.npmDist, f));
@@ -209,13 +220,15 @@ export async function build({ dev = false, force = false } = {}) {
   const t0 = Date.now();
   const profile = dev ? 'dev' : 'release';
   const jsInputs = () => newestMtime([P('www', 'src')]);
-  const npmOut = [path.join(paths.npmDist, `${OUT_NAME}_bg.wasm`)];
+  const npmOut = VARIANTS.map((v) => path.join(paths.npmDist, path.basename(distWasm(v))));
   for (const f of NPM_JS) npmOut.push(path.join(paths.npmDist, f));
 
-  await step(`wasm (${profile})`, { key: profile, outputs: [rawWasm(dev)], inputs: rustInputs(), force }, () => cargoBuild(dev));
-  await step(dev ? 'wasm copy (dev, no wasm-opt)' : 'wasm-opt -Oz', {
-    key: `${profile}:${mtime(rawWasm(dev))}`, outputs: [paths.distWasm], inputs: mtime(rawWasm(dev)), force,
-  }, () => wasmOpt(dev));
+  for (const v of VARIANTS) {
+    await step(`wasm ${v} (${profile})`, { key: `${profile}:${v}`, outputs: [rawWasm(dev, v)], inputs: rustInputs(), force }, () => cargoBuild(dev, v));
+    await step(`wasm-opt ${v}${dev ? ' (dev: a copy)' : ' -Oz'}`, {
+      key: `${profile}:${mtime(rawWasm(dev, v))}`, outputs: [distWasm(v)], inputs: mtime(rawWasm(dev, v)), force,
+    }, () => wasmOpt(dev, v));
+  }
   await step(`esbuild (${profile})`, {
     key: profile, outputs: [paths.distLoader, paths.distCore, paths.distPanel], inputs: jsInputs(), force,
   }, () => esbuildJs(dev));
@@ -224,13 +237,13 @@ export async function build({ dev = false, force = false } = {}) {
   if (pages.length) log.info(`demo pages written: ${pages.join(', ')}`);
   if (fs.existsSync(paths.npmDir)) {
     await step('npm package files', {
-      key: `${profile}:${mtime(paths.distWasm)}`, outputs: npmOut,
-      inputs: Math.max(mtime(paths.distWasm), jsInputs()), force,
+      key: `${profile}:${mtime(paths.distWasm)}:${mtime(paths.distWasmFull)}`, outputs: npmOut,
+      inputs: Math.max(mtime(paths.distWasm), mtime(paths.distWasmFull), jsInputs()), force,
     }, () => npmFiles());
   }
 
   const rows = [['file', 'raw', 'gzip']];
-  for (const f of [paths.distLoader, paths.distCore, paths.distWasm, paths.distPanel]) {
+  for (const f of [paths.distLoader, paths.distCore, paths.distWasm, paths.distWasmFull, paths.distPanel]) {
     const buf = fs.readFileSync(f);
     rows.push([rel(f), fmtBytes(buf.length), fmtBytes(zlib.gzipSync(buf, { level: 9 }).length)]);
   }

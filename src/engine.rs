@@ -299,7 +299,7 @@ impl Engine {
         if let Some(i) = info {
             i.validate()?;
         }
-        let report = if self.cfg.ldp_e > 0 && (send || report) { self.ldp_signal(&e) } else { None };
+        let report = if cfg!(feature = "ldp") && self.cfg.ldp_e > 0 && (send || report) { self.ldp_signal(&e) } else { None };
         if !self.paused {
             self.profile.touch_session(now, rand);
             let info = info.filter(|i| i.name.is_some() || i.image.is_some() || i.url.is_some());
@@ -363,8 +363,12 @@ impl Engine {
 
     /// Turns the LDP mode on (`epsilon` from 0.1 to 10) or off (`epsilon` 0), with
     /// 128 bits from a cryptographic source to key the report randomness. False
-    /// (and the mode unchanged) for an ε out of range.
+    /// (and the mode unchanged) for an ε out of range, or when built without the
+    /// `ldp` feature.
     pub fn set_ldp(&mut self, epsilon: f64, key: [u32; 4]) -> bool {
+        if !cfg!(feature = "ldp") {
+            return epsilon == 0.0;
+        }
         if epsilon == 0.0 {
             self.cfg.ldp_e = 0;
             return true;
@@ -465,7 +469,7 @@ impl Engine {
             let dropped = if reports { 0 } else { self.dropped };
             let bytes = loop {
                 let (site, evs) = (&self.cfg.site, &rest[..n]);
-                let bytes = if self.cfg.json {
+                let bytes = if cfg!(feature = "json") && self.cfg.json {
                     crate::codec_json::encode_json_parts(site, &client, session, dropped, evs).into_bytes()
                 } else {
                     codec::encode_parts(site, &client, session, dropped, evs)
@@ -1072,6 +1076,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "ldp")]
     fn ldp_mode_sends_reports_instead_of_likes_and_views() {
         let mut e = engine();
         assert!(!e.set_ldp(-1.0, [1, 2, 3, 4]), "ε out of range is refused");
@@ -1132,6 +1137,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "ldp")]
     fn ldp_reports_follow_consent() {
         let mut e = engine();
         e.set_ldp(1.0, [9, 9, 9, 9]);
@@ -1157,7 +1163,37 @@ mod tests {
         assert_eq!(e.profile.recent.len(), 1);
     }
 
+    // The default browser build (`--no-default-features`, scripts/build.mjs)
+    // refuses what it was built without, so the page can say so; the rest works.
     #[test]
+    #[cfg(not(feature = "ldp"))]
+    fn without_the_ldp_feature_ldp_is_refused_and_likes_leave_as_usual() {
+        let mut e = engine();
+        assert!(!e.set_ldp(2.0, [1, 2, 3, 4]), "LDP cannot be turned on");
+        assert!(e.set_ldp(0.0, [1, 2, 3, 4]), "turning it off is fine");
+        assert!(e.begin("like", T));
+        e.set(Field::Item, "SKU-1");
+        e.commit(T, true, 7).unwrap();
+        let (_, batch) = e.next_request().expect("the like is sent");
+        let b = codec::decode(&batch).unwrap();
+        assert_eq!(b.events.len(), 1);
+        assert_eq!(b.events[0].kind, Kind::Like);
+        assert_eq!(b.events[0].item.as_deref(), Some("SKU-1"), "sent as a plain like, not a report");
+    }
+
+    #[test]
+    #[cfg(not(feature = "json"))]
+    fn without_the_json_feature_batches_stay_binary() {
+        let mut e = engine();
+        e.cfg.json = true;
+        view(&mut e, "SKU-1", T).unwrap();
+        let (_, batch) = e.next_request().expect("a batch");
+        assert_eq!(batch[0], codec::MAGIC, "the binary format");
+        assert_eq!(codec::decode(&batch).unwrap().events[0].item.as_deref(), Some("SKU-1"));
+    }
+
+    #[test]
+    #[cfg(feature = "json")]
     fn json_batches_carry_the_same_information() {
         let mut bin = engine();
         let mut json = Engine::new(Config { json: true, ..Config::new("demo") }, [7; 16], 0xabcd);

@@ -40,7 +40,8 @@ struct Serve {
     /// Data directory, created if missing; the database is DIR/vitrina.db.
     #[arg(long, value_name = "DIR", default_value = ".vitrina-data")]
     data: PathBuf,
-    /// Widget files served at the root (/vitrina.js, /vitrina-core.js, /vitrina_core_bg.wasm).
+    /// Widget files served at the root (/vitrina.js, /vitrina-core.js, /vitrina_core_bg.wasm and
+    /// /vitrina_core_full_bg.wasm).
     #[arg(long, value_name = "DIR")]
     widget: Option<PathBuf>,
     /// Demo shop served under /shop/.

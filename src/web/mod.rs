@@ -84,7 +84,8 @@ impl Core {
     /// `denied`; withdrawing empties the outbox at once) and 24 the shop's
     /// consent mode (`opt-in`, `opt-out`, `anonymous`), false if unknown; 25
     /// the shopper paused personalization (events no longer change the
-    /// profile), 26 batches as JSON (`format: 'json'`), 27 searches leave with
+    /// profile), 26 batches as JSON (`format: 'json'`; false in a build without
+    /// the `json` feature), 27 searches leave with
     /// only the category they led to (`search: 'category'`) and 28 Global
     /// Privacy Control or Do Not Track is on, each when `num` is not 0; 29 the
     /// page is visible again (batches may be handed over again when it is left).
@@ -94,7 +95,8 @@ impl Core {
     ///
     /// 33: local differential privacy for likes and views at ε `num` (0.1 to
     /// 10; 0 turns it off), keyed by `text`, 32 hex digits from
-    /// `crypto.getRandomValues` (false for an ε out of range). 34: forgets
+    /// `crypto.getRandomValues` (false for an ε out of range, or in a build
+    /// without the `ldp` feature). 34: forgets
     /// everything and takes the new client id `text` and per-page nonce `num`.
     pub fn set(&mut self, code: u8, text: &str, num: f64, price: f64) -> bool {
         let on = num != 0.0;
@@ -120,7 +122,12 @@ impl Core {
                 self.e.consent.mode = m;
             }
             25 => self.e.paused = on,
-            26 => self.e.cfg.json = on,
+            26 => {
+                if on && !cfg!(feature = "json") {
+                    return false;
+                }
+                self.e.cfg.json = on;
+            }
             27 => self.e.cfg.search_category_only = on,
             28 => self.e.consent.browser_signal = on,
             29 => self.e.visible(),

@@ -71,6 +71,19 @@ vitrina('track', 'custom', { event: 'newsletter-signup', props: { plan: 'pro' } 
     title: 'invalid events (debug)',
     tag: '<script async src="/vitrina.js" data-site="invalid-debug-test" data-endpoint="/v1/collect" data-auto-capture="false" data-debug></script>',
   }),
+  // The wasm build each config loads: the default one, or the full one for JSON batches or LDP.
+  'wasm-default.html': pageHtml({
+    title: 'default wasm',
+    tag: '<script async src="/vitrina.js" data-site="wasm-default" data-endpoint="/v1/collect" data-auto-capture="false"></script>',
+  }),
+  'wasm-json.html': pageHtml({
+    title: 'JSON batches',
+    tag: '<script async src="/vitrina.js" data-site="wasm-json" data-endpoint="/v1/collect" data-auto-capture="false" data-format="json"></script>',
+  }),
+  'wasm-ldp.html': pageHtml({
+    title: 'LDP',
+    tag: '<script async src="/vitrina.js" data-site="wasm-ldp" data-endpoint="/v1/collect" data-auto-capture="false" data-ldp-epsilon="2"></script>',
+  }),
   'stall.html': pageHtml({
     title: 'send fails synchronously',
     tag: '<script async src="/vitrina.js" data-site="stall-test" data-endpoint="/v1/collect" data-auto-capture="false"></script>',
@@ -162,6 +175,41 @@ describe('script tag', () => {
       await page.close();
     }
   });
+
+  // The opt-in features (JSON batches, LDP) are in a larger build of the wasm
+  // (Cargo.toml [features]): a page loads it only when its config asks for one.
+  for (const [file, site, want] of [
+    ['wasm-default.html', 'wasm-default', 'vitrina_core_bg.wasm'],
+    ['wasm-json.html', 'wasm-json', 'vitrina_core_full_bg.wasm'],
+    ['wasm-ldp.html', 'wasm-ldp', 'vitrina_core_full_bg.wasm'],
+  ]) {
+    test(`${file}: loads ${want} only, and its batches are what the config asks for`, async () => {
+      const page = await newPage(browser);
+      try {
+        const bodies = [];
+        const wasmUrls = [];
+        page.on('request', (r) => {
+          if (r.url().endsWith('/v1/collect')) bodies.push(r.postDataBuffer());
+          if (new URL(r.url()).pathname.endsWith('.wasm')) wasmUrls.push(new URL(r.url()).pathname);
+        });
+        await page.goto(`${server.url}/shop/${file}`);
+        await waitForWidget(page);
+        assert.deepEqual(wasmUrls, [`/${want}`], 'the wasm files fetched');
+        await page.evaluate(() => { window.vitrina.like({ item: 'W-1' }); window.vitrina.cartAdd({ item: 'W-2', price: 5 }); return window.vitrina.flush(); });
+        const evs = await waitFor(async () => { const e = await eventsOf(site); return e.length >= 2 && e; }, { message: `2 events of ${site} on the server` });
+        await waitFor(() => bodies.length >= 1, { message: 'a batch request' });
+        const json = bodies[0][0] === 0x7b; // '{'
+        assert.equal(json, site === 'wasm-json', `batch format: first byte ${bodies[0][0]}`);
+        const kinds = evs.map((e) => (e.kind === 'custom' ? e.name : e.kind)).sort();
+        // With LDP, the like leaves only as a randomized report (src/ldp.rs).
+        assert.deepEqual(kinds, site === 'wasm-ldp' ? ['cart-add', 'ldp'] : ['cart-add', 'like'], JSON.stringify(evs));
+        assert.deepEqual(vitrinaWarnings(page), []);
+        assertNoPageErrors(page);
+      } finally {
+        await page.close();
+      }
+    });
+  }
 
   test('status() has the shape of the Status type of www/npm/index.d.ts', async () => {
     const page = await newPage(browser);

@@ -63,7 +63,11 @@ export interface VitrinaConfig {
    * `/popularity`; fetched once per page.
    */
   popularity?: string;
-  /** Where to load the .wasm from, when a bundler cannot resolve it. */
+  /**
+   * Where to load the .wasm from, when a bundler cannot resolve it:
+   * `vitrina_core_bg.wasm`, or `vitrina_core_full_bg.wasm` when `format` is
+   * `'json'` or `ldpEpsilon` is set (those features come in the larger build).
+   */
   wasmUrl?: string | URL;
   /**
    * The shop's rules for every slot: SKUs pinned first, categories boosted

@@ -83,7 +83,9 @@ function startWith(wasm, config) {
   // What the core allows now (src/web/mod.rs state): 1 storage, 2 sending, 4 send now.
   const can = (bit) => !!(core.state() & bit);
   // Settings and rules go through core.set(code, ...) too (src/web/mod.rs set).
-  if (config.format === 'json') core.set(26, '', 1);
+  // False when the wasm was built without the feature (a `wasmUrl` to the default build).
+  const needsFull = (ok, what) => ok || warn(what + ' needs the full build of the wasm: set wasmUrl to vitrina_core_full_bg.wasm');
+  if (config.format === 'json') needsFull(core.set(26, '', 1), 'format "json"');
   if (config.search === 'category') core.set(27, '', 1);
   // The shop's rules for every slot: { pin: ['SKU'], boost: { 'shoes/running': 2, 'sale': 0.5 }, buyAgainDays: 30 }.
   const rules = config.rules && typeof config.rules === 'object' ? config.rules : {};
@@ -98,7 +100,7 @@ function startWith(wasm, config) {
   core.set(28, '', navigator.globalPrivacyControl === true || navigator.doNotTrack === '1' || window.doNotTrack === '1');
   core.set(23, store.get('consent') || 'pending');
   // Likes and views leave only as randomized reports (src/ldp.rs, docs/ldp.md).
-  if (+config.ldpEpsilon > 0) core.set(33, randomHex(16), +config.ldpEpsilon);
+  if (+config.ldpEpsilon > 0) needsFull(core.set(33, randomHex(16), +config.ldpEpsilon), 'ldpEpsilon');
   // Nothing is written before it may be: the client id waits for consent too.
   if (freshId && can(1)) store.set('cid', cid);
   const stored = store.get('profile');
@@ -718,7 +720,8 @@ export function create(init, wasm) {
       try {
         const bad = checkConfig(config);
         if (bad) throw new Error(bad);
-        await init(config.wasmUrl ? { module_or_path: config.wasmUrl } : undefined);
+        // JSON batches and LDP come in a larger build of the wasm, loaded only when asked for.
+        await init({ module_or_path: config.wasmUrl, full: config.format === 'json' || +config.ldpEpsilon > 0 });
         return startWith(wasm, config);
       } catch (e) {
         warn((e && e.message) || String(e));

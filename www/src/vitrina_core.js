@@ -112,16 +112,18 @@ export class Core {
 
 // Loads the wasm once: from `module_or_path` (a URL, Request, Response,
 // bytes or WebAssembly.Module, or a promise of one), by default the file next
-// to this module. Streams it when the server sends application/wasm.
+// to this module: with `full`, the build with the features a shop opts into
+// (JSON batches, LDP; Cargo.toml). Streams it when the server sends application/wasm.
 export default function init(o) {
-  return (loading ||= load(o && o.module_or_path).catch((e) => {
+  return (loading ||= load(o && o.module_or_path, o && o.full).catch((e) => {
     loading = undefined;
     throw e;
   }));
 }
 
-async function load(src) {
-  src = await (src || new URL('vitrina_core_bg.wasm', import.meta.url));
+async function load(src, full) {
+  // Two literal `new URL`s, so that bundlers copy both files.
+  src = await (src || (full ? new URL('vitrina_core_full_bg.wasm', import.meta.url) : new URL('vitrina_core_bg.wasm', import.meta.url)));
   if (typeof src === 'string' || src instanceof URL || (typeof Request === 'function' && src instanceof Request)) src = await fetch(src);
   let r;
   if (typeof Response === 'function' && src instanceof Response) {
