@@ -439,38 +439,51 @@ pub fn parse_price(s: &str) -> Option<i64> {
             end = i + c.len_utf8();
         }
     }
-    let s = s.get(start.unwrap_or(0)..end).unwrap_or("");
+    let b = s.as_bytes().get(start.unwrap_or(0)..end).unwrap_or(&[]);
+    // Bytes from here: every character allowed is ASCII but U+00A0 (C2 A0).
     let mut sep = None;
-    for (i, b) in s.bytes().enumerate() {
-        if b == b'.' || b == b',' {
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' || c == b',' {
             sep = Some(i);
         }
     }
     let (int, frac) = match sep {
-        Some(i) if s.len() - i - 1 <= 2 => (s.get(..i).unwrap_or(""), s.get(i + 1..).unwrap_or("")),
-        _ => (s, ""),
+        Some(i) if b.len() - i <= 3 => (&b[..i], &b[i + 1..]),
+        _ => (b, &[][..]),
     };
+    // Above MAX_PRICE / 100 units the price is refused anyway: no overflow checks.
     let mut v: i64 = 0;
     let mut digits = 0;
-    for c in int.chars() {
-        match c {
-            '0'..='9' => {
-                v = v.checked_mul(10)?.checked_add(c as i64 - '0' as i64)?;
+    let mut i = 0;
+    while i < int.len() {
+        match int[i] {
+            c @ b'0'..=b'9' => {
+                v = v * 10 + (c - b'0') as i64;
+                if v > limits::MAX_PRICE / 100 {
+                    return None;
+                }
                 digits += 1;
             }
-            ' ' | '\u{a0}' | '\'' | '.' | ',' => {}
+            0xC2 if int.get(i + 1) == Some(&0xA0) => i += 1,
+            b' ' | b'\'' | b'.' | b',' => {}
             _ => return None,
         }
+        i += 1;
     }
+    // At most two bytes: tenths and hundredths.
     let mut f = 0;
-    for (i, c) in frac.chars().enumerate() {
-        let d = c.to_digit(10)? as i64;
-        f += if i == 0 { d * 10 } else { d };
+    let mut unit = 10;
+    for &c in frac {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        f += (c - b'0') as i64 * unit;
+        unit = 1;
     }
     if digits == 0 && frac.is_empty() {
         return None;
     }
-    let cents = v.checked_mul(100)?.checked_add(f)?;
+    let cents = v * 100 + f;
     (cents <= limits::MAX_PRICE).then_some(cents)
 }
 
@@ -626,6 +639,13 @@ mod tests {
             (" 1.2.3 ", Some(1230)),
             ("12,345", Some(1234500)),
             ("\u{85}", None),
+            ("10000000", Some(1_000_000_000)),
+            ("10000000,01", None),
+            ("10000001", None),
+            ("1\u{a0}000,5", Some(100050)),
+            ("1à", None),
+            (",5", Some(50)),
+            (".", None),
         ] {
             assert_eq!(parse_price(s), want, "{s}");
         }
@@ -658,13 +678,13 @@ mod tests {
             let cents = v.checked_mul(100)?.checked_add(f)?;
             (cents <= limits::MAX_PRICE).then_some(cents)
         }
-        let alphabet = ['1', '9', '0', '.', ',', ' ', '\u{a0}', '\u{2003}', '\'', 'x', '-', '\u{85}', '\t', 'é'];
+        let alphabet = ['1', '9', '0', '.', ',', ' ', '\u{a0}', '\u{2003}', '\'', 'x', '-', '\u{85}', '\t', 'é', 'à', '\u{1a0}', '5'];
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..50_000 {
+        for _ in 0..300_000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let s: String = (0..(x % 9)).map(|i| alphabet[((x >> (8 + 4 * i)) % alphabet.len() as u64) as usize]).collect();
+            let s: String = (0..(x % 13)).map(|i| alphabet[((x >> (8 + 4 * i)) % alphabet.len() as u64) as usize]).collect();
             assert_eq!(parse_price(&s), old_parse_price(&s), "{s:?}");
         }
         assert_eq!(price_from_f64(89.9), Some(8990));
