@@ -19,7 +19,7 @@ function warn(msg) {
 // String fields of the core's event builder (src/engine.rs: Field; src/web/mod.rs
 // set: 15 price, 16 quantity, 17 dwell, 18 a purchase line, 19 and 21 a custom
 // property's key and value, 20 a new event).
-const F = { item: 0, category: 1, brand: 2, currency: 3, slot: 5, rec: 6, order: 7, query: 9, image: 12 };
+const F = { item: 0, category: 1, brand: 2, currency: 3, slot: 5, rec: 6, order: 7, event: 8, query: 9, image: 12 };
 const FLUSH_DELAY = 1000;
 
 // Random words from a pool refilled 64 at a time: one getRandomValues call per
@@ -55,18 +55,18 @@ export function noop() {
 }
 
 function checkConfig(c) {
-  if (!c || typeof c !== 'object') return 'init() needs a config object such as { site: "my-shop", endpoint: "/v1/collect" }';
+  if (!c || typeof c !== 'object') return 'init() needs a config object such as { site: "my-shop" }';
   if (typeof c.site !== 'string' || !/^[\w.-]{1,64}$/.test(c.site))
-    return 'config "site" must be 1-64 letters, digits, "-", "_" or "."; got ' + JSON.stringify(c.site) + ' (data-site on the script tag, or site in init())';
+    return 'config "site" must be 1-64 letters, digits, "-", "_" or "."; got ' + JSON.stringify(c.site);
   if (c.endpoint != null && c.endpoint !== '' && !cleanUrl(c.endpoint)) return 'config "endpoint" must be an http(s) URL or a path; got ' + JSON.stringify(c.endpoint);
   if (c.transport != null && typeof c.transport !== 'function') return 'config "transport" must be a function (batch) => Promise';
   if (c.headers != null && (typeof c.headers !== 'object' || Object.keys(c.headers).some((k) => typeof c.headers[k] !== 'string')))
-    return 'config "headers" must be an object of strings, such as { "x-api-key": "..." }';
+    return 'config "headers" must be an object of strings';
   if (c.consent != null && !/^(opt-in|opt-out|anonymous)$/.test(c.consent)) return 'config "consent" must be "opt-in", "opt-out" or "anonymous"; got ' + JSON.stringify(c.consent);
   if (c.search != null && c.search !== 'terms' && c.search !== 'category')
-    return 'config "search" must be "terms" (normalized search words are sent) or "category" (only the category a search led to); got ' + JSON.stringify(c.search);
+    return 'config "search" must be "terms" or "category"; got ' + JSON.stringify(c.search);
   if (c.ldpEpsilon != null && c.ldpEpsilon !== '' && !(+c.ldpEpsilon >= 0.1 && +c.ldpEpsilon <= 10))
-    return 'config "ldpEpsilon" must be a number from 0.1 to 10 (smaller is more private); got ' + JSON.stringify(c.ldpEpsilon);
+    return 'config "ldpEpsilon" must be a number from 0.1 to 10; got ' + JSON.stringify(c.ldpEpsilon);
   if (c.format != null && c.format !== 'binary' && c.format !== 'json') return 'config "format" must be "binary" or "json"; got ' + JSON.stringify(c.format);
   return '';
 }
@@ -103,7 +103,7 @@ function startWith(wasm, config) {
   if (freshId && can(1)) store.set('cid', cid);
   const stored = store.get('profile');
   if (stored && !core.load(stored, Date.now())) {
-    warn('the stored profile was unreadable (corrupt or from a newer version) and has been reset');
+    warn('the stored profile was unreadable and has been reset');
     store.remove('profile');
   }
   const box = store.get('outbox');
@@ -207,7 +207,6 @@ function startWith(wasm, config) {
       else if (k === 'quantity' || k === 'qty') core.set(16, '', +x);
       else if (k === 'dwell') core.set(17, '', +x);
       else if (k === 'name') core.set(kind === 'custom' ? 8 : 11, String(x));
-      else if (k === 'event') core.set(8, String(x));
       else if (k === 'url') core.set(kind === 'page' ? 4 : 13, String(x));
       else if (k === 'terms' && Array.isArray(x)) x.forEach((t) => core.set(10, String(t)));
       else if (k === 'lines' && Array.isArray(x))

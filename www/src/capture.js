@@ -65,7 +65,7 @@ export function clickEvent(target, likes, warn) {
     const kind = ACTIONS[action];
     if (!kind) return warn('unknown data-vitrina-action "' + action + '"'), null;
     const holder = el.hasAttribute(A + 'item') ? el : el.closest('[' + A + 'item]');
-    if (!holder) return warn('a data-vitrina-action button has no data-vitrina-item on it or around it'), null;
+    if (!holder) return warn('a data-vitrina-action has no data-vitrina-item on or around it'), null;
     const props = readItem(holder);
     if (kind === 'cart-add' || kind === 'cart-remove') props.quantity = attr(el, 'quantity') || attr(holder, 'quantity') || 1;
     return [kind, props];
