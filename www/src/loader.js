@@ -54,20 +54,11 @@
   var base = s.src.replace(/[^\/?#]*([?#].*)?$/, '');
   import(base + 'vitrina-core.js')
     .then(function (m) {
-      return m.start({
-        site: d.site,
-        endpoint: d.endpoint,
-        lang: d.lang,
-        debug: d.debug != null && d.debug !== 'false',
-        autoCapture: d.autoCapture !== 'false',
-        consent: d.consent,
-        format: d.format,
-        catalog: d.catalog,
-        popularity: d.popularity,
-        model: d.model,
-        ldpEpsilon: d.ldpEpsilon,
-        search: d.search,
+      var c = { debug: d.debug != null && d.debug !== 'false', autoCapture: d.autoCapture !== 'false' };
+      'site endpoint lang consent format catalog popularity model ldpEpsilon search'.split(' ').forEach(function (k) {
+        c[k] = d[k];
       });
+      return m.start(c);
     })
     .then(function (api) {
       queued = (w.vitrina && w.vitrina.q) || queued;
