@@ -54,20 +54,21 @@ export function noop() {
   return api;
 }
 
+// Each setting's check (on a value that is set) and what it must be.
+const CHECKS = [
+  ['site', (x) => typeof x === 'string' && /^[\w.-]{1,64}$/.test(x), '1-64 letters, digits, "-", "_" or "."', 1],
+  ['endpoint', (x) => x === '' || cleanUrl(x), 'an http(s) URL or a path'],
+  ['transport', (x) => typeof x === 'function', 'a function (batch) => Promise'],
+  ['headers', (x) => typeof x === 'object' && !Object.keys(x).some((k) => typeof x[k] !== 'string'), 'an object of strings'],
+  ['consent', (x) => /^(opt-in|opt-out|anonymous)$/.test(x), '"opt-in", "opt-out" or "anonymous"'],
+  ['search', (x) => x === 'terms' || x === 'category', '"terms" or "category"'],
+  ['ldpEpsilon', (x) => x === '' || (+x >= 0.1 && +x <= 10), 'a number from 0.1 to 10'],
+  ['format', (x) => x === 'binary' || x === 'json', '"binary" or "json"'],
+];
 function checkConfig(c) {
   if (!c || typeof c !== 'object') return 'init() needs a config object such as { site: "my-shop" }';
-  if (typeof c.site !== 'string' || !/^[\w.-]{1,64}$/.test(c.site))
-    return 'config "site" must be 1-64 letters, digits, "-", "_" or "."; got ' + JSON.stringify(c.site);
-  if (c.endpoint != null && c.endpoint !== '' && !cleanUrl(c.endpoint)) return 'config "endpoint" must be an http(s) URL or a path; got ' + JSON.stringify(c.endpoint);
-  if (c.transport != null && typeof c.transport !== 'function') return 'config "transport" must be a function (batch) => Promise';
-  if (c.headers != null && (typeof c.headers !== 'object' || Object.keys(c.headers).some((k) => typeof c.headers[k] !== 'string')))
-    return 'config "headers" must be an object of strings';
-  if (c.consent != null && !/^(opt-in|opt-out|anonymous)$/.test(c.consent)) return 'config "consent" must be "opt-in", "opt-out" or "anonymous"; got ' + JSON.stringify(c.consent);
-  if (c.search != null && c.search !== 'terms' && c.search !== 'category')
-    return 'config "search" must be "terms" or "category"; got ' + JSON.stringify(c.search);
-  if (c.ldpEpsilon != null && c.ldpEpsilon !== '' && !(+c.ldpEpsilon >= 0.1 && +c.ldpEpsilon <= 10))
-    return 'config "ldpEpsilon" must be a number from 0.1 to 10; got ' + JSON.stringify(c.ldpEpsilon);
-  if (c.format != null && c.format !== 'binary' && c.format !== 'json') return 'config "format" must be "binary" or "json"; got ' + JSON.stringify(c.format);
+  for (const [k, ok, what, always] of CHECKS)
+    if ((always || c[k] != null) && !ok(c[k])) return 'config "' + k + '" must be ' + what + '; got ' + JSON.stringify(c[k]);
   return '';
 }
 
