@@ -148,7 +148,7 @@ async function wasmOpt(dev) {
 // the catalogue, the model head), the config, the DOM, the public API's return
 // values. That is why `locale`, `props`, `likes`, `erase`, `minCount` (a config
 // setting), `persistent` (a status() field)… are not in it.
-const INTERNAL_PROPS = new RegExp(`^(${[
+export const INTERNAL_PROPS = new RegExp(`^(${[
   'debugWarn', 'currentItem', 'feedData', 'recClick', 'setPaused', 'consentState', 'setConsent',
   'sends', 'nonce', 'record', 'seen', 'live', 'io', 'feed',
   'save_profile', 'add_item', 'add_model', 'shards_needed', 'commit', 'answer', 'batch', 'stored',

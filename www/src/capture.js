@@ -38,8 +38,8 @@ export function readItem(el) {
 
 /** The product of the page: an element with data-vitrina-item outside any list, slot or action. */
 export function pageProduct() {
-  for (const el of document.querySelectorAll('[' + A + 'item]')) {
-    if (!el.closest('[' + A + 'list],[' + A + 'slot],[' + A + 'action]')) return el;
+  for (const el of document.querySelectorAll('[data-vitrina-item]')) {
+    if (!el.closest('[data-vitrina-list],[data-vitrina-slot],[data-vitrina-action]')) return el;
   }
   return null;
 }
@@ -51,11 +51,11 @@ const ACTIONS = { 'cart-add': 'cart-add', 'cart-remove': 'cart-remove', like: 'l
  * (`data-vitrina-action`) inside an item, or a click on a rendered recommendation.
  */
 export function clickEvent(target, likes, warn) {
-  const el = target && target.closest && target.closest('[' + A + 'like],[' + A + 'action],[' + A + 'rec]');
+  const el = target && target.closest && target.closest('[data-vitrina-like],[data-vitrina-action],[data-vitrina-rec]');
   if (!el) return null;
   const like = attr(el, 'like');
   if (like) {
-    const holder = el.closest('[' + A + 'item]');
+    const holder = el.closest('[data-vitrina-item]');
     const props = holder && attr(holder, 'item') === like ? readItem(holder) : {};
     props.item = like;
     return [likes(like) ? 'unlike' : 'like', props, like];
@@ -64,7 +64,7 @@ export function clickEvent(target, likes, warn) {
   if (action) {
     const kind = ACTIONS[action];
     if (!kind) return warn('unknown data-vitrina-action "' + action + '"'), null;
-    const holder = el.hasAttribute(A + 'item') ? el : el.closest('[' + A + 'item]');
+    const holder = el.hasAttribute('data-vitrina-item') ? el : el.closest('[data-vitrina-item]');
     if (!holder) return warn('a data-vitrina-action has no data-vitrina-item on or around it'), null;
     const props = readItem(holder);
     if (kind === 'cart-add' || kind === 'cart-remove') props.quantity = attr(el, 'quantity') || attr(holder, 'quantity') || 1;
@@ -77,8 +77,8 @@ export function clickEvent(target, likes, warn) {
 
 /** The list an element of a product list belongs to, as [item element, list name], or null. */
 function inList(el) {
-  const holder = el && el.closest && el.closest('[' + A + 'item]');
-  const list = holder && holder.closest('[' + A + 'list]');
+  const holder = el && el.closest && el.closest('[data-vitrina-item]');
+  const list = holder && holder.closest('[data-vitrina-list]');
   return list ? [holder, attr(list, 'list') || 'list'] : null;
 }
 
@@ -123,7 +123,7 @@ export function watchLists(seen) {
     { threshold: 0.5 },
   );
   const scan = (all) => {
-    for (const el of document.querySelectorAll('[' + A + 'list] [' + A + 'item]')) {
+    for (const el of document.querySelectorAll('[data-vitrina-list] [data-vitrina-item]')) {
       if (all || !watched.has(el)) watched.add(el), io.observe(el);
     }
   };
