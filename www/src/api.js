@@ -126,7 +126,7 @@ function startWith(wasm, config) {
   let currency = config.currency || '';
   let view = null; // the product page being viewed: { props, since, acc }
   let lastUrl = location.pathname + location.search;
-  const timers = { save: 0, flush: 0, retry: 0, render: 0, model: 0 };
+  const timers = {}; // save, flush, retry, render, model
   let inflight = false;
   let retryAt = 0;
   // Other tabs of the shop, told about every event recorded here (src/engine.rs
@@ -234,15 +234,17 @@ function startWith(wasm, config) {
     const t = timers[name];
     if (t && !replace && (ms > 0 || t.now)) return;
     if (t) clearTimeout(t.id);
-    timers[name] = { now: ms === 0, id: 0 };
-    timers[name].id = setTimeout(() => {
-      timers[name] = 0;
-      try {
-        f();
-      } catch (e) {
-        warn('internal error: ' + (e && e.message));
-      }
-    }, ms);
+    timers[name] = {
+      now: ms === 0,
+      id: setTimeout(() => {
+        timers[name] = 0;
+        try {
+          f();
+        } catch (e) {
+          warn('internal error: ' + (e && e.message));
+        }
+      }, ms),
+    };
   }
 
   // ---- storage
@@ -297,7 +299,7 @@ function startWith(wasm, config) {
           ? Promise.resolve(transport(body)).then(() => [200, -1])
           : postTo(body, body.length < 65000).then((r) => [
               r.status,
-              r.headers.has('Retry-After') ? parseFloat(r.headers.get('Retry-After')) : -1,
+              parseFloat(r.headers.get('Retry-After') ?? -1),
             ]),
       )
       .then(
@@ -553,20 +555,20 @@ function startWith(wasm, config) {
     online: () => pump(true),
     // Another tab wrote: join its profile, take its batches, its consent choice
     // or its erase (a new client id).
-    storage(ev) {
-      if (ev.key === 'vitrina:profile' && ev.newValue && core.load(ev.newValue, Date.now(), 1)) render();
-      else if (ev.key === 'vitrina:outbox' && ev.newValue) core.load(ev.newValue, 0, 2);
-      else if (ev.key === 'vitrina:consent' && ev.newValue) core.set(23, ev.newValue);
-      else if (ev.key === 'vitrina:erased' && ev.newValue && ev.newValue !== core.client()) {
-        core.set(34, ev.newValue, rand32());
+    storage({ key, newValue: x }) {
+      if (key === 'vitrina:profile' && x && core.load(x, Date.now(), 1)) render();
+      else if (key === 'vitrina:outbox' && x) core.load(x, 0, 2);
+      else if (key === 'vitrina:consent' && x) core.set(23, x);
+      else if (key === 'vitrina:erased' && x && x !== core.client()) {
+        core.set(34, x, rand32());
         view = null;
         render();
-      } else if (ev.key === 'vitrina:cid' && /^[0-9a-f]{32}$/.test(ev.newValue || '') && ev.newValue !== core.client()) {
+      } else if (key === 'vitrina:cid' && /^[0-9a-f]{32}$/.test(x || '') && x !== core.client()) {
         // Tabs of a first visit each made an id: all take the smallest, so one
         // browser is one client.
-        if (ev.newValue < core.client()) core.set(22, ev.newValue);
+        if (x < core.client()) core.set(22, x);
         else if (can(1)) store.set('cid', core.client());
-      } else if (ev.key === null) render();
+      } else if (key === null) render();
     },
     popstate: onRoute,
   };
@@ -656,14 +658,13 @@ function startWith(wasm, config) {
     // the words when the shop configures search: 'category'.
     search: safe((query, o) => record('search', { query: String(query), category: o && o.category }), false),
     page: safe((url) => record('page', url ? { url: String(url) } : {}), false),
-    flush: () =>
-      new Promise((resolve) => {
-        try {
-          save();
-          pump(true);
-        } catch (e) {}
-        resolve();
-      }),
+    flush: () => {
+      try {
+        save();
+        pump(true);
+      } catch (e) {}
+      return Promise.resolve();
+    },
     profile: safe(v.profile, null),
     status: safe(
       () => ({

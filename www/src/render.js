@@ -27,7 +27,7 @@ const nf = (key, lang, opts) => {
 export const fmtCount = (n, lang) => nf('c' + lang, lang, { notation: 'compact', maximumFractionDigits: 1 }).format(n);
 /** Hundredths as money; `d` the fraction digits (2 by default). */
 export const fmtMoney = (cents, cur, lang, d = 2) =>
-  nf(cur + lang + d, lang, cur ? { style: 'currency', currency: cur, minimumFractionDigits: d, maximumFractionDigits: d } : { minimumFractionDigits: d, maximumFractionDigits: d }).format(cents / 100);
+  nf(cur + lang + d, lang, { ...(cur && { style: 'currency', currency: cur }), minimumFractionDigits: d, maximumFractionDigits: d }).format(cents / 100);
 /** The page's currency: the last event's, else the first the markup names. */
 export const money = (v) => v.currency() || attr(document.querySelector('[data-vitrina-currency]') || document.body, 'currency');
 
