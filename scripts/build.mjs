@@ -141,18 +141,20 @@ async function wasmOpt(dev) {
 }
 
 // Property names of the module's own objects, shortened in the release build
-// (about 0.1 KB gzip): the context render.js and the panel get (api.js `v`), the
-// glue's Core methods, the storage (storage.js) and the page's view. esbuild
+// (about 0.11 KB gzip): the context render.js and the panel get (api.js `v`), the
+// glue's Core methods, the storage (storage.js), the page's view, the like counts
+// (feedData.base) and render.js's helpers handed to the panel (panel.js). esbuild
 // renames every `.name` and `name:` in the module and the panel chunk alike, so a
 // name here must never be read from or given to anything else: JSON (the feed,
 // the catalogue, the model head), the config, the DOM, the public API's return
-// values. That is why `locale`, `props`, `likes`, `erase`, `minCount` (a config
-// setting), `persistent` (a status() field)… are not in it.
+// values, messages between tabs (which may run another version). That is why
+// `props`, `likes`, `erase`, `hello`, `minCount` (a config setting), `persistent`
+// (a status() field), `paused` (could become a recommend() option)… are not in it.
 export const INTERNAL_PROPS = new RegExp(`^(${[
   'debugWarn', 'currentItem', 'feedData', 'recClick', 'setPaused', 'consentState', 'setConsent',
   'sends', 'nonce', 'record', 'seen', 'live', 'io', 'feed',
   'save_profile', 'add_item', 'add_model', 'shards_needed', 'commit', 'answer', 'batch', 'stored',
-  'why', 'since', 'acc',
+  'why', 'since', 'acc', 'core', 'locale', 'base', 'VARS', 'catLabel', 'el', 'fmtMoney', 'money', 'shadow',
 ].join('|')})$`);
 
 async function esbuildJs(dev) {
