@@ -76,7 +76,7 @@ function startWith(wasm, config) {
   const debug = !!config.debug;
   const debugWarn = (m) => debug && warn(m);
   const store = openStorage();
-  if (!store.persistent()) debugWarn(store.why() + '; keeping data in memory for this page only');
+  if (!store.persistent()) debugWarn(store.why() + '; keeping data in memory');
   let cid = store.get('cid');
   const freshId = !/^[0-9a-f]{32}$/.test(cid || '');
   if (freshId) cid = randomHex(16);
@@ -114,7 +114,7 @@ function startWith(wasm, config) {
   // Extra request headers for the shop's backend (an API key, say). Any header
   // beyond the CORS-safelisted ones makes a cross-origin backend answer a
   // preflight first.
-  const headers = config.headers && typeof config.headers === 'object' ? Object.assign({}, config.headers) : undefined;
+  const headers = config.headers ? { ...config.headers } : undefined; // an object (checkConfig)
   const transport = config.transport || null;
   // A request to the endpoint; bodies go without a Content-Type (no CORS preflight).
   const postTo = (body, keepalive) => fetch(endpoint, { method: 'POST', body, headers, keepalive, credentials: 'omit', referrerPolicy: 'no-referrer' });
@@ -329,7 +329,7 @@ function startWith(wasm, config) {
         }
         post(body, (status, retryAfter) => {
           const wait = core.answer(status, isNaN(retryAfter) ? -1 : retryAfter, Math.random());
-          if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); it will not be retried');
+          if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); not retried');
           saveOutbox();
           if (wait < 0) return step();
           inflight = false;

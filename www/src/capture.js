@@ -44,8 +44,6 @@ export function pageProduct() {
   return null;
 }
 
-const ACTIONS = { 'cart-add': 'cart-add', 'cart-remove': 'cart-remove', like: 'like', share: 'share' };
-
 /**
  * What a click means, as [kind, props] or null: a like button, an action button
  * (`data-vitrina-action`) inside an item, or a click on a rendered recommendation.
@@ -62,13 +60,13 @@ export function clickEvent(target, likes, warn) {
   }
   const action = attr(el, 'action');
   if (action) {
-    const kind = ACTIONS[action];
-    if (!kind) return warn('unknown data-vitrina-action "' + action + '"'), null;
+    if (!/^(cart-add|cart-remove|like|share)$/.test(action)) return warn('unknown data-vitrina-action "' + action + '"'), null;
     const holder = el.hasAttribute('data-vitrina-item') ? el : el.closest('[data-vitrina-item]');
     if (!holder) return warn('a data-vitrina-action has no data-vitrina-item on or around it'), null;
     const props = readItem(holder);
-    if (kind === 'cart-add' || kind === 'cart-remove') props.quantity = attr(el, 'quantity') || attr(holder, 'quantity') || 1;
-    return [kind, props];
+    // cart-add, cart-remove
+    if (action[0] === 'c') props.quantity = attr(el, 'quantity') || attr(holder, 'quantity') || 1;
+    return [action, props];
   }
   const rec = attr(el, 'rec');
   if (rec) return ['rec-click', { item: attr(el, 'rec-item'), rec, slot: attr(el, 'rec-slot') }];
