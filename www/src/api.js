@@ -521,10 +521,9 @@ function startWith(wasm, config) {
   }
   let lists = null;
   function onRoute() {
-    const url = location.pathname + location.search;
-    if (url === lastUrl && !config.hashRoutes) return;
-    if (config.hashRoutes && url + location.hash === lastUrl) return;
-    lastUrl = config.hashRoutes ? url + location.hash : url;
+    const url = location.pathname + location.search + (config.hashRoutes ? location.hash : '');
+    if (url === lastUrl) return;
+    lastUrl = url;
     endView();
     // Let the router render the new route before reading it.
     setTimeout(scan, 0);
@@ -542,13 +541,15 @@ function startWith(wasm, config) {
     },
     visibilitychange() {
       if (document.visibilityState === 'hidden') leave(true);
-      else core.set(29, '');
-      if (document.visibilityState !== 'hidden' && view && view.since == null) {
-        // Back: keep timing, unless another page already reported this view
-        // (it took our stored view after we were gone long enough).
-        if (can(1) && !store.get('view:' + nonce)) view = null;
-        else view.since = performance.now();
-        store.remove('view:' + nonce);
+      else {
+        core.set(29, '');
+        if (view && view.since == null) {
+          // Back: keep timing, unless another page already reported this view
+          // (it took our stored view after we were gone long enough).
+          if (can(1) && !store.get('view:' + nonce)) view = null;
+          else view.since = performance.now();
+          store.remove('view:' + nonce);
+        }
       }
     },
     pagehide: leave,
