@@ -294,16 +294,10 @@ function startWith(wasm, config) {
   // fetch or the shop's transport throws synchronously.
   function post(body, done) {
     Promise.resolve()
-      .then(() =>
-        transport
-          ? Promise.resolve(transport(body)).then(() => [200, -1])
-          : postTo(body, body.length < 65000).then((r) => [
-              r.status,
-              parseFloat(r.headers.get('Retry-After') ?? -1),
-            ]),
-      )
+      .then(() => (transport ? transport(body) : postTo(body, body.length < 65000)))
+      .then((r) => (transport ? [200, -1] : [r.status, parseFloat(r.headers.get('Retry-After') ?? -1)]))
       .then(
-        (a) => done(a[0], a[1]),
+        (a) => done(...a),
         () => done(0, -1),
       );
   }
@@ -351,7 +345,7 @@ function startWith(wasm, config) {
     const locks = navigator.locks;
     if (locks && locks.request) {
       locks
-        .request('vitrina:send', { ifAvailable: true }, (lock) => (lock ? new Promise((done) => f(done)) : busy()))
+        .request('vitrina:send', { ifAvailable: true }, (lock) => (lock ? new Promise(f) : busy()))
         .catch(busy);
       return;
     }

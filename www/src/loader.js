@@ -27,7 +27,7 @@
   // Until the module is here, calls are queued exactly as the snippet does.
   if (!w.vitrina || !w.vitrina.q) {
     var q = function () {
-      (q.q = q.q || []).push(arguments);
+      q.q.push(arguments);
     };
     q.q = queued;
     w.vitrina = q;
