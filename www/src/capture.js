@@ -3,17 +3,14 @@
 
 const A = 'data-vitrina-';
 
-export const attr = (el, name) => {
-  const v = el.getAttribute(A + name);
-  const t = v == null ? '' : v.trim();
-  return t === '' ? undefined : t;
-};
+/** The trimmed value of data-vitrina-`name`; undefined when it is missing or blank. */
+export const attr = (el, name) => (el.getAttribute(A + name) || '').trim() || undefined;
 
 /** Resolves a URL from the page to a same-origin path or an http(s) URL; anything else is refused. */
 export function cleanUrl(u) {
   try {
     const url = new URL(u, document.baseURI);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    if (!/^https?:$/.test(url.protocol)) return undefined;
     return url.origin === location.origin ? url.pathname + url.search : url.href;
   } catch (e) {
     return undefined;
