@@ -19,7 +19,7 @@ function warn(msg) {
 // String fields of the core's event builder (src/engine.rs: Field; src/web/mod.rs
 // set: 15 price, 16 quantity, 17 dwell, 18 a purchase line, 19 and 21 a custom
 // property's key and value, 20 a new event).
-const F = { item: 0, category: 1, brand: 2, currency: 3, slot: 5, rec: 6, order: 7, query: 9, image: 12 };
+const F = { item: 0, category: 1, brand: 2, currency: 3, slot: 5, rec: 6, order: 7, event: 8, query: 9, image: 12 };
 const FLUSH_DELAY = 1000;
 
 // Random words from a pool refilled 64 at a time: one getRandomValues call per
@@ -54,20 +54,21 @@ export function noop() {
   return api;
 }
 
+// Each setting's check (on a value that is set) and what it must be.
+const CHECKS = [
+  ['site', (x) => typeof x === 'string' && /^[\w.-]{1,64}$/.test(x), '1-64 letters, digits, "-", "_" or "."', 1],
+  ['endpoint', (x) => x === '' || cleanUrl(x), 'an http(s) URL or a path'],
+  ['transport', (x) => typeof x === 'function', 'a function (batch) => Promise'],
+  ['headers', (x) => typeof x === 'object' && !Object.keys(x).some((k) => typeof x[k] !== 'string'), 'an object of strings'],
+  ['consent', (x) => /^(opt-in|opt-out|anonymous)$/.test(x), '"opt-in", "opt-out" or "anonymous"'],
+  ['search', (x) => x === 'terms' || x === 'category', '"terms" or "category"'],
+  ['ldpEpsilon', (x) => x === '' || (+x >= 0.1 && +x <= 10), 'a number from 0.1 to 10'],
+  ['format', (x) => x === 'binary' || x === 'json', '"binary" or "json"'],
+];
 function checkConfig(c) {
-  if (!c || typeof c !== 'object') return 'init() needs a config object such as { site: "my-shop", endpoint: "/v1/collect" }';
-  if (typeof c.site !== 'string' || !/^[\w.-]{1,64}$/.test(c.site))
-    return 'config "site" must be 1-64 letters, digits, "-", "_" or "."; got ' + JSON.stringify(c.site) + ' (data-site on the script tag, or site in init())';
-  if (c.endpoint != null && c.endpoint !== '' && !cleanUrl(c.endpoint)) return 'config "endpoint" must be an http(s) URL or a path; got ' + JSON.stringify(c.endpoint);
-  if (c.transport != null && typeof c.transport !== 'function') return 'config "transport" must be a function (batch) => Promise';
-  if (c.headers != null && (typeof c.headers !== 'object' || Object.keys(c.headers).some((k) => typeof c.headers[k] !== 'string')))
-    return 'config "headers" must be an object of strings, such as { "x-api-key": "..." }';
-  if (c.consent != null && !/^(opt-in|opt-out|anonymous)$/.test(c.consent)) return 'config "consent" must be "opt-in", "opt-out" or "anonymous"; got ' + JSON.stringify(c.consent);
-  if (c.search != null && c.search !== 'terms' && c.search !== 'category')
-    return 'config "search" must be "terms" (normalized search words are sent) or "category" (only the category a search led to); got ' + JSON.stringify(c.search);
-  if (c.ldpEpsilon != null && c.ldpEpsilon !== '' && !(+c.ldpEpsilon >= 0.1 && +c.ldpEpsilon <= 10))
-    return 'config "ldpEpsilon" must be a number from 0.1 to 10 (smaller is more private); got ' + JSON.stringify(c.ldpEpsilon);
-  if (c.format != null && c.format !== 'binary' && c.format !== 'json') return 'config "format" must be "binary" or "json"; got ' + JSON.stringify(c.format);
+  if (!c || typeof c !== 'object') return 'init() needs a config object such as { site: "my-shop" }';
+  for (const [k, ok, what, always] of CHECKS)
+    if ((always || c[k] != null) && !ok(c[k])) return 'config "' + k + '" must be ' + what + '; got ' + JSON.stringify(c[k]);
   return '';
 }
 
@@ -75,7 +76,7 @@ function startWith(wasm, config) {
   const debug = !!config.debug;
   const debugWarn = (m) => debug && warn(m);
   const store = openStorage();
-  if (!store.persistent()) debugWarn(store.why() + '; keeping data in memory for this page only');
+  if (!store.persistent()) debugWarn(store.why() + '; keeping data in memory');
   let cid = store.get('cid');
   const freshId = !/^[0-9a-f]{32}$/.test(cid || '');
   if (freshId) cid = randomHex(16);
@@ -105,7 +106,7 @@ function startWith(wasm, config) {
   if (freshId && can(1)) store.set('cid', cid);
   const stored = store.get('profile');
   if (stored && !core.load(stored, Date.now())) {
-    warn('the stored profile was unreadable (corrupt or from a newer version) and has been reset');
+    warn('the stored profile was unreadable and has been reset');
     store.remove('profile');
   }
   const box = store.get('outbox');
@@ -115,7 +116,7 @@ function startWith(wasm, config) {
   // Extra request headers for the shop's backend (an API key, say). Any header
   // beyond the CORS-safelisted ones makes a cross-origin backend answer a
   // preflight first.
-  const headers = config.headers && typeof config.headers === 'object' ? Object.assign({}, config.headers) : undefined;
+  const headers = config.headers ? { ...config.headers } : undefined; // an object (checkConfig)
   const transport = config.transport || null;
   // A request to the endpoint; bodies go without a Content-Type (no CORS preflight).
   const postTo = (body, keepalive) => fetch(endpoint, { method: 'POST', body, headers, keepalive, credentials: 'omit', referrerPolicy: 'no-referrer' });
@@ -127,7 +128,7 @@ function startWith(wasm, config) {
   let currency = config.currency || '';
   let view = null; // the product page being viewed: { props, since, acc }
   let lastUrl = location.pathname + location.search;
-  const timers = { save: 0, flush: 0, retry: 0, render: 0, model: 0 };
+  const timers = {}; // save, flush, retry, render, model
   let inflight = false;
   let retryAt = 0;
   // Other tabs of the shop, told about every event recorded here (src/engine.rs
@@ -209,7 +210,6 @@ function startWith(wasm, config) {
       else if (k === 'quantity' || k === 'qty') core.set(16, '', +x);
       else if (k === 'dwell') core.set(17, '', +x);
       else if (k === 'name') core.set(kind === 'custom' ? 8 : 11, String(x));
-      else if (k === 'event') core.set(8, String(x));
       else if (k === 'url') core.set(kind === 'page' ? 4 : 13, String(x));
       else if (k === 'terms' && Array.isArray(x)) x.forEach((t) => core.set(10, String(t)));
       else if (k === 'lines' && Array.isArray(x))
@@ -236,15 +236,17 @@ function startWith(wasm, config) {
     const t = timers[name];
     if (t && !replace && (ms > 0 || t.now)) return;
     if (t) clearTimeout(t.id);
-    timers[name] = { now: ms === 0, id: 0 };
-    timers[name].id = setTimeout(() => {
-      timers[name] = 0;
-      try {
-        f();
-      } catch (e) {
-        warn('internal error: ' + (e && e.message));
-      }
-    }, ms);
+    timers[name] = {
+      now: ms === 0,
+      id: setTimeout(() => {
+        timers[name] = 0;
+        try {
+          f();
+        } catch (e) {
+          warn('internal error: ' + (e && e.message));
+        }
+      }, ms),
+    };
   }
 
   // ---- storage
@@ -294,16 +296,10 @@ function startWith(wasm, config) {
   // fetch or the shop's transport throws synchronously.
   function post(body, done) {
     Promise.resolve()
-      .then(() =>
-        transport
-          ? Promise.resolve(transport(body)).then(() => [200, -1])
-          : postTo(body, body.length < 65000).then((r) => [
-              r.status,
-              r.headers.has('Retry-After') ? parseFloat(r.headers.get('Retry-After')) : -1,
-            ]),
-      )
+      .then(() => (transport ? transport(body) : postTo(body, body.length < 65000)))
+      .then((r) => (transport ? [200, -1] : [r.status, parseFloat(r.headers.get('Retry-After') ?? -1)]))
       .then(
-        (a) => done(a[0], a[1]),
+        (a) => done(...a),
         () => done(0, -1),
       );
   }
@@ -329,7 +325,7 @@ function startWith(wasm, config) {
         }
         post(body, (status, retryAfter) => {
           const wait = core.answer(status, isNaN(retryAfter) ? -1 : retryAfter, Math.random());
-          if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); it will not be retried');
+          if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); not retried');
           saveOutbox();
           if (wait < 0) return step();
           inflight = false;
@@ -351,7 +347,7 @@ function startWith(wasm, config) {
     const locks = navigator.locks;
     if (locks && locks.request) {
       locks
-        .request('vitrina:send', { ifAvailable: true }, (lock) => (lock ? new Promise((done) => f(done)) : busy()))
+        .request('vitrina:send', { ifAvailable: true }, (lock) => (lock ? new Promise(f) : busy()))
         .catch(busy);
       return;
     }
@@ -521,10 +517,9 @@ function startWith(wasm, config) {
   }
   let lists = null;
   function onRoute() {
-    const url = location.pathname + location.search;
-    if (url === lastUrl && !config.hashRoutes) return;
-    if (config.hashRoutes && url + location.hash === lastUrl) return;
-    lastUrl = config.hashRoutes ? url + location.hash : url;
+    const url = location.pathname + location.search + (config.hashRoutes ? location.hash : '');
+    if (url === lastUrl) return;
+    lastUrl = url;
     endView();
     // Let the router render the new route before reading it.
     setTimeout(scan, 0);
@@ -542,33 +537,35 @@ function startWith(wasm, config) {
     },
     visibilitychange() {
       if (document.visibilityState === 'hidden') leave(true);
-      else core.set(29, '');
-      if (document.visibilityState !== 'hidden' && view && view.since == null) {
-        // Back: keep timing, unless another page already reported this view
-        // (it took our stored view after we were gone long enough).
-        if (can(1) && !store.get('view:' + nonce)) view = null;
-        else view.since = performance.now();
-        store.remove('view:' + nonce);
+      else {
+        core.set(29, '');
+        if (view && view.since == null) {
+          // Back: keep timing, unless another page already reported this view
+          // (it took our stored view after we were gone long enough).
+          if (can(1) && !store.get('view:' + nonce)) view = null;
+          else view.since = performance.now();
+          store.remove('view:' + nonce);
+        }
       }
     },
     pagehide: leave,
     online: () => pump(true),
     // Another tab wrote: join its profile, take its batches, its consent choice
     // or its erase (a new client id).
-    storage(ev) {
-      if (ev.key === 'vitrina:profile' && ev.newValue && core.load(ev.newValue, Date.now(), 1)) render();
-      else if (ev.key === 'vitrina:outbox' && ev.newValue) core.load(ev.newValue, 0, 2);
-      else if (ev.key === 'vitrina:consent' && ev.newValue) core.set(23, ev.newValue);
-      else if (ev.key === 'vitrina:erased' && ev.newValue && ev.newValue !== core.client()) {
-        core.set(34, ev.newValue, rand32());
+    storage({ key, newValue: x }) {
+      if (key === 'vitrina:profile' && x && core.load(x, Date.now(), 1)) render();
+      else if (key === 'vitrina:outbox' && x) core.load(x, 0, 2);
+      else if (key === 'vitrina:consent' && x) core.set(23, x);
+      else if (key === 'vitrina:erased' && x && x !== core.client()) {
+        core.set(34, x, rand32());
         view = null;
         render();
-      } else if (ev.key === 'vitrina:cid' && /^[0-9a-f]{32}$/.test(ev.newValue || '') && ev.newValue !== core.client()) {
+      } else if (key === 'vitrina:cid' && /^[0-9a-f]{32}$/.test(x || '') && x !== core.client()) {
         // Tabs of a first visit each made an id: all take the smallest, so one
         // browser is one client.
-        if (ev.newValue < core.client()) core.set(22, ev.newValue);
+        if (x < core.client()) core.set(22, x);
         else if (can(1)) store.set('cid', core.client());
-      } else if (ev.key === null) render();
+      } else if (key === null) render();
     },
     popstate: onRoute,
   };
@@ -658,14 +655,13 @@ function startWith(wasm, config) {
     // the words when the shop configures search: 'category'.
     search: safe((query, o) => record('search', { query: String(query), category: o && o.category }), false),
     page: safe((url) => record('page', url ? { url: String(url) } : {}), false),
-    flush: () =>
-      new Promise((resolve) => {
-        try {
-          save();
-          pump(true);
-        } catch (e) {}
-        resolve();
-      }),
+    flush: () => {
+      try {
+        save();
+        pump(true);
+      } catch (e) {}
+      return Promise.resolve();
+    },
     profile: safe(v.profile, null),
     status: safe(
       () => ({

@@ -3,17 +3,14 @@
 
 const A = 'data-vitrina-';
 
-export const attr = (el, name) => {
-  const v = el.getAttribute(A + name);
-  const t = v == null ? '' : v.trim();
-  return t === '' ? undefined : t;
-};
+/** The trimmed value of data-vitrina-`name`; undefined when it is missing or blank. */
+export const attr = (el, name) => (el.getAttribute(A + name) || '').trim() || undefined;
 
 /** Resolves a URL from the page to a same-origin path or an http(s) URL; anything else is refused. */
 export function cleanUrl(u) {
   try {
     const url = new URL(u, document.baseURI);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    if (!/^https?:$/.test(url.protocol)) return undefined;
     return url.origin === location.origin ? url.pathname + url.search : url.href;
   } catch (e) {
     return undefined;
@@ -38,37 +35,35 @@ export function readItem(el) {
 
 /** The product of the page: an element with data-vitrina-item outside any list, slot or action. */
 export function pageProduct() {
-  for (const el of document.querySelectorAll('[' + A + 'item]')) {
-    if (!el.closest('[' + A + 'list],[' + A + 'slot],[' + A + 'action]')) return el;
+  for (const el of document.querySelectorAll('[data-vitrina-item]')) {
+    if (!el.closest('[data-vitrina-list],[data-vitrina-slot],[data-vitrina-action]')) return el;
   }
   return null;
 }
-
-const ACTIONS = { 'cart-add': 'cart-add', 'cart-remove': 'cart-remove', like: 'like', share: 'share' };
 
 /**
  * What a click means, as [kind, props] or null: a like button, an action button
  * (`data-vitrina-action`) inside an item, or a click on a rendered recommendation.
  */
 export function clickEvent(target, likes, warn) {
-  const el = target && target.closest && target.closest('[' + A + 'like],[' + A + 'action],[' + A + 'rec]');
+  const el = target && target.closest && target.closest('[data-vitrina-like],[data-vitrina-action],[data-vitrina-rec]');
   if (!el) return null;
   const like = attr(el, 'like');
   if (like) {
-    const holder = el.closest('[' + A + 'item]');
+    const holder = el.closest('[data-vitrina-item]');
     const props = holder && attr(holder, 'item') === like ? readItem(holder) : {};
     props.item = like;
     return [likes(like) ? 'unlike' : 'like', props, like];
   }
   const action = attr(el, 'action');
   if (action) {
-    const kind = ACTIONS[action];
-    if (!kind) return warn('unknown data-vitrina-action "' + action + '"'), null;
-    const holder = el.hasAttribute(A + 'item') ? el : el.closest('[' + A + 'item]');
-    if (!holder) return warn('a data-vitrina-action button has no data-vitrina-item on it or around it'), null;
+    if (!/^(cart-add|cart-remove|like|share)$/.test(action)) return warn('unknown data-vitrina-action "' + action + '"'), null;
+    const holder = el.hasAttribute('data-vitrina-item') ? el : el.closest('[data-vitrina-item]');
+    if (!holder) return warn('a data-vitrina-action has no data-vitrina-item on or around it'), null;
     const props = readItem(holder);
-    if (kind === 'cart-add' || kind === 'cart-remove') props.quantity = attr(el, 'quantity') || attr(holder, 'quantity') || 1;
-    return [kind, props];
+    // cart-add, cart-remove
+    if (action[0] === 'c') props.quantity = attr(el, 'quantity') || attr(holder, 'quantity') || 1;
+    return [action, props];
   }
   const rec = attr(el, 'rec');
   if (rec) return ['rec-click', { item: attr(el, 'rec-item'), rec, slot: attr(el, 'rec-slot') }];
@@ -77,8 +72,8 @@ export function clickEvent(target, likes, warn) {
 
 /** The list an element of a product list belongs to, as [item element, list name], or null. */
 function inList(el) {
-  const holder = el && el.closest && el.closest('[' + A + 'item]');
-  const list = holder && holder.closest('[' + A + 'list]');
+  const holder = el && el.closest && el.closest('[data-vitrina-item]');
+  const list = holder && holder.closest('[data-vitrina-list]');
   return list ? [holder, attr(list, 'list') || 'list'] : null;
 }
 
@@ -123,7 +118,7 @@ export function watchLists(seen) {
     { threshold: 0.5 },
   );
   const scan = (all) => {
-    for (const el of document.querySelectorAll('[' + A + 'list] [' + A + 'item]')) {
+    for (const el of document.querySelectorAll('[data-vitrina-list] [data-vitrina-item]')) {
       if (all || !watched.has(el)) watched.add(el), io.observe(el);
     }
   };

@@ -27,7 +27,7 @@
   // Until the module is here, calls are queued exactly as the snippet does.
   if (!w.vitrina || !w.vitrina.q) {
     var q = function () {
-      (q.q = q.q || []).push(arguments);
+      q.q.push(arguments);
     };
     q.q = queued;
     w.vitrina = q;
@@ -54,20 +54,11 @@
   var base = s.src.replace(/[^\/?#]*([?#].*)?$/, '');
   import(base + 'vitrina-core.js')
     .then(function (m) {
-      return m.start({
-        site: d.site,
-        endpoint: d.endpoint,
-        lang: d.lang,
-        debug: d.debug != null && d.debug !== 'false',
-        autoCapture: d.autoCapture !== 'false',
-        consent: d.consent,
-        format: d.format,
-        catalog: d.catalog,
-        popularity: d.popularity,
-        model: d.model,
-        ldpEpsilon: d.ldpEpsilon,
-        search: d.search,
+      var c = { debug: d.debug != null && d.debug !== 'false', autoCapture: d.autoCapture !== 'false' };
+      'site endpoint lang consent format catalog popularity model ldpEpsilon search'.split(' ').forEach(function (k) {
+        c[k] = d[k];
       });
+      return m.start(c);
     })
     .then(function (api) {
       queued = (w.vitrina && w.vitrina.q) || queued;

@@ -27,7 +27,7 @@ const nf = (key, lang, opts) => {
 export const fmtCount = (n, lang) => nf('c' + lang, lang, { notation: 'compact', maximumFractionDigits: 1 }).format(n);
 /** Hundredths as money; `d` the fraction digits (2 by default). */
 export const fmtMoney = (cents, cur, lang, d = 2) =>
-  nf(cur + lang + d, lang, cur ? { style: 'currency', currency: cur, minimumFractionDigits: d, maximumFractionDigits: d } : { minimumFractionDigits: d, maximumFractionDigits: d }).format(cents / 100);
+  nf(cur + lang + d, lang, { ...(cur && { style: 'currency', currency: cur }), minimumFractionDigits: d, maximumFractionDigits: d }).format(cents / 100);
 /** The page's currency: the last event's, else the first the markup names. */
 export const money = (v) => v.currency() || attr(document.querySelector('[data-vitrina-currency]') || document.body, 'currency');
 
@@ -186,8 +186,8 @@ export const catLabel = (c) => {
 };
 
 // ---- slots
-const PERSONAL = ['recently-viewed', 'for-you', 'cart-complements'];
-const RANKED = ['for-you', 'similar', 'bought-together', 'cart-complements'];
+// Personal kinds (empty while paused), ranked kinds (the core's): written in
+// place as patterns, which minify smaller than named arrays.
 
 /** Every slot on the page. */
 export function renderSlots(v) {
@@ -206,12 +206,12 @@ export function renderSlots(v) {
     };
     let list = [];
     if (kind === 'trending') return feed(v).then(() => trending(v, profile)).then(show, () => show([]));
-    if (paused && PERSONAL.includes(kind)) list = [];
+    if (paused && /^(recently-viewed|for-you|cart-complements)$/.test(kind)) list = [];
     else if (kind === 'recently-viewed')
       list = profile.recent
         .filter((r) => r.item !== v.currentItem())
         .map((r) => ({ ...r, reason: r.views > 1 ? fill(v.t('viewed-times'), 'n', r.views) : v.t('viewed') }));
-    else if (!RANKED.includes(kind)) v.debugWarn('unknown slot kind "' + kind + '"; it stays empty');
+    else if (!/^(for-you|similar|bought-together|cart-complements)$/.test(kind)) v.debugWarn('unknown slot kind "' + kind + '"; it stays empty');
     else if (v.recommend && (item || kind[0] !== 's' && kind[0] !== 'b'))
       try {
         list = v.recommend(kind, { item, limit, paused }) || [];

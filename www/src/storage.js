@@ -51,27 +51,15 @@ export function openStorage() {
     },
     /** Vitrina's keys (without the prefix). */
     keys() {
-      const out = [];
-      for (const k of mem.keys()) out.push(k.slice(PREFIX.length));
+      const all = new Set(mem.keys());
       try {
-        if (ls)
-          for (let i = 0; i < ls.length; i++) {
-            const k = ls.key(i);
-            if (k && k.startsWith(PREFIX) && !mem.has(k)) out.push(k.slice(PREFIX.length));
-          }
+        for (let i = 0; ls && i < ls.length; i++) all.add(ls.key(i));
       } catch (e) {}
-      return out;
+      return [...all].filter((k) => k && k.startsWith(PREFIX)).map((k) => k.slice(PREFIX.length));
     },
     /** Removes every key Vitrina wrote, whatever its name. */
     clear() {
-      mem.clear();
-      try {
-        if (!ls) return;
-        for (let i = ls.length - 1; i >= 0; i--) {
-          const k = ls.key(i);
-          if (k && k.startsWith(PREFIX)) ls.removeItem(k);
-        }
-      } catch (e) {}
+      for (const k of this.keys()) this.remove(k);
     },
     persistent: () => !!ls && !why,
     why: () => why,
