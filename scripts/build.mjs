@@ -278,7 +278,8 @@ export async function build({ dev = false, force = false } = {}) {
   for (const v of VARIANTS) {
     await step(`wasm ${v} (${profile})`, { key: `${profile}:${v}`, outputs: [rawWasm(dev, v)], inputs: rustInputs(), force }, () => cargoBuild(dev, v));
     await step(`wasm-opt ${v}${dev ? ' (dev: a copy)' : ' -Oz'}`, {
-      key: `${profile}:${mtime(rawWasm(dev, v))}`, outputs: [distWasm(v)], inputs: mtime(rawWasm(dev, v)), force,
+      // this file too: the wasm-opt passes are written here
+      key: `${profile}:${mtime(rawWasm(dev, v))}`, outputs: [distWasm(v)], inputs: Math.max(mtime(rawWasm(dev, v)), mtime(P('scripts', 'build.mjs'))), force,
     }, () => wasmOpt(dev, v));
   }
   await step(`esbuild (${profile})`, {
