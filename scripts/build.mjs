@@ -73,15 +73,17 @@ function writeStamp(step, key) {
   fs.writeFileSync(path.join(STAMP_DIR, `${step}.stamp`), key);
 }
 
-async function step(name, { key, outputs, inputs, force }, fn) {
-  if (!force && stampOk(name, key, outputs, inputs)) {
+// `id` names the stamp (by default the step's name): steps that write the same
+// files in a dev and a release build share it, so switching builds rebuilds them.
+async function step(name, { id = name, key, outputs, inputs, force }, fn) {
+  if (!force && stampOk(id, key, outputs, inputs)) {
     log.info(`${name}: up to date, skipped`);
     return false;
   }
   log.info(`${name}…`);
   const t0 = Date.now();
   await fn();
-  writeStamp(name, key);
+  writeStamp(id, key);
   log.info(`${name}… ${fmtSecs(Date.now() - t0)}`);
   return true;
 }
@@ -278,11 +280,13 @@ export async function build({ dev = false, force = false } = {}) {
   for (const v of VARIANTS) {
     await step(`wasm ${v} (${profile})`, { key: `${profile}:${v}`, outputs: [rawWasm(dev, v)], inputs: rustInputs(), force }, () => cargoBuild(dev, v));
     await step(`wasm-opt ${v}${dev ? ' (dev: a copy)' : ' -Oz'}`, {
+      id: `dist wasm ${v}`,
       // this file too: the wasm-opt passes are written here
       key: `${profile}:${mtime(rawWasm(dev, v))}`, outputs: [distWasm(v)], inputs: Math.max(mtime(rawWasm(dev, v)), mtime(P('scripts', 'build.mjs'))), force,
     }, () => wasmOpt(dev, v));
   }
   await step(`esbuild (${profile})`, {
+    id: 'esbuild',
     key: profile, outputs: [paths.distLoader, paths.distCore, paths.distPanel], inputs: jsInputs(), force,
   }, () => esbuildJs(dev));
   // The demo shop's pages, from one layout (www/demo/pages; fast, writes only what changed).

@@ -313,6 +313,9 @@ describe('script tag', () => {
           status: () => v.status(),
           refresh: () => v.refresh(),
           erase: () => v.erase(),
+          consent: () => v.consent('granted'),
+          recommend: () => v.recommend('for-you'),
+          openPanel: () => v.openPanel(),
         };
         const out = { ready: v.ready, results: [], threw: [] };
         for (const [k, f] of Object.entries(calls)) {
@@ -363,6 +366,7 @@ describe('script tag', () => {
           track: 'false', view: 'false', cartAdd: 'false', cartRemove: 'false', purchase: 'false', like: 'false',
           unlike: 'false', share: 'false', search: 'false', page: 'false',
           flush: 'Promise', profile: 'null', status: 'null', refresh: 'undefined', erase: 'undefined',
+          consent: 'false', recommend: '[]', openPanel: 'Promise',
         });
         assertNoPageErrors(page);
       } finally {

@@ -39,11 +39,11 @@
       : '';
   // The widget that does nothing: same methods and return types as the real one.
   var noop = { ready: false };
-  'track view cartAdd cartRemove purchase like unlike share search page consent profile status refresh erase openPanel flush'
+  'track view cartAdd cartRemove purchase like unlike share search page consent profile status refresh erase recommend openPanel flush'
     .split(' ')
     .forEach(function (m, i) {
       noop[m] = function () {
-        return i < 11 ? false : i < 13 ? null : i < 16 ? undefined : Promise.resolve();
+        return i < 11 ? false : i < 13 ? null : i < 15 ? undefined : i < 16 ? [] : Promise.resolve();
       };
     });
   if (bad) {
