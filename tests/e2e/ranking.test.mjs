@@ -70,6 +70,12 @@ test('the for-you slot follows the category being browsed, and its reasons name 
   const [s0, s1, s2, s3] = SHOES;
   const [c0, c1, c2, c3, c4] = CAMPING;
   const sessions = [[s0, s1, s2], [s1, s0, s3], [s0, s2, s3], [s1, s2, s3], [c0, c1, c3], [c1, c0, c4], [c2, c3, c4], [c0, c3, c4]];
+  const serverViews = async () => {
+    const r = await fetch(`${server.url}/v1/events?kind=view&limit=1000`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(r.status, 200, await r.clone().text());
+    const body = await r.json();
+    return (body.events || body).map((e) => `${e.client}:${e.item}`);
+  };
   for (const session of sessions) {
     const page = await newPage(browser);
     await browse(page, session);
@@ -79,19 +85,18 @@ test('the for-you slot follows the category being browsed, and its reasons name 
     await waitForWidget(page);
     await page.evaluate(() => window.vitrina.flush());
     await waitForDrained(page);
+    // The page left hands its batch to a keepalive request and stores it; when the
+    // store reaches this page late (another renderer), this page sends it. Closing
+    // the context would cancel both: keep it open until the server has the views.
+    const client = await page.evaluate(() => window.vitrina.status().client);
+    for (let t0 = Date.now(); Date.now() - t0 < 15000; await sleep(200)) {
+      if (new Set((await serverViews()).filter((v) => v.startsWith(client))).size >= session.length) break;
+    }
     await page.close();
   }
-  // Every view reaches the server before the model is built (a view a page
-  // handed to a keepalive request as it was left may land a moment later).
+  // Every view reached the server before the model is built.
   const want = sessions.flat().length;
-  let views = [];
-  for (let t0 = Date.now(); Date.now() - t0 < 15000; await sleep(200)) {
-    const r = await fetch(`${server.url}/v1/events?kind=view&limit=1000`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    assert.equal(r.status, 200, await r.clone().text());
-    const body = await r.json();
-    views = (body.events || body).map((e) => `${e.client}:${e.item}`);
-    if (new Set(views).size >= want) break;
-  }
+  const views = await serverViews();
   assert.equal(new Set(views).size, want, `the server has ${new Set(views).size} of the ${want} views of the other shoppers: ${views.join(' ')}`);
   // 2. The server builds the public model from what they did.
   const res = await fetch(`${server.url}/v1/model/rebuild`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
