@@ -87,12 +87,6 @@ fn fnv(mut h: u32, s: &str) -> u32 {
 pub struct Item {
     /// SKU.
     pub sku: String,
-    /// Display name.
-    pub name: Option<String>,
-    /// Image URL.
-    pub image: Option<String>,
-    /// Product page URL.
-    pub url: Option<String>,
     /// Category path.
     pub category: Option<String>,
     /// Brand.
@@ -527,25 +521,16 @@ impl Recommender {
     /// Adds or updates an item (data already on the page wins over nothing).
     /// What ranking needs of it (its category levels and brand, interned) is
     /// worked out here, once.
-    pub fn add_item(&mut self, item: Item) {
+    pub fn add_item(&mut self, item: Item) -> Option<usize> {
         let id = sku_id(&item.sku);
         let i = match self.by_id.binary_search_by_key(&id, |&(i, _)| i) {
             Ok(p) => {
                 let i = self.by_id[p].1;
                 let old = &mut self.items[i];
                 if old.sku != item.sku {
-                    return;
+                    return None;
                 }
                 // Field by field: what the new data says, else what was known.
-                if item.name.is_some() {
-                    old.name = item.name;
-                }
-                if item.image.is_some() {
-                    old.image = item.image;
-                }
-                if item.url.is_some() {
-                    old.url = item.url;
-                }
                 if item.category.is_some() {
                     old.category = item.category;
                 }
@@ -562,7 +547,7 @@ impl Recommender {
             }
             Err(p) => {
                 if self.items.len() >= MAX_ITEMS {
-                    return;
+                    return None;
                 }
                 self.by_id.insert(p, (id, self.items.len()));
                 self.items.push(item);
@@ -580,6 +565,7 @@ impl Recommender {
             }
             self.fresh = self.names.nodes.len();
         }
+        Some(i)
     }
 
     /// Works out what ranking reads of item `i` (see [`Feat`]).
@@ -886,76 +872,57 @@ impl Recommender {
         out
     }
 
-    /// The name a reason mentions: the named item's name (else its SKU), or for
-    /// `why-interest` the last level of its category, "running-shoes" shown as
-    /// "running shoes" (then `true`).
-    pub fn reason_arg(&self, why: Why) -> Option<(&str, bool)> {
-        let it = self.items.get(why.arg as usize)?;
-        Some(if why.key == INTEREST {
-            // The last level: the text of its category's node.
-            (&*self.names.nodes.get(self.feat[why.arg as usize].cat as usize)?.text, true)
-        } else {
-            (it.name.as_deref().unwrap_or(&it.sku), false)
-        })
-    }
-
-    /// Ranks a slot (see [`Slot::parse`]) as JSON, as the page draws it:
-    /// `[{item, name, image, url, price, reason, rec}]`, the reason in `lang`
-    /// (an [`i18n::pick`](crate::i18n::pick) result), `rec` an id for click
-    /// attribution (`slot.position.sku`); `[]` for an unknown slot.
+    /// Ranks a slot (see [`Slot::parse`]; none for an unknown slot) for the
+    /// glue, which holds the items' names, images and links and builds the
+    /// page's objects from this: a JSON array of `[index, named, price,
+    /// reason]` per item shown: its catalogue index; the catalogue index `j`
+    /// of the item whose name (else SKU) goes where the reason has `{x}`, or
+    /// `!j` (-1 - j) for the last level of its category ("running-shoes" shown
+    /// as "running shoes"), or null; its price in hundredths, or null; the
+    /// reason's text in `lang` (an [`i18n::pick`](crate::i18n::pick) result;
+    /// the texts need no escaping, a test checks). A text with `{x}` and
+    /// nothing to name is the plain "popular" one.
     #[allow(clippy::too_many_arguments)]
-    pub fn recommend_json(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: &str) -> String {
-        use crate::json::{esc, push_esc, push_u64, Obj};
+    pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: &str) -> String {
+        use crate::json::push_i64;
         let mut out = String::from("[");
         if let Some(kind) = Slot::parse(slot) {
-            for (n, rec) in self.recommend(kind, anchor, limit, profile, now, cfg).into_iter().enumerate() {
-                if n > 0 {
+            for rec in self.recommend(kind, anchor, limit, profile, now, cfg) {
+                if out.len() > 1 {
                     out.push(',');
                 }
-                let it = &self.items[rec.index];
-                let mut o = Obj::new(&mut out);
-                o.str("item", &it.sku).opt_str("name", &it.name).opt_str("image", &it.image).opt_str("url", &it.url);
-                if let Some(p) = it.price {
-                    o.int("price", p);
-                }
-                // The text, with {x} replaced by the name it mentions (without
-                // one, the plain "popular" text).
-                let mut text = crate::i18n::t(lang, WHY[rec.why.key as usize]);
-                let mut arg = None;
-                if let Some(k) = text.as_bytes().windows(3).position(|w| w == b"{x}") {
-                    match self.reason_arg(rec.why) {
-                        Some(x) => arg = Some((k, x)),
-                        None => text = crate::i18n::t(lang, WHY[0]),
+                out.push('[');
+                push_i64(&mut out, rec.index as i64);
+                out.push(',');
+                let Why { key, arg } = rec.why;
+                let mut text = crate::i18n::t(lang, WHY[key as usize]);
+                if arg != NONE {
+                    push_i64(&mut out, if key == INTEREST { !(arg as i64) } else { arg as i64 });
+                } else {
+                    out.push_str("null");
+                    if text.as_bytes().windows(3).any(|w| w == b"{x}") {
+                        text = crate::i18n::t(lang, WHY[0]);
                     }
                 }
-                let v = o.key("reason");
-                v.push('"');
-                match arg {
-                    Some((k, (x, leaf))) => {
-                        push_esc(v, text.get(..k).unwrap_or(""));
-                        for c in x.chars() {
-                            esc(v, if leaf && (c == '-' || c == '_') { ' ' } else { c });
-                        }
-                        push_esc(v, text.get(k + 3..).unwrap_or(""));
-                    }
-                    None => push_esc(v, text),
+                out.push(',');
+                match self.items[rec.index].price {
+                    Some(p) => push_i64(&mut out, p),
+                    None => out.push_str("null"),
                 }
-                v.push('"');
-                let v = o.key("rec");
-                v.push('"');
-                v.push_str(slot);
-                v.push('.');
-                push_u64(v, n as u64);
-                v.push('.');
-                push_esc(v, &it.sku);
-                v.push('"');
-                o.end();
+                out.push_str(",\"");
+                out.push_str(text);
+                out.push_str("\"]");
             }
         }
         out.push(']');
         out
     }
 }
+
+/// The recommender before the size round, as the reference of `tests`.
+#[cfg(test)]
+#[path = "recommend_old.rs"]
+mod old;
 
 #[cfg(test)]
 mod tests {
@@ -967,7 +934,6 @@ mod tests {
     fn item(sku: &str, cat: &str, brand: &str, price: i64) -> Item {
         Item {
             sku: sku.into(),
-            name: Some(["Name ", sku].concat()),
             category: Some(cat.into()),
             brand: Some(brand.into()),
             price: Some(price),
@@ -1020,7 +986,8 @@ mod tests {
         let p = profile_of(&[(Kind::ProductView, "J1", "apparel/jackets")]);
         let recs = r.recommend(Slot::ForYou, None, 3, &p, T + 10, &cfg);
         assert_eq!(skus(&r, &recs)[0], "J2", "{recs:?}");
-        assert_eq!((WHY[recs[0].why.key as usize], r.reason_arg(recs[0].why)), ("why-interest", Some(("jackets", true))));
+        // The reason names the last level of the item's own category.
+        assert_eq!((WHY[recs[0].why.key as usize], recs[0].why.arg as usize), ("why-interest", recs[0].index));
         // Browsing running shoes moves it.
         let p = profile_of(&[(Kind::ProductView, "J1", "apparel/jackets"), (Kind::ProductView, "R1", "shoes/running"), (Kind::ProductView, "R2", "shoes/running")]);
         let recs = r.recommend(Slot::ForYou, None, 2, &p, T + 10, &cfg);
@@ -1035,7 +1002,7 @@ mod tests {
         let p = profile_of(&[(Kind::ProductView, "R1", "shoes/running")]);
         let recs = r.recommend(Slot::ForYou, None, 3, &p, T + 10, &cfg);
         assert_eq!(skus(&r, &recs)[0], "B1");
-        assert_eq!((WHY[recs[0].why.key as usize], r.reason_arg(recs[0].why)), ("why-because-viewed", Some(("Name R1", false))));
+        assert_eq!((WHY[recs[0].why.key as usize], recs[0].why.arg as usize), ("why-because-viewed", r.index_of("R1").unwrap()));
         assert!(!skus(&r, &recs).contains(&"UNKNOWN".to_string()), "items the page cannot draw are skipped");
     }
 
@@ -1286,5 +1253,196 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// What the glue (`www/src/vitrina_core.js`) keeps of an item: SKU, name,
+    /// image, link and category path, merged as `add_item` merges.
+    #[derive(Clone, Default)]
+    struct Glue {
+        sku: String,
+        f: [Option<String>; 4],
+    }
+
+    /// The page's objects as the glue builds them from `answer` (the same
+    /// steps as `Core.recommend` in `www/src/vitrina_core.js`), written as the
+    /// JSON the wasm answered before.
+    fn as_glue(answer: &str, glue: &[Glue], slot: &str) -> String {
+        use crate::json::Obj;
+        let mut out = String::from("[");
+        let body = &answer[1..answer.len() - 1];
+        let mut rest = body;
+        let mut n = 0;
+        while let Some(open) = rest.find('[') {
+            let q = rest.find('"').unwrap();
+            let nums: Vec<&str> = rest[open + 1..q - 1].split(',').collect();
+            let close = q + 1 + rest[q + 1..].find("\"]").unwrap();
+            let text = &rest[q + 1..close];
+            rest = &rest[close + 2..];
+            let (i, j, price): (usize, Option<i64>, Option<i64>) = (nums[0].parse().unwrap(), nums[1].parse().ok(), nums[2].parse().ok());
+            assert_eq!(nums.len(), 3, "{answer}");
+            let it = &glue[i];
+            if n > 0 {
+                out.push(',');
+            }
+            let mut o = Obj::new(&mut out);
+            o.str("item", &it.sku);
+            for (k, f) in ["name", "image", "url"].iter().zip(&it.f) {
+                o.opt_str(k, f);
+            }
+            if let Some(p) = price {
+                o.int("price", p);
+            }
+            let reason = match j {
+                Some(j) => {
+                    let b = &glue[if j < 0 { !j } else { j } as usize];
+                    let x = if j < 0 {
+                        let c = b.f[3].as_deref().unwrap();
+                        c.rsplit('/').next().unwrap().replace(['-', '_'], " ")
+                    } else {
+                        b.f[0].clone().unwrap_or_else(|| b.sku.clone())
+                    };
+                    text.replacen("{x}", &x, 1)
+                }
+                None => text.to_owned(),
+            };
+            o.str("reason", &reason);
+            o.str("rec", &[slot, ".", &n.to_string(), ".", &it.sku].concat());
+            o.end();
+            n += 1;
+        }
+        out.push(']');
+        out
+    }
+
+    /// `answer` writes the reasons' texts into its JSON as they are, and the
+    /// glue fills `{x}` only when an item is named.
+    #[test]
+    fn reason_texts_need_no_escaping() {
+        for lang in crate::i18n::LANGS {
+            for k in WHY {
+                let t = crate::i18n::t(lang, k);
+                assert_ne!(t, k, "{lang} lacks {k}");
+                assert!(!t.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20), "{lang} {k}: {t}");
+            }
+            assert!(!crate::i18n::t(lang, WHY[POPULAR as usize]).contains("{x}"));
+        }
+    }
+
+    #[test]
+    fn the_answer_is_the_json_of_before() {
+        use crate::model::tests::XorShift;
+        let mut rng = XorShift(0xC0FF_EE00_1234_5678);
+        let pick = |rng: &mut XorShift, v: &[&'static str]| v[rng.below(v.len() as u64) as usize];
+        // K47199 and K1168204 have the same FNV-1a: the one added second is not taken.
+        let skus = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K47199", "K1168204", "L\"q", "M<", "N\u{e9}", "O", "P", "Q", "R", "S"];
+        let cats = ["shoes", "shoes/running", "shoes/running-trail", "shoes/trail_x", "bags", "bags/back-packs", "a//b", "", "x/", "\u{e9}t\u{e9}/c\u{f4}t\u{e9}", "apparel/jackets/rain", "apparel", "{x}/y"];
+        let brands = ["Stride", "Cairn", "", "N\u{f6}rd"];
+        let names = ["Trail \"Pro\"", "Tent <2p>", "Bag\nnew", "Caf\u{e9} {x} $&", "Plain", ""];
+        let (mut runs, mut nonempty) = (0, 0);
+        for case in 0..3000 {
+            let mut old = old::Recommender::default();
+            let mut new = Recommender::default();
+            let mut glue: Vec<Glue> = Vec::new();
+            let nsku = 1 + rng.below(skus.len() as u64) as usize;
+            for _ in 0..rng.below(40) {
+                let sku = skus[rng.below(nsku as u64) as usize];
+                let mut o = |rng: &mut XorShift, v: &[&'static str]| (rng.below(3) != 0).then(|| pick(rng, v).to_owned());
+                let (name, image, url) = (o(&mut rng, &names), o(&mut rng, &["/i.png", "/j\"k.png"]), o(&mut rng, &["/p", "/q?a=1&b=<2>"]));
+                let (category, brand) = (o(&mut rng, &cats), o(&mut rng, &brands));
+                let price = match rng.below(5) {
+                    0 => None,
+                    1 => Some(rng.below(2_000_000) as i64),
+                    _ => Some([500, 999, 1000, 4999, 5000, 19_999, 100_000, 0][rng.below(8) as usize]),
+                };
+                let (in_stock, popularity, trending) = (rng.below(6) != 0, [0.0, 1.0, 5.0, 0.5][rng.below(4) as usize], rng.below(5) == 0);
+                old.add_item(old::Item { sku: sku.into(), name: name.clone(), image: image.clone(), url: url.clone(), category: category.clone(), brand: brand.clone(), price, in_stock, popularity, trending });
+                let got = new.add_item(Item { sku: sku.into(), category: category.clone(), brand, price, in_stock, popularity, trending });
+                assert_eq!(got, old.index_of(sku), "case {case}: {sku}");
+                if let Some(i) = got {
+                    if i == glue.len() {
+                        glue.push(Glue { sku: sku.into(), ..Glue::default() });
+                    }
+                    for (f, v) in glue[i].f.iter_mut().zip([name, image, url, category]) {
+                        if v.is_some() {
+                            *f = v;
+                        }
+                    }
+                }
+            }
+            for _ in 0..rng.below(4) {
+                let (sku, pop, tr) = (pick(&mut rng, &skus), [0.0, 3.0, 50.0, f32::NAN, -1.0][rng.below(5) as usize], rng.below(2) == 0);
+                old.set_popularity(sku, pop, tr);
+                new.set_popularity(sku, pop, tr);
+            }
+            // The model: lists between catalogue items and others.
+            if rng.below(4) != 0 {
+                let id = |rng: &mut XorShift| if rng.below(6) == 0 { 1 + rng.below(50) as u32 } else { sku_id(skus[rng.below(skus.len() as u64) as usize]) };
+                let lists = (0..rng.below(12)).map(|_| (id(&mut rng), (0..rng.below(10)).map(|_| (id(&mut rng), [1.0, 0.5, 0.25, 2.0, 0.3][rng.below(5) as usize])).collect())).collect();
+                let popular = (0..rng.below(5)).map(|_| (id(&mut rng), 1.0)).collect();
+                let m = Model::from_lists(lists, popular);
+                (old.model, new.model) = (m.clone(), m);
+            }
+            // The rules.
+            let mut rules = Rules::default();
+            for _ in 0..rng.below(3) {
+                rules.pins.push(pick(&mut rng, &skus).into());
+            }
+            for _ in 0..rng.below(3) {
+                rules.boosts.push((pick(&mut rng, &["shoes", "shoes/running", "bags", "a", "", "apparel/jackets", "nope"]).into(), [0.0, 0.5, 2.0, f32::NAN, f32::INFINITY, -1.0][rng.below(6) as usize]));
+            }
+            rules.buy_again_days = [0, 0, 1, 30][rng.below(4) as usize];
+            old.rules = old::Rules { pins: rules.pins.clone(), boosts: rules.boosts.clone(), buy_again_days: rules.buy_again_days };
+            new.rules = rules;
+            // The profile.
+            let now = T + rng.below(90) * 86_400_000;
+            let mut p = Profile::default();
+            let ts = |rng: &mut XorShift| T + rng.below(60) * 86_400_000;
+            for _ in 0..rng.below(25) {
+                p.session.items.push(if rng.below(8) == 0 { "unknown".into() } else { pick(&mut rng, &skus).into() });
+            }
+            for _ in 0..rng.below(3) {
+                p.cart.push(profile::CartLine { item: pick(&mut rng, &skus).into(), qty: 1, price: None, ts: ts(&mut rng) });
+            }
+            for _ in 0..rng.below(3) {
+                p.purchases.push((pick(&mut rng, &skus).into(), ts(&mut rng)));
+            }
+            for _ in 0..rng.below(12) {
+                let key = match rng.below(6) {
+                    0 | 1 => ["c:", pick(&mut rng, &cats)].concat(),
+                    2 => ["b:", pick(&mut rng, &brands)].concat(),
+                    3 => ["p:", pick(&mut rng, &["a", "b", "c", "d", "k", "l", "", "ab"])].concat(),
+                    4 => pick(&mut rng, &["x:y", "c", ""]).into(),
+                    _ => ["c:", pick(&mut rng, &["shoes", "bags", "apparel", "zzz"])].concat(),
+                };
+                p.affinity.push(profile::Affinity { key, score: [1.0, 2.5, 0.3, 1.0][rng.below(4) as usize], ts: ts(&mut rng) });
+            }
+            let cfg = profile::Config::default();
+            for _ in 0..4 {
+                let slot = pick(&mut rng, &["for-you", "similar", "bought-together", "trending", "cart-complements", "nope"]);
+                let anchor = match rng.below(4) {
+                    0 => None,
+                    1 => Some("unknown"),
+                    _ => Some(pick(&mut rng, &skus)),
+                };
+                let limit = [0, 1, 2, 3, 5, 8, 8, 12, 50][rng.below(9) as usize];
+                let lang = pick(&mut rng, &["en", "es"]);
+                if let Some(kind) = Slot::parse(slot) {
+                    let a = old.recommend(old::Slot::parse(slot).unwrap(), anchor, limit, &p, now, &cfg);
+                    let b = new.recommend(kind, anchor, limit, &p, now, &cfg);
+                    let bits = |v: Vec<(usize, u32, u8, u32)>| v;
+                    assert_eq!(
+                        bits(b.iter().map(|r| (r.index, r.score.to_bits(), r.why.key, r.why.arg)).collect()),
+                        bits(a.iter().map(|r| (r.index, r.score.to_bits(), r.why.key, r.why.arg)).collect()),
+                        "case {case}: {slot} {anchor:?} {limit}"
+                    );
+                }
+                let want = old.recommend_json(slot, anchor, limit, &p, now, &cfg, lang);
+                let got = new.answer(slot, anchor, limit, &p, now, &cfg, lang);
+                assert_eq!(as_glue(&got, &glue, slot), want, "case {case}: {slot} {anchor:?} {limit} {lang}\n{got}");
+                runs += 1;
+                nonempty += (want.len() > 2) as u32;
+            }
+        }
+        assert!(nonempty > runs / 2, "{nonempty} of {runs}");
     }
 }

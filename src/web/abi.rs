@@ -164,15 +164,14 @@ pub extern "C" fn ci(h: *mut Core) -> i32 {
     out_str(core(h).client())
 }
 
-/// `Core::add_item(sku, name, image, url, category, brand, price, in_stock)`.
+/// `Core::add_item(sku, category, brand, price, in_stock)`.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn ai(h: *mut Core, sku: i32, name: i32, image: i32, url: i32, category: i32, brand: i32, price: f64, in_stock: bool) {
+pub extern "C" fn ai(h: *mut Core, sku: i32, category: i32, brand: i32, price: f64, in_stock: bool) -> i32 {
     let mut a = Args::new();
     let sku = a.str(sku);
     let mut next = |len| a.opt(len).map(str::to_owned);
-    let (name, image, url, category, brand) = (next(name), next(image), next(url), next(category), next(brand));
-    core(h).add_item(sku, name, image, url, category, brand, price, in_stock)
+    let (category, brand) = (next(category), next(brand));
+    core(h).add_item(sku, category, brand, price, in_stock)
 }
 
 /// `Core::add_model(bytes)`.

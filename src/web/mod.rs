@@ -224,25 +224,16 @@ impl Core {
         codec::hex(&self.e.client)
     }
 
-    /// Adds an item the page can show (price in currency units, NaN if unknown).
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_item(
-        &mut self,
-        sku: &str,
-        name: Option<String>,
-        image: Option<String>,
-        url: Option<String>,
-        category: Option<String>,
-        brand: Option<String>,
-        price: f64,
-        in_stock: bool,
-    ) {
+    /// Adds an item the page can show (price in currency units, NaN if
+    /// unknown), or updates it: returns its catalogue index (the glue keeps its
+    /// name, image and link under it), -1 when it is not taken.
+    pub fn add_item(&mut self, sku: &str, category: Option<String>, brand: Option<String>, price: f64, in_stock: bool) -> i32 {
         if sku.is_empty() || sku.len() > crate::event::limits::ID_LEN {
-            return;
+            return -1;
         }
         let price = crate::event::price_from_f64(price);
-        let item = Item { sku: sku.to_owned(), name, image, url, category, brand, price, in_stock, ..Item::default() };
-        self.r.add_item(item);
+        let item = Item { sku: sku.to_owned(), category, brand, price, in_stock, ..Item::default() };
+        self.r.add_item(item).map_or(-1, |i| i as i32)
     }
 
     /// Takes in model bytes (the head or a shard); false if damaged.
@@ -263,10 +254,11 @@ impl Core {
     }
 
     /// Ranks a slot (`for-you`, `similar`, `bought-together`, `trending`,
-    /// `cart-complements`) as JSON: `[{item, name, image, url, price, reason, rec}]`,
-    /// the reason in the page's language, `rec` an id for click attribution.
+    /// `cart-complements`) for the glue, which builds the page's
+    /// `[{item, name, image, url, price, reason, rec}]` from it (see
+    /// [`Recommender::answer`]): the reason in the page's language.
     pub fn recommend(&mut self, slot: &str, anchor: Option<String>, limit: u32, lang: &str, now: f64) -> String {
-        self.r.recommend_json(slot, anchor.as_deref(), limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::pick(lang))
+        self.r.answer(slot, anchor.as_deref(), limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::pick(lang))
     }
 
     /// A shopper-facing text in the page's language.
