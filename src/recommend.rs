@@ -644,49 +644,37 @@ impl Recommender {
         if n == 0 || limit == 0 {
             return out;
         }
+        // The diversity key of an item without a category: category "".
+        let no_cat = self.names.id(NONE, "", true);
         let Recommender { items, feat, names, by_id, model, rules, sc, best, .. } = self;
-        let index_of = |sku: &str| find_sku(by_id, items, sku);
-        let anchor_ix = anchor.and_then(index_of);
+        let ix = |sku: &str| find_sku(by_id, items, sku).map_or(NONE, |i| i as u32);
+        let anchor_ix = anchor.map_or(NONE, ix);
         let cart = &profile.cart;
+        let (for_you, similar) = (slot == Slot::ForYou, slot == Slot::Similar);
         sc.clear();
         sc.resize(n, (0.0, NO_REASON));
-        // The diversity key of an item without a category: category "".
-        let no_cat = names.id(NONE, "", true);
-        let nodes = &mut names.nodes;
-        for x in nodes.iter_mut() {
-            x.num = 0.0;
-        }
 
         // 1. The model: "people who looked at this looked at that", seeded by
         //    the session (for-you), the anchor (similar), the cart or else the
         //    anchor (bought-together, cart-complements).
         let mut seeds: Vec<u32> = Vec::new();
-        match slot {
-            Slot::ForYou => {
-                let s = &profile.session.items;
-                for sku in &s[s.len().saturating_sub(20)..] {
-                    seeds.push(sku_id(sku));
-                }
+        let mut key = BECAUSE_VIEWED;
+        let session: &[String] = if for_you { &profile.session.items } else { &[] };
+        if for_you {
+            for sku in &session[session.len().saturating_sub(20)..] {
+                seeds.push(sku_id(sku));
             }
-            Slot::Trending => {}
-            Slot::BoughtTogether | Slot::CartComplements if !cart.is_empty() => {
+        } else if slot != Slot::Trending {
+            key = if similar { SIMILAR_TO } else if slot == Slot::CartComplements { COMPLETES } else { GOES_WITH };
+            if similar || cart.is_empty() {
+                seeds.extend(anchor.map(sku_id));
+            } else {
                 for l in cart {
                     seeds.push(sku_id(&l.item));
                 }
             }
-            _ => {
-                if let Some(a) = anchor {
-                    seeds.push(sku_id(a));
-                }
-            }
         }
         if !seeds.is_empty() && !model.is_empty() {
-            let key = match slot {
-                Slot::ForYou => BECAUSE_VIEWED,
-                Slot::Similar => SIMILAR_TO,
-                Slot::CartComplements => COMPLETES,
-                _ => GOES_WITH,
-            };
             // Scores relative to what can be shown: the seeds themselves (every
             // slot excludes them) and what the page cannot draw are skipped.
             model_scores(sc, best, by_id, model, &seeds, key);
@@ -698,17 +686,24 @@ impl Recommender {
         //    interests of its levels summed from the top (as an item's levels
         //    were added one by one), of a brand its interest, `bands` per price
         //    band; or, for likeness, how many leading levels a category shares
-        //    with the anchor's (`chain`, its levels from the last).
-        let like = if slot == Slot::Similar { anchor_ix.map(|a| feat[a]) } else { None };
-        let content = matches!(slot, Slot::ForYou | Slot::Similar);
+        //    with the anchor's (its own levels numbered from the top first).
+        let like = feat.get(anchor_ix as usize).copied().filter(|_| similar);
+        let content = for_you || similar;
         let mut bands = [0f64; 11];
-        let mut chain = Vec::new();
-        let up = |j: u32| nodes.get(j as usize).map_or(NONE, |x| x.up);
+        let mut levels = 0.0;
+        for x in names.nodes.iter_mut() {
+            x.num = 0.0;
+        }
+        let up = |nodes: &[Node], j: u32| nodes.get(j as usize).map_or(NONE, |x| x.up);
         if let Some(a) = like {
             let mut j = a.cat;
             while j != NONE {
-                chain.push(j);
-                j = up(j);
+                levels += 1.0;
+                j = up(&names.nodes, j);
+            }
+            let (mut j, mut l) = (a.cat, levels);
+            while let Some(x) = names.nodes.get_mut(j as usize) {
+                (x.num, j, l) = (l, x.up, l - 1.0);
             }
         } else if content {
             let interests = profile.top("", 96, now, cfg);
@@ -716,14 +711,15 @@ impl Recommender {
             // Backwards, so that the first of equal keys wins.
             for (k, v) in interests.iter().rev() {
                 let (b, v) = (k.as_bytes(), *v / max);
-                let j = match k.get(..2) {
-                    Some("c:") => names.path(&k[2..], false),
-                    Some("b:") => names.id(BRAND, &k[2..], false),
+                let rest = k.get(2..).unwrap_or("");
+                let j = match b.get(..2) {
+                    Some(b"c:") => names.path(rest, false),
+                    Some(b"b:") => names.id(BRAND, rest, false),
                     _ => NONE,
                 };
                 if let Some(x) = names.nodes.get_mut(j as usize) {
                     x.num = v;
-                } else if b.len() == 3 && b.starts_with(b"p:") && b[2].wrapping_sub(b'a') < 11 {
+                } else if b.len() == 3 && b[0] == b'p' && b[1] == b':' && b[2].wrapping_sub(b'a') < 11 {
                     bands[(b[2] - b'a') as usize] = v;
                 }
             }
@@ -739,15 +735,13 @@ impl Recommender {
         let nodes = &mut names.nodes;
         for j in 0..nodes.len() {
             let up = nodes.get(nodes[j].up as usize).map_or(0.0, |x| x.num);
-            nodes[j].num = match chain.iter().position(|&c| c as usize == j) {
-                Some(p) => (chain.len() - p) as f64,
-                None if like.is_some() => up,
-                None => up + nodes[j].num,
-            };
+            // With an anchor, the levels it shares keep their number.
+            let x = &mut nodes[j].num;
+            if like.is_none() || *x == 0.0 {
+                *x = up + *x;
+            }
         }
-        let levels = chain.len() as f64;
         let nodes = &*nodes;
-        let up = |j: u32| nodes.get(j as usize).map_or(NONE, |x| x.up);
         let num = |j: u32| nodes.get(j as usize).map(|x| x.num);
 
         // 3. Popularity: a small prior everywhere, the whole score for trending
@@ -759,36 +753,36 @@ impl Recommender {
         //    bought again); for cart complements, the top levels of the cart's
         //    categories too.
         let top_of = |mut j: u32| {
-            while up(j) != NONE {
-                j = up(j);
+            while up(nodes, j) != NONE {
+                j = up(nodes, j);
             }
             j
         };
         let mut seen = Vec::new();
         for (sku, t) in &profile.purchases {
-            if let Some(i) = index_of(sku) {
-                if !seen.contains(&i) {
-                    seen.push(i);
-                    let days = rules.buy_again_days as u64;
-                    if days == 0 || now.saturating_sub(*t) <= days * 86_400_000 {
-                        sc[i].1.key = EXCLUDED;
-                    }
+            let i = ix(sku);
+            if i != NONE && !seen.contains(&i) {
+                seen.push(i);
+                let days = rules.buy_again_days as u64;
+                if days == 0 || now.saturating_sub(*t) <= days * 86_400_000 {
+                    sc[i as usize].1.key = EXCLUDED;
                 }
             }
         }
         let mut tops: Vec<u32> = Vec::new();
         for l in cart {
-            if let Some(i) = index_of(&l.item) {
-                sc[i].1.key = EXCLUDED;
-                if slot == Slot::CartComplements && feat[i].cat != NONE {
-                    tops.push(top_of(feat[i].cat));
+            let i = ix(&l.item) as usize;
+            if let Some(s) = sc.get_mut(i) {
+                s.1.key = EXCLUDED;
+                let c = feat[i].cat;
+                if slot == Slot::CartComplements && c != NONE {
+                    tops.push(top_of(c));
                 }
             }
         }
-        let session: &[String] = if slot == Slot::ForYou { &profile.session.items } else { &[] };
         for sku in session.iter().map(String::as_str).chain(anchor) {
-            if let Some(i) = index_of(sku) {
-                sc[i].1.key = EXCLUDED;
+            if let Some(s) = sc.get_mut(ix(sku) as usize) {
+                s.1.key = EXCLUDED;
             }
         }
         for (i, (f, s)) in feat.iter().zip(sc.iter_mut()).enumerate() {
@@ -822,10 +816,10 @@ impl Recommender {
                 } as f32
                     * 0.5;
                 if c > x && why.key == POPULAR {
-                    why = match (like, f.cat) {
-                        (Some(_), _) => Why { key: SIMILAR_TO, arg: anchor_ix.map_or(NONE, |a| a as u32) },
-                        (None, NONE) => Why { key: INTEREST, arg: NONE },
-                        _ => Why { key: INTEREST, arg: i as u32 },
+                    why = if like.is_some() {
+                        Why { key: SIMILAR_TO, arg: anchor_ix }
+                    } else {
+                        Why { key: INTEREST, arg: if f.cat == NONE { NONE } else { i as u32 } }
                     };
                 }
                 x += c;
@@ -839,13 +833,13 @@ impl Recommender {
             } else {
                 x += 0.1 * p;
             }
-            if excluded || !f.in_stock || (!tops.is_empty() && tops.contains(&top_of(f.cat))) {
+            if excluded || !f.in_stock || tops.contains(&top_of(f.cat)) {
                 x = f32::NEG_INFINITY;
             } else {
                 for &(b, m) in &boosts {
                     let mut j = f.cat;
                     while j != NONE && j != b {
-                        j = up(j);
+                        j = up(nodes, j);
                     }
                     if j == b {
                         x *= m;
@@ -859,11 +853,11 @@ impl Recommender {
         //    item from an already shown category (its diversity key; an item
         //    without one counts as category "") counts for less.
         for pin in &rules.pins {
-            if let Some(i) = index_of(pin) {
-                let s = &mut sc[i];
+            let i = ix(pin);
+            if let Some(s) = sc.get_mut(i as usize) {
                 // A pin shown already has a score of -inf.
                 if s.0.is_finite() && out.len() < limit {
-                    out.push(Rec { index: i, score: s.0, why: NO_REASON });
+                    out.push(Rec { index: i as usize, score: s.0, why: NO_REASON });
                     s.0 = f32::NEG_INFINITY;
                 }
             }
@@ -1346,7 +1340,7 @@ mod tests {
             let nsku = 1 + rng.below(skus.len() as u64) as usize;
             for _ in 0..rng.below(40) {
                 let sku = skus[rng.below(nsku as u64) as usize];
-                let mut o = |rng: &mut XorShift, v: &[&'static str]| (rng.below(3) != 0).then(|| pick(rng, v).to_owned());
+                let o = |rng: &mut XorShift, v: &[&'static str]| (rng.below(3) != 0).then(|| pick(rng, v).to_owned());
                 let (name, image, url) = (o(&mut rng, &names), o(&mut rng, &["/i.png", "/j\"k.png"]), o(&mut rng, &["/p", "/q?a=1&b=<2>"]));
                 let (category, brand) = (o(&mut rng, &cats), o(&mut rng, &brands));
                 let price = match rng.below(5) {
