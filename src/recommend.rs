@@ -738,7 +738,7 @@ impl Recommender {
             // With an anchor, the levels it shares keep their number.
             let x = &mut nodes[j].num;
             if like.is_none() || *x == 0.0 {
-                *x = up + *x;
+                *x += up;
             }
         }
         let nodes = &*nodes;
