@@ -15,8 +15,7 @@
 //! ## Ranking cost
 //!
 //! A catalogue may hold [`MAX_ITEMS`] items, so ranking a slot must not cost a
-//! string comparison, an allocation or a scan of the profile's lists per item,
-//! nor a pass over the catalogue per item shown:
+//! string comparison, an allocation or a scan of the profile's lists per item:
 //!
 //! - What scoring reads of an item is worked out once, when
 //!   [`Recommender::add_item`] brings or changes it: its category path
@@ -29,10 +28,12 @@
 //!   profile's short lists. The model's scores come from the seeds' neighbour
 //!   lists (see `model_scores`). Then one pass of a few integer lookups per
 //!   item gives every score.
-//! - The pick with diversity runs among a preselection (the best `8 × limit`,
-//!   at most `limit` of a category), with a check that no item left out could
-//!   have won each round; a round that cannot be sure selects again (see
-//!   `pick`).
+//! - The pick with diversity scans the candidates (the items with a score
+//!   above 0) once per item shown, a multiplication and a comparison each
+//!   (see `pick`). It ran among a preselection of the best `8 × limit` before,
+//!   with a check that no item left out could have won each round: faster on
+//!   large catalogues (below), but about 1 KB of gzipped wasm, which the size
+//!   round of docs/size.md traded for this.
 //!
 //! The result is the same, to the bit, as scoring and scanning every item as
 //! before (tests compare the pick and the model's scores with the full
@@ -63,6 +64,12 @@
 //! items, natively: every score equal, or popularity 0 to 3 in 1 to 3
 //! categories, 0.10 to 0.14 ms (limit 8 or 50); popularity rising along the
 //! catalogue, so that every item enters the preselection, 0.23 to 0.55 ms.
+//!
+//! With the pick scanning the candidates (the size round), natively, on the
+//! same machine: 200 items 0.003 to 0.014 ms, 2,000 items 0.024 to 0.045 ms,
+//! 20,000 items 0.25 to 0.37 ms for a slot of 8 (about 0.2 ms more than with
+//! the preselection where every item is a candidate); a slot of 50 costs about
+//! six times that scan.
 
 use crate::model::Model;
 use crate::profile::{self, Profile};
@@ -188,18 +195,9 @@ struct Node {
     /// Interest (summed down the levels of a category), or how many levels a
     /// category shares with the anchor's.
     num: f64,
-    /// As a diversity key: items shown, the factor that makes (0.7 per item);
-    /// of the candidates left out of the preselection, the best score, the
-    /// first index of those with it, and the best score below it.
+    /// As a diversity key: items shown, the factor that makes (0.7 per item).
     shown: u32,
     factor: f32,
-    left: f32,
-    first: u32,
-    rest: f32,
-    /// How many candidates of this key the preselection holds, and the last
-    /// of them when that is as many as a key may have there.
-    kept: u32,
-    last: Cand,
 }
 
 /// What a brand's node is under.
@@ -233,7 +231,7 @@ impl Names {
             return NONE;
         }
         let j = self.nodes.len() as u32;
-        self.nodes.push(Node { up, text: text.into(), num: 0.0, shown: 0, factor: 1.0, left: 0.0, first: NONE, rest: 0.0, kept: 0, last: (0.0, NONE, NONE) });
+        self.nodes.push(Node { up, text: text.into(), num: 0.0, shown: 0, factor: 1.0 });
         self.index.insert(at, (h, j));
         j
     }
@@ -275,89 +273,19 @@ const NO_BAND: u8 = u8::MAX;
 /// before the pass (never a reason shown).
 const EXCLUDED: u8 = u8::MAX;
 
-/// A candidate of the final pick: (value, catalogue index, diversity key).
+/// A candidate: (score, id, catalogue index).
 type Cand = (f32, u32, u32);
 
-/// Whether `a` ranks below `b`: lower value, or the same and a later index.
+/// Whether `a` ranks below `b`: lower score, or the same and a larger id.
 fn worse(a: &Cand, b: &Cand) -> bool {
     a.0 < b.0 || (a.0 == b.0 && a.1 > b.1)
 }
 
-/// Where `c` goes in `best` (best first): after those better than it.
-fn place(best: &[Cand], c: &Cand) -> usize {
-    best.partition_point(|x| !worse(x, c))
-}
-
-/// Offers `c` to `best`, the `cap` best candidates best first (by [`worse`]):
-/// returns what is left out (`c`, or the candidate it pushed out), if any.
-fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) -> Option<Cand> {
-    if best.len() >= cap && !worse(&best[cap - 1], &c) {
-        return Some(c);
-    }
-    best.insert(place(best, &c), c);
-    if best.len() > cap {
-        best.pop()
-    } else {
-        None
-    }
-}
-
-/// Notes in `n`, the node of key `k`, its last candidate in `best` when it
-/// has `per_key` there.
-fn last_of(best: &[Cand], n: &mut Node, k: u32, per_key: u32) {
-    if n.kept == per_key {
-        if let Some(x) = best.iter().rev().find(|x| x.2 == k) {
-            n.last = *x;
-        }
-    }
-}
-
-/// Keeps in `best` the `cap` best candidates (score above 0) by their value
-/// now (score times their key's factor), best first and at most `per_key` of a
-/// key (no key can show more), and in the keys' nodes what is left out.
-fn select(best: &mut Vec<Cand>, nodes: &mut [Node], sc: &[(f32, Why)], feat: &[Feat], no_cat: u32, cap: usize, per_key: u32) {
-    best.clear();
-    for k in nodes.iter_mut() {
-        (k.left, k.first, k.rest, k.kept) = (0.0, NONE, 0.0, 0);
-    }
-    for (i, (f, &(s, _))) in feat.iter().zip(sc).enumerate() {
-        if s > 0.0 && s < f32::INFINITY {
-            let k = if f.cat == NONE { no_cat } else { f.cat };
-            let mut c = (s * nodes[k as usize].factor, i as u32, k);
-            // Most are left out at once: not better than the last kept, or
-            // than the last of its key when it has `per_key`.
-            let n = &mut nodes[k as usize];
-            if best.len() < cap || worse(&best[cap - 1], &c) {
-                if n.kept < per_key {
-                    n.kept += 1;
-                    let out = keep(best, cap, c);
-                    if let Some(x) = out {
-                        nodes[x.2 as usize].kept -= 1;
-                    }
-                    last_of(best, &mut nodes[k as usize], k, per_key);
-                    match out {
-                        Some(x) => c = x,
-                        None => continue,
-                    }
-                } else if worse(&n.last, &c) {
-                    // Instead of the last of its key (which comes after it).
-                    let (to, from) = (place(best, &c), place(best, &n.last) - 1);
-                    let out = best[from];
-                    best.copy_within(to..from, to + 1);
-                    (best[to], c) = (c, out);
-                    last_of(best, n, k, per_key);
-                }
-            }
-            // Left out: `c`.
-            let (k, s) = (&mut nodes[c.2 as usize], sc[c.1 as usize].0);
-            if s > k.left {
-                (k.rest, k.left, k.first) = (k.left, s, c.1);
-            } else if s == k.left {
-                k.first = k.first.min(c.1);
-            } else if s > k.rest {
-                k.rest = s;
-            }
-        }
+/// Offers `c` to `best`, the `cap` best candidates best first (by [`worse`]).
+fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) {
+    if best.len() < cap || worse(&best[cap - 1], &c) {
+        best.insert(best.partition_point(|x| !worse(x, &c)), c);
+        best.truncate(cap);
     }
 }
 
@@ -367,51 +295,32 @@ fn select(best: &mut Vec<Cand>, nodes: &mut [Node], sc: &[(f32, Why)], feat: &[F
 /// is the score times 0.7 per item of the same diversity key (the category
 /// node in `feat`, or `no_cat` without one) picked before.
 ///
-/// Picking the best value among every item at each round costs `limit`
-/// passes over the catalogue; the rounds run instead among the candidates
-/// [`select`] keeps, and a round is sure when no candidate left out could beat
-/// its winner: a left-out candidate's value is at most the best left-out score
-/// of its key times that key's factor, and on equal values the first index
-/// wins. When a round is not sure, `select` keeps the best by the values of
-/// now, and its best is the winner: the pick is the full scan's (a test
-/// compares them on adversarial scores). A round is rarely unsure: the
-/// preselection holds `8 × limit` candidates, at most `limit` of a key (no key
-/// can show more).
+/// Each round scans the candidates, gathered once in `best` as (score, index,
+/// key) in catalogue order; a pick's score there becomes 0 (no candidate).
 fn pick(out: &mut Vec<Rec>, limit: usize, sc: &mut [(f32, Why)], feat: &[Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
     for x in nodes.iter_mut() {
         (x.shown, x.factor) = (0, 1.0);
     }
-    let (cap, per_key) = (limit.saturating_mul(8).max(32), limit.min(NONE as usize) as u32);
-    select(best, nodes, sc, feat, no_cat, cap, per_key);
+    best.clear();
+    for (i, (f, s)) in feat.iter().zip(sc.iter()).enumerate() {
+        if s.0 > 0.0 && s.0 < f32::INFINITY {
+            best.push((s.0, i as u32, if f.cat == NONE { no_cat } else { f.cat }));
+        }
+    }
     while out.len() < limit {
-        let mut fresh = false;
-        let (v, i, k) = loop {
-            // The best preselected: highest value, then first index.
-            let mut w = (0.0, NONE, NONE);
-            for &(_, i, k) in best.iter() {
-                let s = sc[i as usize].0;
-                if s > 0.0 && s < f32::INFINITY {
-                    let c = (s * nodes[k as usize].factor, i, k);
-                    if w.1 == NONE || worse(&w, &c) {
-                        w = c;
-                    }
-                }
+        // The first of the highest values.
+        let (mut w, mut at) = ((0.0, NONE, 0), 0);
+        for (j, c) in best.iter().enumerate() {
+            let v = c.0 * nodes[c.2 as usize].factor;
+            if c.0 > 0.0 && (w.1 == NONE || v > w.0) {
+                (w, at) = ((v, c.1, c.2), j);
             }
-            // A key's left-out candidates with its best left-out score lose
-            // (first index on equal values); those below it could only tie,
-            // by rounding, and then the round is not sure.
-            let lose = |k: &Node| k.left <= 0.0 || (w.1 != NONE && worse(&(k.left * k.factor, k.first, 0), &w) && k.rest * k.factor < w.0);
-            if fresh || nodes.iter().all(lose) {
-                break w;
-            }
-            select(best, nodes, sc, feat, no_cat, cap, per_key);
-            fresh = true;
-        };
-        let Some(key) = nodes.get_mut(k as usize) else { break };
-        key.shown += 1;
-        key.factor = 0.7f32.powi(key.shown as i32);
-        let s = &mut sc[i as usize];
-        out.push(Rec { index: i as usize, score: v, why: s.1 });
+        }
+        let (Some(k), Some(s)) = (nodes.get_mut(w.2 as usize), sc.get_mut(w.1 as usize)) else { break };
+        best[at].0 = 0.0;
+        k.shown += 1;
+        k.factor = 0.7f32.powi(k.shown as i32);
+        out.push(Rec { index: w.1 as usize, score: w.0, why: s.1 });
         s.0 = f32::NEG_INFINITY;
     }
 }
@@ -499,8 +408,8 @@ pub struct Recommender {
     pub model: Model,
     /// Rules.
     pub rules: Rules,
-    /// (score, reason) per catalogue item, and the preselection (best
-    /// first): reused from call to call.
+    /// (score, reason) per catalogue item, and the candidates (of the model's
+    /// scores, then of the pick): reused from call to call.
     sc: Vec<(f32, Why)>,
     best: Vec<Cand>,
 }
@@ -636,8 +545,7 @@ impl Recommender {
     /// likeness to the anchor) and 3. popularity; then 4. rules and exclusions,
     /// and 5. the pick: pins first, then the best scores with diversity. Steps
     /// 2 to 4 are one pass over the catalogue of a few lookups per item; see the
-    /// module docs for the cost, and for why the pick among a preselection is
-    /// the pick among every item.
+    /// module docs for the cost.
     pub fn recommend(&mut self, slot: Slot, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config) -> Vec<Rec> {
         let mut out: Vec<Rec> = Vec::new();
         let n = self.items.len();
@@ -1068,10 +976,10 @@ mod tests {
     }
 
     #[test]
-    fn the_pick_among_a_preselection_is_the_full_scans() {
+    fn the_pick_is_the_full_scans() {
         use crate::model::tests::XorShift;
-        // Eight categories of 20 fill the preselection (limit 20: 160 places);
-        // once each is shown, the ninth category's one item, left out, wins.
+        // Eight categories of 20 (limit 20); once each is shown, the ninth
+        // category's one item wins (this filled the preselection of before).
         let mut names = Names::default();
         for k in 0..10 {
             names.id(NONE, &crate::json::itoa(k), true);
@@ -1085,8 +993,8 @@ mod tests {
         assert_eq!(want[8].index, 160);
         assert_eq!(got, want);
 
-        // A left-out candidate below the best left-out score of its key that
-        // 0.7 rounds to the winner's value, with a smaller index, wins.
+        // A candidate below the best score of its key that 0.7 rounds to the
+        // winner's value, with a smaller index, wins.
         let mut x = 1.0f32;
         while (f32::from_bits(x.to_bits() - 1) * 0.7) != x * 0.7 {
             x = f32::from_bits(x.to_bits() + 1);
