@@ -217,7 +217,7 @@ impl Names {
     /// The id of `text` under `up`, interned when `add` ([`NONE`]: unknown).
     fn id(&mut self, up: u32, text: &str, add: bool) -> u32 {
         let h = fnv(0x811c_9dc5 ^ up, text);
-        let at = self.index.partition_point(|e| e.0 < h);
+        let at = lower(&self.index, h);
         for &(eh, j) in &self.index[at..] {
             let n = &self.nodes[j as usize];
             if eh != h {
@@ -257,6 +257,8 @@ impl Names {
 /// and [`Recommender::set_popularity`].
 #[derive(Clone, Copy, Debug)]
 struct Feat {
+    /// Its model id ([`sku_id`]).
+    id: u32,
     /// The node of its category's last level, or [`NONE`].
     cat: u32,
     /// Its brand's node, or [`NONE`].
@@ -333,60 +335,59 @@ fn pick(out: &mut Vec<Rec>, limit: usize, sc: &mut [(f32, Why)], feat: &[Feat], 
 /// contributed most. Only what a slot can show is computed: no repeat boost
 /// (seeds are excluded) and no popular fill-ins (they score 0). The same
 /// operations in the same order give the same floats (a test checks).
-fn model_scores(sc: &mut [(f32, Why)], best: &mut Vec<Cand>, by_id: &[(u32, usize)], model: &Model, seeds: &[u32], key: u8) {
+fn model_scores(sc: &mut [(f32, Why)], best: &mut Vec<Cand>, by_id: &[(u32, u32)], feat: &[Feat], model: &Model, seeds: &[u32], key: u8) {
     let p = RankParams::default();
     // The distinct seeds of the last `max_items`, by id, with their position
-    // weights summed (the most recent first).
-    let mut weights: Vec<(u32, f32)> = Vec::new();
+    // weights summed (the most recent first): (weight, id, 0).
+    let mut weights: Vec<Cand> = Vec::new();
     let mut w = 1.0f32;
     for &s in seeds.iter().rev().take(p.max_items) {
-        match weights.binary_search_by_key(&s, |e| e.0) {
-            Ok(i) => weights[i].1 += w,
-            Err(i) => weights.insert(i, (s, w)),
+        let at = weights.iter().position(|e| e.1 >= s).unwrap_or(weights.len());
+        match weights.get_mut(at) {
+            Some(e) if e.1 == s => e.0 += w,
+            _ => weights.insert(at, (w, s, 0)),
         }
         w *= p.position_decay;
     }
-    // Per item reached: (model id, catalogue index, best contribution, the
-    // index of its seed); `sc` holds the sum and, in the reason, the place here.
-    let mut got: Vec<(u32, u32, f32, u32)> = Vec::new();
-    for &(s, ws) in &weights {
+    // Per item reached, in the order reached: (best contribution, the
+    // catalogue index of its seed, its catalogue index); `sc` holds the sum
+    // and, in the reason, the place here.
+    let mut got: Vec<Cand> = Vec::new();
+    for &(ws, s, _) in &weights {
         let Some((nbr, wt)) = model.neighbours(s) else { continue };
-        let src = find(by_id, s).map_or(NONE, |j| j as u32);
+        let src = find(by_id, s);
         for (&n, &wn) in nbr.iter().zip(wt) {
-            let v = ws * wn;
-            let Some(i) = find(by_id, n).filter(|_| !seeds.contains(&n)) else { continue };
-            let c = &mut sc[i];
+            let (v, i) = (ws * wn, find(by_id, n));
+            let Some(c) = sc.get_mut(i as usize).filter(|_| !seeds.contains(&n)) else { continue };
             if c.1.key == POPULAR {
                 *c = (v, Why { key, arg: got.len() as u32 });
-                got.push((n, i as u32, v, src));
-            } else if let Some(g) = got.get_mut(c.1.arg as usize) {
+                got.push((v, src, i));
+            } else {
                 c.0 += v;
                 // Seeds come by id: on a tie the first, smallest, stays.
-                if v > g.2 {
-                    (g.2, g.3) = (v, src);
+                let g = &mut got[c.1.arg as usize];
+                if v > g.0 {
+                    (g.0, g.1) = (v, src);
                 }
             }
         }
     }
     best.clear();
-    for &(n, i, _, _) in &got {
-        let s = sc[i as usize].0;
-        if s > 0.0 && s < f32::INFINITY {
-            keep(best, 200, (s, n, i));
+    for &(_, _, i) in &got {
+        let c = &mut sc[i as usize];
+        if c.0 > 0.0 && c.0 < f32::INFINITY {
+            keep(best, 200, (c.0, feat[i as usize].id, i));
         }
-        sc[i as usize].1.key = POPULAR;
+        c.1.key = POPULAR;
     }
     // The best 200 keep their reason's key; the others are as if not reached.
     for b in best.iter() {
         sc[b.2 as usize].1.key = key;
     }
     let top = best.first().map_or(1.0, |c| c.0).max(1e-6);
-    for &(_, i, _, _) in &got {
+    for &(_, src, i) in &got {
         let c = &mut sc[i as usize];
-        *c = match c.1.key {
-            POPULAR => (0.0, NO_REASON),
-            _ => (0.0 + c.0 / top, Why { key, arg: got[c.1.arg as usize].3 }),
-        };
+        *c = if c.1.key == POPULAR { (0.0, NO_REASON) } else { (0.0 + c.0 / top, Why { key, arg: src }) };
     }
 }
 
@@ -403,7 +404,7 @@ pub struct Recommender {
     /// How many names there were after interning every item afresh.
     fresh: usize,
     /// (model id, catalogue index), sorted by id.
-    by_id: Vec<(u32, usize)>,
+    by_id: Vec<(u32, u32)>,
     /// The public model (head plus the shards fetched).
     pub model: Model,
     /// Rules.
@@ -417,13 +418,27 @@ pub struct Recommender {
 /// The most items a [`Recommender`] holds; further new items are ignored.
 pub const MAX_ITEMS: usize = 20_000;
 
-fn find(by_id: &[(u32, usize)], id: u32) -> Option<usize> {
-    by_id.binary_search_by_key(&id, |&(i, _)| i).ok().map(|p| by_id[p].1)
+/// Where `h` goes in `v`, sorted by its first field: the first place not
+/// below it (`by_id` and the names' index, so one function for both).
+fn lower(v: &[(u32, u32)], h: u32) -> usize {
+    v.partition_point(|e| e.0 < h)
 }
 
-/// The catalogue index of a SKU.
-fn find_sku(by_id: &[(u32, usize)], items: &[Item], sku: &str) -> Option<usize> {
-    find(by_id, sku_id(sku)).filter(|&i| items[i].sku == sku)
+/// The catalogue index of a model id ([`NONE`]: not in the catalogue).
+fn find(by_id: &[(u32, u32)], id: u32) -> u32 {
+    match by_id.get(lower(by_id, id)) {
+        Some(&(x, i)) if x == id => i,
+        _ => NONE,
+    }
+}
+
+/// The catalogue index of a SKU ([`NONE`]: not in the catalogue).
+fn find_sku(by_id: &[(u32, u32)], items: &[Item], sku: &str) -> u32 {
+    let i = find(by_id, sku_id(sku));
+    match items.get(i as usize) {
+        Some(it) if it.sku == sku => i,
+        _ => NONE,
+    }
 }
 
 impl Recommender {
@@ -432,9 +447,10 @@ impl Recommender {
     /// worked out here, once.
     pub fn add_item(&mut self, item: Item) -> Option<usize> {
         let id = sku_id(&item.sku);
-        let i = match self.by_id.binary_search_by_key(&id, |&(i, _)| i) {
-            Ok(p) => {
-                let i = self.by_id[p].1;
+        let p = lower(&self.by_id, id);
+        let i = match self.by_id.get(p) {
+            Some(&(x, i)) if x == id => {
+                let i = i as usize;
                 let old = &mut self.items[i];
                 if old.sku != item.sku {
                     return None;
@@ -454,23 +470,23 @@ impl Recommender {
                 old.trending |= item.trending;
                 i
             }
-            Err(p) => {
+            _ => {
                 if self.items.len() >= MAX_ITEMS {
                     return None;
                 }
-                self.by_id.insert(p, (id, self.items.len()));
+                self.by_id.insert(p, (id, self.items.len() as u32));
                 self.items.push(item);
                 self.items.len() - 1
             }
         };
-        self.work_out(i);
+        self.work_out(i, id);
         // Names no item uses any more pile up when items keep changing category
         // or brand: once they could be half, intern afresh (no id is kept from
         // one ranking to the next).
         if self.names.nodes.len() > 2 * self.fresh + 4096 {
             self.names = Names::default();
             for j in 0..self.items.len() {
-                self.work_out(j);
+                self.work_out(j, self.feat[j].id);
             }
             self.fresh = self.names.nodes.len();
         }
@@ -478,9 +494,10 @@ impl Recommender {
     }
 
     /// Works out what ranking reads of item `i` (see [`Feat`]).
-    fn work_out(&mut self, i: usize) {
+    fn work_out(&mut self, i: usize, id: u32) {
         let it = &self.items[i];
         let f = Feat {
+            id,
             cat: it.category.as_deref().map_or(NONE, |c| self.names.path(c, true)),
             brand: it.brand.as_deref().map_or(NONE, |b| self.names.id(BRAND, b, true)),
             band: it.price.map_or(NO_BAND, |p| profile::price_band(p) as u8),
@@ -501,7 +518,8 @@ impl Recommender {
 
     /// The catalogue index of a SKU.
     pub fn index_of(&self, sku: &str) -> Option<usize> {
-        find_sku(&self.by_id, &self.items, sku)
+        let i = find_sku(&self.by_id, &self.items, sku);
+        (i != NONE).then_some(i as usize)
     }
 
     /// Sets an item's public popularity (from the server's feed).
@@ -555,7 +573,7 @@ impl Recommender {
         // The diversity key of an item without a category: category "".
         let no_cat = self.names.id(NONE, "", true);
         let Recommender { items, feat, names, by_id, model, rules, sc, best, .. } = self;
-        let ix = |sku: &str| find_sku(by_id, items, sku).map_or(NONE, |i| i as u32);
+        let ix = |sku: &str| find_sku(by_id, items, sku);
         let anchor_ix = anchor.map_or(NONE, ix);
         let cart = &profile.cart;
         let (for_you, similar) = (slot == Slot::ForYou, slot == Slot::Similar);
@@ -585,7 +603,7 @@ impl Recommender {
         if !seeds.is_empty() && !model.is_empty() {
             // Scores relative to what can be shown: the seeds themselves (every
             // slot excludes them) and what the page cannot draw are skipped.
-            model_scores(sc, best, by_id, model, &seeds, key);
+            model_scores(sc, best, by_id, feat, model, &seeds, key);
         }
 
         // 2. Content: the shopper's interests, or likeness to the anchor. Only
@@ -984,7 +1002,7 @@ mod tests {
         for k in 0..10 {
             names.id(NONE, &crate::json::itoa(k), true);
         }
-        let feat: Vec<Feat> = (0..161).map(|i| Feat { cat: (i / 20).min(8), brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 }).collect();
+        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 }).collect();
         let mut sc: Vec<(f32, Why)> = (0..161).map(|i| (if i < 160 { 2.0 - i as f32 / 1000.0 } else { 1.5 }, NO_REASON)).collect();
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
         let (mut want, mut got, mut sc2) = (Vec::new(), Vec::new(), sc.clone());
@@ -1040,7 +1058,7 @@ mod tests {
                 let cat = if rng.below(8) == 0 { NONE } else { rng.below(nk as u64) as u32 };
                 let s = if cat == NONE || rng.below(10) == 0 { s } else { s * lead[cat as usize] };
                 sc.push((s, Why { key: rng.below(7) as u8, arg: rng.below(9) as u32 }));
-                feat.push(Feat { cat, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 });
+                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 });
             }
             let no_cat = nk;
             let keys: Vec<u32> = feat.iter().map(|f| if f.cat == NONE { no_cat } else { f.cat }).collect();
@@ -1078,30 +1096,36 @@ mod tests {
                 Model::from_lists(lists, vec![(1, 1.0)])
             };
             // A catalogue of some of the model's items (and others), as (model id, index).
-            let mut by_id: Vec<(u32, usize)> = (1..=items as u32 + 5).filter(|_| rng.below(4) != 0).map(|id| (id, 0)).collect();
+            let mut by_id: Vec<(u32, u32)> = (1..=items as u32 + 5).filter(|_| rng.below(4) != 0).map(|id| (id, 0)).collect();
             let n = by_id.len();
             for (j, x) in by_id.iter_mut().enumerate() {
-                x.1 = n - 1 - j;
+                x.1 = (n - 1 - j) as u32;
             }
+            // What ranking reads of them: only their ids matter here.
+            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 }; n];
+            for &(id, i) in &by_id {
+                feat[i as usize].id = id;
+            }
+            let find = |id: u32| by_id.iter().find(|x| x.0 == id).map(|x| x.1 as usize);
             let seeds: Vec<u32> = (0..rng.below(30)).map(|_| 1 + rng.below(items + 8) as u32).collect();
             let key = 1 + rng.below(4) as u8;
             // As `recommend` did with the ranker.
             let mut want = vec![(0f32, NO_REASON); n];
-            let skip = |id: u32| seeds.contains(&id) || find(&by_id, id).is_none();
+            let skip = |id: u32| seeds.contains(&id) || find(id).is_none();
             let ranked = rank(&seeds, &model, 200, &RankParams::default(), &skip);
             let top = ranked.first().map_or(1.0, |r| r.score).max(1e-6);
             for r in ranked {
-                let Some(i) = find(&by_id, r.item) else { continue };
+                let Some(i) = find(r.item) else { continue };
                 if r.score <= 0.0 {
                     continue;
                 }
                 want[i].0 += r.score / top;
                 if let crate::rank::Reason::Viewed(src) = r.reason {
-                    want[i].1 = Why { key, arg: find(&by_id, src).map_or(NONE, |j| j as u32) };
+                    want[i].1 = Why { key, arg: find(src).map_or(NONE, |j| j as u32) };
                 }
             }
             let mut got = vec![(0f32, NO_REASON); n];
-            model_scores(&mut got, &mut Vec::new(), &by_id, &model, &seeds, key);
+            model_scores(&mut got, &mut Vec::new(), &by_id, &feat, &model, &seeds, key);
             let bits = |v: &[(f32, Why)]| v.iter().map(|x| (x.0.to_bits(), x.1)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}");
         }
