@@ -138,8 +138,15 @@ fn end(packed: &[u8], from: usize) -> Option<usize> {
 /// `es-ES` (English when there is no table for it).
 pub fn pick(lang: &str) -> &'static str {
     let b = lang.as_bytes();
-    let primary = &b[..b.iter().position(|&c| c == b'-' || c == b'_').unwrap_or(b.len())];
-    LANGS.iter().copied().find(|l| primary.eq_ignore_ascii_case(l.as_bytes())).unwrap_or("en")
+    // The primary subtag, letters compared in lower case (`| 0x20` maps only
+    // `A`-`Z` onto the lower-case letters of [`LANGS`], a test checks).
+    let end = b.iter().position(|&c| c == b'-' || c == b'_').unwrap_or(b.len());
+    for l in LANGS {
+        if end == l.len() && (0..end).all(|i| b[i] | 0x20 == l.as_bytes()[i]) {
+            return l;
+        }
+    }
+    "en"
 }
 
 /// The text for `key` in `lang` (as returned by [`pick`]); the key itself when
@@ -200,5 +207,36 @@ mod tests {
         assert_eq!(pick("ES_mx"), "es");
         assert_eq!(pick("En-GB"), "en");
         assert_eq!(pick(""), "en");
+    }
+
+    /// `pick` as it was (the standard library's case-insensitive comparison).
+    fn old_pick(lang: &str) -> &'static str {
+        let b = lang.as_bytes();
+        let primary = &b[..b.iter().position(|&c| c == b'-' || c == b'_').unwrap_or(b.len())];
+        LANGS.iter().copied().find(|l| primary.eq_ignore_ascii_case(l.as_bytes())).unwrap_or("en")
+    }
+
+    #[test]
+    fn pick_is_the_pick_of_before() {
+        for l in LANGS {
+            assert!(l.bytes().all(|c| c.is_ascii_lowercase()), "{l}: `pick` compares lower-case letters");
+        }
+        // Every string of up to three of these characters, and longer ones.
+        let chars = ["e", "E", "n", "N", "s", "S", "\u{65}", "-", "_", "@", "%", "\u{e9}", "\u{c9}", "0", "x", "\u{2d}", "E\u{301}", "\u{0}"];
+        let mut n = 0;
+        for a in chars {
+            for b in chars {
+                for c in chars.iter().chain(&[""]) {
+                    for s in [[a, b, c].concat(), [a, b, c, "-ES"].concat(), [a, b].concat(), a.to_owned()] {
+                        assert_eq!(pick(&s), old_pick(&s), "{s:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 20_000);
+        for s in ["es-ES", "ES_mx", "En-GB", "en", "es", "fr", "esp", "e", "", "-es", "es-", "eS", "\u{ff45}s"] {
+            assert_eq!(pick(s), old_pick(s), "{s:?}");
+        }
     }
 }

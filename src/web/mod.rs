@@ -249,16 +249,16 @@ impl Core {
 
     /// The model shards (among `n`) that ranking this shopper would read and
     /// that are not loaded yet.
-    pub fn shards_needed(&self, anchor: Option<String>, n: u32) -> Vec<u32> {
-        self.r.shards_needed(&self.e.profile, anchor.as_deref(), n)
+    pub fn shards_needed(&self, anchor: Option<&str>, n: u32) -> Vec<u32> {
+        self.r.shards_needed(&self.e.profile, anchor, n)
     }
 
     /// Ranks a slot (`for-you`, `similar`, `bought-together`, `trending`,
     /// `cart-complements`) for the glue, which builds the page's
     /// `[{item, name, image, url, price, reason, rec}]` from it (see
     /// [`Recommender::answer`]): the reason in the page's language.
-    pub fn recommend(&mut self, slot: &str, anchor: Option<String>, limit: u32, lang: &str, now: f64) -> String {
-        self.r.answer(slot, anchor.as_deref(), limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::pick(lang))
+    pub fn recommend(&mut self, slot: &str, anchor: Option<&str>, limit: u32, lang: &str, now: f64) -> String {
+        self.r.answer(slot, anchor, limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::pick(lang))
     }
 
     /// A shopper-facing text in the page's language.
