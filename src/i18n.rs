@@ -129,11 +129,6 @@ const TEXTS: [&str; 2] = [
     text(&pack::<{ packed_len(ES, false) }>(ES, false)),
 ];
 
-/// The entry of a packed string that starts at byte `from`: its end.
-fn end(packed: &[u8], from: usize) -> Option<usize> {
-    Some(from + packed.get(from..)?.iter().position(|&c| c == SEP)?)
-}
-
 /// The primary language subtag Vitrina will use for a page language such as
 /// `es-ES` (English when there is no table for it).
 pub fn pick(lang: &str) -> &'static str {
@@ -152,22 +147,22 @@ pub fn pick(lang: &str) -> &'static str {
 /// The text for `key` in `lang` (as returned by [`pick`]); the key itself when
 /// there is none.
 pub fn t<'a>(lang: &str, key: &'a str) -> &'a str {
-    // The position of the key, then the text at that position.
-    let keys = KEYS.as_bytes();
-    let (mut from, mut n) = (0, 0);
-    loop {
-        let Some(e) = end(keys, from) else { return key };
-        if keys[from..e] == *key.as_bytes() {
-            break;
-        }
-        (from, n) = (e + 1, n + 1);
-    }
+    // The keys and the texts side by side, entry by entry.
     let texts = TEXTS[LANGS.iter().position(|l| *l == lang).unwrap_or(0)];
-    let mut from = 0;
-    for _ in 0..n {
-        from = end(texts.as_bytes(), from).map_or(usize::MAX, |e| e + 1);
+    let (keys, x) = (KEYS.as_bytes(), texts.as_bytes());
+    let (mut k, mut from) = (0, 0);
+    let mut i = 0;
+    while i < x.len() {
+        if x[i] == SEP {
+            let e = k + keys[k..].iter().position(|&c| c == SEP).unwrap_or(0);
+            if keys[k..e] == *key.as_bytes() {
+                return texts.get(from..i).unwrap_or(key);
+            }
+            (k, from) = (e + 1, i + 1);
+        }
+        i += 1;
     }
-    end(texts.as_bytes(), from).and_then(|e| texts.get(from..e)).unwrap_or(key)
+    key
 }
 
 #[cfg(test)]

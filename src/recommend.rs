@@ -126,14 +126,9 @@ pub enum Slot {
 impl Slot {
     /// Parses a slot name as used in `data-vitrina-slot`.
     pub fn parse(s: &str) -> Option<Slot> {
-        Some(match s {
-            "for-you" => Slot::ForYou,
-            "similar" => Slot::Similar,
-            "bought-together" => Slot::BoughtTogether,
-            "trending" => Slot::Trending,
-            "cart-complements" => Slot::CartComplements,
-            _ => return None,
-        })
+        use Slot::*;
+        let i = ["for-you", "similar", "bought-together", "trending", "cart-complements"].iter().position(|n| *n == s)?;
+        Some([ForYou, Similar, BoughtTogether, Trending, CartComplements][i])
     }
 }
 
@@ -268,12 +263,12 @@ struct Feat {
     in_stock: bool,
     trending: bool,
     popularity: f32,
+    /// Excluded by the profile's lists in the ranking under way (false
+    /// between rankings).
+    skip: bool,
 }
 
 const NO_BAND: u8 = u8::MAX;
-/// Marks an item the profile's lists exclude, in the reason of its score
-/// before the pass (never a reason shown).
-const EXCLUDED: u8 = u8::MAX;
 
 /// A candidate: (score, id, catalogue index).
 type Cand = (f32, u32, u32);
@@ -504,6 +499,7 @@ impl Recommender {
             in_stock: it.in_stock,
             trending: it.trending,
             popularity: it.popularity,
+            skip: false,
         };
         match self.feat.get_mut(i) {
             Some(x) => *x = f,
@@ -675,7 +671,7 @@ impl Recommender {
         let max_pop = feat.iter().fold(0f32, |m, f| m.max(f.popularity)).max(1e-6);
 
         // 4. Rules and exclusions. The profile's lists are marked once, in the
-        //    reasons (the first purchase of an item decides whether it may be
+        //    items (the first purchase of an item decides whether it may be
         //    bought again); for cart complements, the top levels of the cart's
         //    categories too.
         let top_of = |mut j: u32| {
@@ -684,36 +680,33 @@ impl Recommender {
             }
             j
         };
-        let mut seen = Vec::new();
-        for (sku, t) in &profile.purchases {
-            let i = ix(sku);
-            if i != NONE && !seen.contains(&i) {
-                seen.push(i);
+        // Backwards, so that the first purchase of an item writes last.
+        for (sku, t) in profile.purchases.iter().rev() {
+            if let Some(f) = feat.get_mut(ix(sku) as usize) {
                 let days = rules.buy_again_days as u64;
-                if days == 0 || now.saturating_sub(*t) <= days * 86_400_000 {
-                    sc[i as usize].1.key = EXCLUDED;
-                }
+                f.skip = days == 0 || now.saturating_sub(*t) <= days * 86_400_000;
             }
         }
         let mut tops: Vec<u32> = Vec::new();
         for l in cart {
-            let i = ix(&l.item) as usize;
-            if let Some(s) = sc.get_mut(i) {
-                s.1.key = EXCLUDED;
-                let c = feat[i].cat;
-                if slot == Slot::CartComplements && c != NONE {
-                    tops.push(top_of(c));
+            if let Some(f) = feat.get_mut(ix(&l.item) as usize) {
+                f.skip = true;
+                if slot == Slot::CartComplements && f.cat != NONE {
+                    tops.push(top_of(f.cat));
                 }
             }
         }
-        for sku in session.iter().map(String::as_str).chain(anchor) {
-            if let Some(s) = sc.get_mut(ix(sku) as usize) {
-                s.1.key = EXCLUDED;
+        for sku in session {
+            if let Some(f) = feat.get_mut(ix(sku) as usize) {
+                f.skip = true;
             }
         }
-        for (i, (f, s)) in feat.iter().zip(sc.iter_mut()).enumerate() {
+        if let Some(f) = feat.get_mut(anchor_ix as usize) {
+            f.skip = true;
+        }
+        for (i, (f, s)) in feat.iter_mut().zip(sc.iter_mut()).enumerate() {
             let (mut x, mut why) = *s;
-            let excluded = why.key == EXCLUDED;
+            let excluded = core::mem::take(&mut f.skip);
             if content {
                 let c = match like {
                     Some(a) => {
@@ -1004,7 +997,7 @@ mod tests {
         for k in 0..10 {
             names.id(NONE, &crate::json::itoa(k), true);
         }
-        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 }).collect();
+        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false }).collect();
         let mut sc: Vec<(f32, Why)> = (0..161).map(|i| (if i < 160 { 2.0 - i as f32 / 1000.0 } else { 1.5 }, NO_REASON)).collect();
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
         let (mut want, mut got, mut sc2) = (Vec::new(), Vec::new(), sc.clone());
@@ -1060,7 +1053,7 @@ mod tests {
                 let cat = if rng.below(8) == 0 { NONE } else { rng.below(nk as u64) as u32 };
                 let s = if cat == NONE || rng.below(10) == 0 { s } else { s * lead[cat as usize] };
                 sc.push((s, Why { key: rng.below(7) as u8, arg: rng.below(9) as u32 }));
-                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 });
+                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false });
             }
             let no_cat = nk;
             let keys: Vec<u32> = feat.iter().map(|f| if f.cat == NONE { no_cat } else { f.cat }).collect();
@@ -1104,7 +1097,7 @@ mod tests {
                 x.1 = (n - 1 - j) as u32;
             }
             // What ranking reads of them: only their ids matter here.
-            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 }; n];
+            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false }; n];
             for &(id, i) in &by_id {
                 feat[i as usize].id = id;
             }
