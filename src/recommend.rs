@@ -266,6 +266,8 @@ struct Feat {
     /// Excluded by the profile's lists in the ranking under way (false
     /// between rankings).
     skip: bool,
+    /// The ranking under way: its score and reason.
+    sc: (f32, Why),
 }
 
 const NO_BAND: u8 = u8::MAX;
@@ -287,25 +289,24 @@ fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) {
 }
 
 /// Step 5 of [`Recommender::recommend`], after the pins: adds to `out`, up to
-/// `limit`, the candidates (a finite score above 0 in `sc`) of highest value,
+/// `limit`, the candidates (a finite score above 0 in `feat`) of highest value,
 /// first index on equal values, each pick's score then set to -inf. The value
 /// is the score times 0.7 per item of the same diversity key (the category
-/// node in `feat`, or `no_cat` without one) picked before.
-///
-/// Each round scans the candidates, gathered once in `best` as (score, index,
-/// key) in catalogue order; a pick's score there becomes 0 (no candidate).
-fn pick(out: &mut Vec<Rec>, limit: usize, sc: &mut [(f32, Why)], feat: &[Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
+/// node, or `no_cat` without one) picked before. Each round scans the
+/// candidates, gathered once in `best` (a pick's score there becomes 0).
+fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
     for x in nodes.iter_mut() {
         (x.shown, x.factor) = (0, 1.0);
     }
+    // The candidates, in catalogue order: (score, index, key).
     best.clear();
-    for (i, (f, s)) in feat.iter().zip(sc.iter()).enumerate() {
-        if s.0 > 0.0 && s.0 < f32::INFINITY {
-            best.push((s.0, i as u32, if f.cat == NONE { no_cat } else { f.cat }));
+    for (i, f) in feat.iter().enumerate() {
+        if f.sc.0 > 0.0 && f.sc.0 < f32::INFINITY {
+            best.push((f.sc.0, i as u32, if f.cat == NONE { no_cat } else { f.cat }));
         }
     }
     while out.len() < limit {
-        // The first of the highest values.
+        // The first of the highest values: (value, index, key), and where.
         let (mut w, mut at) = ((0.0, NONE, 0), 0);
         for (j, c) in best.iter().enumerate() {
             let v = c.0 * nodes[c.2 as usize].factor;
@@ -313,12 +314,12 @@ fn pick(out: &mut Vec<Rec>, limit: usize, sc: &mut [(f32, Why)], feat: &[Feat], 
                 (w, at) = ((v, c.1, c.2), j);
             }
         }
-        let (Some(k), Some(s)) = (nodes.get_mut(w.2 as usize), sc.get_mut(w.1 as usize)) else { break };
+        let (Some(k), Some(f)) = (nodes.get_mut(w.2 as usize), feat.get_mut(w.1 as usize)) else { break };
         best[at].0 = 0.0;
         k.shown += 1;
         k.factor = 0.7f32.powi(k.shown as i32);
-        out.push(Rec { index: w.1 as usize, score: w.0, why: s.1 });
-        s.0 = f32::NEG_INFINITY;
+        out.push(Rec { index: w.1 as usize, score: w.0, why: f.sc.1 });
+        f.sc.0 = f32::NEG_INFINITY;
     }
 }
 
@@ -330,7 +331,7 @@ fn pick(out: &mut Vec<Rec>, limit: usize, sc: &mut [(f32, Why)], feat: &[Feat], 
 /// contributed most. Only what a slot can show is computed: no repeat boost
 /// (seeds are excluded) and no popular fill-ins (they score 0). The same
 /// operations in the same order give the same floats (a test checks).
-fn model_scores(sc: &mut [(f32, Why)], best: &mut Vec<Cand>, by_id: &[(u32, u32)], feat: &[Feat], model: &Model, seeds: &[u32], key: u8) {
+fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &Model, seeds: &[u32], key: u8) {
     let p = RankParams::default();
     // The distinct seeds of the last `max_items`, by id, with their position
     // weights summed (the most recent first): (weight, id, 0).
@@ -353,7 +354,7 @@ fn model_scores(sc: &mut [(f32, Why)], best: &mut Vec<Cand>, by_id: &[(u32, u32)
         let src = find(by_id, s);
         for (&n, &wn) in nbr.iter().zip(wt) {
             let (v, i) = (ws * wn, find(by_id, n));
-            let Some(c) = sc.get_mut(i as usize).filter(|_| !seeds.contains(&n)) else { continue };
+            let Some(c) = feat.get_mut(i as usize).filter(|_| !seeds.contains(&n)).map(|f| &mut f.sc) else { continue };
             if c.1.key == POPULAR {
                 *c = (v, Why { key, arg: got.len() as u32 });
                 got.push((v, src, i));
@@ -369,19 +370,20 @@ fn model_scores(sc: &mut [(f32, Why)], best: &mut Vec<Cand>, by_id: &[(u32, u32)
     }
     best.clear();
     for &(_, _, i) in &got {
-        let c = &mut sc[i as usize];
+        let f = &mut feat[i as usize];
+        let c = &mut f.sc;
         if c.0 > 0.0 && c.0 < f32::INFINITY {
-            keep(best, 200, (c.0, feat[i as usize].id, i));
+            keep(best, 200, (c.0, f.id, i));
         }
         c.1.key = POPULAR;
     }
     // The best 200 keep their reason's key; the others are as if not reached.
     for b in best.iter() {
-        sc[b.2 as usize].1.key = key;
+        feat[b.2 as usize].sc.1.key = key;
     }
     let top = best.first().map_or(1.0, |c| c.0).max(1e-6);
     for &(_, src, i) in &got {
-        let c = &mut sc[i as usize];
+        let c = &mut feat[i as usize].sc;
         *c = if c.1.key == POPULAR { (0.0, NO_REASON) } else { (0.0 + c.0 / top, Why { key, arg: src }) };
     }
 }
@@ -404,9 +406,8 @@ pub struct Recommender {
     pub model: Model,
     /// Rules.
     pub rules: Rules,
-    /// (score, reason) per catalogue item, and the candidates (of the model's
-    /// scores, then of the pick): reused from call to call.
-    sc: Vec<(f32, Why)>,
+    /// The best of the model's scores, then the candidates of the pick:
+    /// reused from call to call.
     best: Vec<Cand>,
 }
 
@@ -500,6 +501,7 @@ impl Recommender {
             trending: it.trending,
             popularity: it.popularity,
             skip: false,
+            sc: (0.0, NO_REASON),
         };
         match self.feat.get_mut(i) {
             Some(x) => *x = f,
@@ -568,13 +570,14 @@ impl Recommender {
         }
         // The diversity key of an item without a category: category "".
         let no_cat = self.names.id(NONE, "", true);
-        let Recommender { items, feat, names, by_id, model, rules, sc, best, .. } = self;
+        let Recommender { items, feat, names, by_id, model, rules, best, .. } = self;
         let ix = |sku: &str| find_sku(by_id, items, sku);
         let anchor_ix = anchor.map_or(NONE, ix);
         let cart = &profile.cart;
         let (for_you, similar) = (slot == Slot::ForYou, slot == Slot::Similar);
-        sc.clear();
-        sc.resize(n, (0.0, NO_REASON));
+        for f in feat.iter_mut() {
+            f.sc = (0.0, NO_REASON);
+        }
 
         // 1. The model: "people who looked at this looked at that", seeded by
         //    the session (for-you), the anchor (similar), the cart or else the
@@ -599,7 +602,7 @@ impl Recommender {
         if !seeds.is_empty() && !model.is_empty() {
             // Scores relative to what can be shown: the seeds themselves (every
             // slot excludes them) and what the page cannot draw are skipped.
-            model_scores(sc, best, by_id, feat, model, &seeds, key);
+            model_scores(feat, best, by_id, model, &seeds, key);
         }
 
         // 2. Content: the shopper's interests, or likeness to the anchor. Only
@@ -704,8 +707,8 @@ impl Recommender {
         if let Some(f) = feat.get_mut(anchor_ix as usize) {
             f.skip = true;
         }
-        for (i, (f, s)) in feat.iter_mut().zip(sc.iter_mut()).enumerate() {
-            let (mut x, mut why) = *s;
+        for (i, f) in feat.iter_mut().enumerate() {
+            let (mut x, mut why) = f.sc;
             let excluded = core::mem::take(&mut f.skip);
             if content {
                 let c = match like {
@@ -765,7 +768,7 @@ impl Recommender {
                     }
                 }
             }
-            *s = (x, why);
+            f.sc = (x, why);
         }
 
         // 5. Pick: pins first, then best scores with diversity — each further
@@ -773,7 +776,7 @@ impl Recommender {
         //    without one counts as category "") counts for less.
         for pin in &rules.pins {
             let i = ix(pin);
-            if let Some(s) = sc.get_mut(i as usize) {
+            if let Some(s) = feat.get_mut(i as usize).map(|f| &mut f.sc) {
                 // A pin shown already has a score of -inf.
                 if s.0.is_finite() && out.len() < limit {
                     out.push(Rec { index: i as usize, score: s.0, why: NO_REASON });
@@ -781,7 +784,7 @@ impl Recommender {
                 }
             }
         }
-        pick(&mut out, limit, sc, feat, &mut names.nodes, best, no_cat);
+        pick(&mut out, limit, feat, &mut names.nodes, best, no_cat);
         out
     }
 
@@ -966,7 +969,12 @@ mod tests {
         assert_eq!(WHY[recs[1].why.key as usize], "why-popular");
     }
 
-    /// The pick as it was: every round scans every item.
+    /// `feat` with the scores and reasons `sc`.
+    fn with_sc(feat: &[Feat], sc: &[(f32, Why)]) -> Vec<Feat> {
+        feat.iter().zip(sc).map(|(f, &sc)| Feat { sc, ..*f }).collect()
+    }
+
+    /// The pick by a full scan, written apart.
     fn pick_by_scan(out: &mut Vec<Rec>, limit: usize, sc: &mut [(f32, Why)], keys: &[u32]) {
         let mut shown = vec![0; keys.iter().max().map_or(0, |&k| k as usize + 1)];
         while out.len() < limit {
@@ -997,12 +1005,12 @@ mod tests {
         for k in 0..10 {
             names.id(NONE, &crate::json::itoa(k), true);
         }
-        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false }).collect();
+        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) }).collect();
         let mut sc: Vec<(f32, Why)> = (0..161).map(|i| (if i < 160 { 2.0 - i as f32 / 1000.0 } else { 1.5 }, NO_REASON)).collect();
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
-        let (mut want, mut got, mut sc2) = (Vec::new(), Vec::new(), sc.clone());
+        let (mut want, mut got, sc2) = (Vec::new(), Vec::new(), sc.clone());
         pick_by_scan(&mut want, 20, &mut sc, &keys);
-        pick(&mut got, 20, &mut sc2, &feat, &mut names.nodes, &mut Vec::new(), 9);
+        pick(&mut got, 20, &mut with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
         assert_eq!(want[8].index, 160);
         assert_eq!(got, want);
 
@@ -1018,9 +1026,9 @@ mod tests {
             (sc[i].0, feat[i].cat) = (s, 0);
         }
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
-        let (mut want, mut got, mut sc2) = (Vec::new(), Vec::new(), sc.clone());
+        let (mut want, mut got, sc2) = (Vec::new(), Vec::new(), sc.clone());
         pick_by_scan(&mut want, 2, &mut sc, &keys);
-        pick(&mut got, 2, &mut sc2, &feat, &mut names.nodes, &mut Vec::new(), 9);
+        pick(&mut got, 2, &mut with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
         assert_eq!(want[1].index, 3);
         assert_eq!(got, want);
 
@@ -1053,19 +1061,20 @@ mod tests {
                 let cat = if rng.below(8) == 0 { NONE } else { rng.below(nk as u64) as u32 };
                 let s = if cat == NONE || rng.below(10) == 0 { s } else { s * lead[cat as usize] };
                 sc.push((s, Why { key: rng.below(7) as u8, arg: rng.below(9) as u32 }));
-                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false });
+                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) });
             }
             let no_cat = nk;
             let keys: Vec<u32> = feat.iter().map(|f| if f.cat == NONE { no_cat } else { f.cat }).collect();
             let limit = [1, 2, 3, 8, 8, 20, 50, if n > 300 { 60 } else { 5000 }][rng.below(8) as usize];
-            // Pins may have taken some places, and the scratch space is dirty.
+            // Pins may have taken some places.
             let pins = rng.below(3) as usize;
-            let mut best = vec![(1.0, 0, 0); rng.below(100) as usize];
             let (mut want, mut got) = (vec![Rec { index: 0, score: 0.0, why: NO_REASON }; pins], Vec::new());
             got.clone_from(&want);
-            let mut sc2 = sc.clone();
+            let mut feat = with_sc(&feat, &sc);
             pick_by_scan(&mut want, limit, &mut sc, &keys);
-            pick(&mut got, limit, &mut sc2, &feat, &mut names.nodes, &mut best, no_cat);
+            // The scratch space is dirty.
+            let mut best = vec![(1.0, 0, 0); rng.below(100) as usize];
+            pick(&mut got, limit, &mut feat, &mut names.nodes, &mut best, no_cat);
             let bits = |r: &[Rec]| r.iter().map(|x| (x.index, x.score.to_bits(), x.why)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}: n {n}, keys {nk}, limit {limit}");
         }
@@ -1097,7 +1106,7 @@ mod tests {
                 x.1 = (n - 1 - j) as u32;
             }
             // What ranking reads of them: only their ids matter here.
-            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false }; n];
+            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) }; n];
             for &(id, i) in &by_id {
                 feat[i as usize].id = id;
             }
@@ -1119,8 +1128,8 @@ mod tests {
                     want[i].1 = Why { key, arg: find(src).map_or(NONE, |j| j as u32) };
                 }
             }
-            let mut got = vec![(0f32, NO_REASON); n];
-            model_scores(&mut got, &mut Vec::new(), &by_id, &feat, &model, &seeds, key);
+            model_scores(&mut feat, &mut Vec::new(), &by_id, &model, &seeds, key);
+            let got: Vec<(f32, Why)> = feat.iter().map(|f| f.sc).collect();
             let bits = |v: &[(f32, Why)]| v.iter().map(|x| (x.0.to_bits(), x.1)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}");
         }
