@@ -791,13 +791,14 @@ impl Recommender {
     /// Ranks a slot (see [`Slot::parse`]; none for an unknown slot) for the
     /// glue, which holds the items' names, images and links and builds the
     /// page's objects from this: a JSON array of `[index, named, price,
-    /// reason]` per item shown: its catalogue index; the catalogue index `j`
-    /// of the item whose name (else SKU) goes where the reason has `{x}`, or
-    /// `!j` (-1 - j) for the last level of its category ("running-shoes" shown
-    /// as "running shoes"), or null; its price in hundredths, or null; the
-    /// reason's text in `lang` (an [`i18n::pick`](crate::i18n::pick) result;
-    /// the texts need no escaping, a test checks). A text with `{x}` and
-    /// nothing to name is the plain "popular" one.
+    /// reason]` per item shown: its catalogue index; what goes where the
+    /// reason has `{x}`: the catalogue index of the item whose name (else SKU)
+    /// it gives, or the last level of a category, as text (the glue shows
+    /// "running-shoes" as "running shoes"), or null; its price in hundredths,
+    /// or null; the reason's text in `lang` (an
+    /// [`i18n::pick`](crate::i18n::pick) result; the texts need no escaping, a
+    /// test checks). A text with `{x}` and nothing to name is the plain
+    /// "popular" one.
     #[allow(clippy::too_many_arguments)]
     pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: &str) -> String {
         use crate::json::push_i64;
@@ -812,8 +813,12 @@ impl Recommender {
                 out.push(',');
                 let Why { key, arg } = rec.why;
                 let mut text = crate::i18n::t(lang, WHY[key as usize]);
-                if arg != NONE {
-                    push_i64(&mut out, if key == INTEREST { !(arg as i64) } else { arg as i64 });
+                if arg != NONE && key == INTEREST {
+                    // The last level of the item's own category.
+                    let leaf = &self.names.nodes[self.feat[arg as usize].cat as usize].text;
+                    crate::json::push_str(&mut out, leaf);
+                } else if arg != NONE {
+                    push_i64(&mut out, arg as i64);
                 } else {
                     out.push_str("null");
                     // Only the texts between "popular" and "trending" have an
@@ -1186,11 +1191,71 @@ mod tests {
     }
 
     /// What the glue (`www/src/vitrina_core.js`) keeps of an item: SKU, name,
-    /// image, link and category path, merged as `add_item` merges.
+    /// image and link, merged as `add_item` merges.
     #[derive(Clone, Default)]
     struct Glue {
         sku: String,
-        f: [Option<String>; 4],
+        f: [Option<String>; 3],
+    }
+
+    /// A value of `answer`'s JSON.
+    #[derive(Debug, PartialEq)]
+    enum V {
+        Null,
+        Num(i64),
+        Str(String),
+    }
+
+    /// `answer`'s JSON: an array of arrays of numbers, strings and nulls.
+    fn parse_answer(s: &str) -> Vec<Vec<V>> {
+        let b: Vec<char> = s.chars().collect();
+        let (mut out, mut row, mut i) = (Vec::new(), Vec::new(), 1);
+        assert_eq!((b[0], b[b.len() - 1]), ('[', ']'), "{s}");
+        while i < b.len() - 1 {
+            match b[i] {
+                '[' | ',' => i += 1,
+                ']' => {
+                    out.push(std::mem::take(&mut row));
+                    i += 1;
+                }
+                'n' => {
+                    assert_eq!(b[i..i + 4].iter().collect::<String>(), "null");
+                    row.push(V::Null);
+                    i += 4;
+                }
+                '"' => {
+                    let mut t = String::new();
+                    i += 1;
+                    while b[i] != '"' {
+                        if b[i] == '\\' {
+                            i += 1;
+                            t.push(match b[i] {
+                                'n' => '\n',
+                                'r' => '\r',
+                                't' => '\t',
+                                'u' => {
+                                    let h: String = b[i + 1..i + 5].iter().collect();
+                                    i += 4;
+                                    char::from_u32(u32::from_str_radix(&h, 16).unwrap()).unwrap()
+                                }
+                                c => c,
+                            });
+                        } else {
+                            t.push(b[i]);
+                        }
+                        i += 1;
+                    }
+                    row.push(V::Str(t));
+                    i += 1;
+                }
+                _ => {
+                    let e = (i..b.len()).find(|&k| b[k] == ',' || b[k] == ']').unwrap();
+                    row.push(V::Num(b[i..e].iter().collect::<String>().parse().unwrap()));
+                    i = e;
+                }
+            }
+        }
+        out
     }
 
     /// The page's objects as the glue builds them from `answer` (the same
@@ -1199,18 +1264,9 @@ mod tests {
     fn as_glue(answer: &str, glue: &[Glue], slot: &str) -> String {
         use crate::json::Obj;
         let mut out = String::from("[");
-        let body = &answer[1..answer.len() - 1];
-        let mut rest = body;
-        let mut n = 0;
-        while let Some(open) = rest.find('[') {
-            let q = rest.find('"').unwrap();
-            let nums: Vec<&str> = rest[open + 1..q - 1].split(',').collect();
-            let close = q + 1 + rest[q + 1..].find("\"]").unwrap();
-            let text = &rest[q + 1..close];
-            rest = &rest[close + 2..];
-            let (i, j, price): (usize, Option<i64>, Option<i64>) = (nums[0].parse().unwrap(), nums[1].parse().ok(), nums[2].parse().ok());
-            assert_eq!(nums.len(), 3, "{answer}");
-            let it = &glue[i];
+        for (n, row) in parse_answer(answer).into_iter().enumerate() {
+            let [V::Num(i), j, price, V::Str(text)] = &row[..] else { panic!("{answer}") };
+            let it = &glue[*i as usize];
             if n > 0 {
                 out.push(',');
             }
@@ -1219,26 +1275,20 @@ mod tests {
             for (k, f) in ["name", "image", "url"].iter().zip(&it.f) {
                 o.opt_str(k, f);
             }
-            if let Some(p) = price {
-                o.int("price", p);
-            }
-            let reason = match j {
-                Some(j) => {
-                    let b = &glue[if j < 0 { !j } else { j } as usize];
-                    let x = if j < 0 {
-                        let c = b.f[3].as_deref().unwrap();
-                        c.rsplit('/').next().unwrap().replace(['-', '_'], " ")
-                    } else {
-                        b.f[0].clone().unwrap_or_else(|| b.sku.clone())
-                    };
-                    text.replacen("{x}", &x, 1)
-                }
-                None => text.to_owned(),
+            match price {
+                V::Num(p) => o.int("price", *p),
+                V::Null => &mut o,
+                _ => panic!("{answer}"),
             };
-            o.str("reason", &reason);
+            let x = match j {
+                V::Num(j) => glue[*j as usize].f[0].clone().unwrap_or_else(|| glue[*j as usize].sku.clone()),
+                V::Str(leaf) => leaf.replace(['-', '_'], " "),
+                V::Null => String::new(),
+            };
+            assert!(*j != V::Null || !text.contains("{x}"), "{answer}");
+            o.str("reason", &text.replacen("{x}", &x, 1));
             o.str("rec", &[slot, ".", &n.to_string(), ".", &it.sku].concat());
             o.end();
-            n += 1;
         }
         out.push(']');
         out
@@ -1295,7 +1345,7 @@ mod tests {
                     if i == glue.len() {
                         glue.push(Glue { sku: sku.into(), ..Glue::default() });
                     }
-                    for (f, v) in glue[i].f.iter_mut().zip([name, image, url, category]) {
+                    for (f, v) in glue[i].f.iter_mut().zip([name, image, url]) {
                         if v.is_some() {
                             *f = v;
                         }

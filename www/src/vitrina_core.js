@@ -53,14 +53,14 @@ const one = (s) => ((s = String(s ?? '')), put(s, x.i(s.length * 3)));
 const out = (n) => mem().subarray(x.o()).subarray(0, n);
 const text = (n) => (n > 0 ? dec.decode(out(n)) : n ? undefined : '');
 // What the glue keeps of an item the wasm ranks (besides `item`, its SKU).
-const F = ['name', 'image', 'url', 'c'];
+const F = ['name', 'image', 'url'];
 const bytes = (n) => (n < 0 ? undefined : out(n).slice());
 
 export class Core {
   constructor(site, client, nonce) {
     this.h = x.n(...args(site, client), nonce);
     // The items the wasm ranks, by its catalogue index: what it does not keep
-    // (name, image, link, category path), merged as it merges the rest.
+    // (name, image, link), merged as it merges the rest.
     this.c = [];
   }
   state(which) {
@@ -97,7 +97,7 @@ export class Core {
     // a: name, image, url, category, brand, price, inStock
     const i = x.ai(this.h, ...args(sku, a[3], a[4]), a[5], a[6]);
     const it = i < 0 ? {} : (this.c[i] ||= { item: String(sku) });
-    for (let k = 0; k < 4; k++) if (a[k] != null) it[F[k]] = String(a[k]);
+    for (let k = 0; k < 3; k++) if (a[k] != null) it[F[k]] = String(a[k]);
   }
   add_model(b) {
     return !!x.am(this.h, ...args(b));
@@ -107,21 +107,21 @@ export class Core {
     return Array.from(new Uint32Array(b.buffer));
   }
   // [{item, name, image, url, price, reason, rec}] from the wasm's answer
-  // (src/recommend.rs, `answer`): per item, its index, the item whose name the
-  // reason gives, its price and the reason's text. Through JSON, as the wasm
-  // answered before: fields the item lacks are left out.
+  // (src/recommend.rs, `answer`): per item, its index, what the reason names
+  // (the index of an item, or a category as text), its price and the reason's
+  // text. Through JSON, as the wasm answered before: fields the item lacks are
+  // left out.
   recommend(slot, anchor, limit, lang, now) {
     const [s, a, l] = args(slot, anchor, lang);
     const r = JSON.parse(text(x.r(this.h, s, a, limit, l, now))).map(([i, j, price, t], n) => {
       const it = this.c[i];
-      const b = this.c[j < 0 ? ~j : j];
       return {
         item: it.item,
         name: it.name,
         image: it.image,
         url: it.url,
         price: price ?? undefined,
-        reason: b ? t.replace('{x}', () => (j < 0 ? b.c.split('/').pop().replace(/[-_]/g, ' ') : b.name ?? b.item)) : t,
+        reason: t.replace('{x}', () => (typeof j == 'string' ? j.replace(/[-_]/g, ' ') : this.c[j].name ?? this.c[j].item)),
         rec: slot + '.' + n + '.' + it.item,
       };
     });
