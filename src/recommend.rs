@@ -667,7 +667,7 @@ impl Recommender {
             }
         }
         let nodes = &*nodes;
-        let num = |j: u32| nodes.get(j as usize).map(|x| x.num);
+        let num = |j: u32| nodes.get(j as usize).map_or(0.0, |x| x.num);
 
         // 3. Popularity: a small prior everywhere, the whole score for trending
         //    (where an item the feed does not call trending is just popular).
@@ -711,30 +711,14 @@ impl Recommender {
             let (mut x, mut why) = f.sc;
             let excluded = core::mem::take(&mut f.skip);
             if content {
+                // A term that does not apply adds 0 (no sum here is -0).
                 let c = match like {
                     Some(a) => {
-                        let mut c = 0.0;
-                        if let (true, Some(x)) = (a.cat != NONE, num(f.cat)) {
-                            c += x / levels;
-                        }
-                        if a.brand != NONE && a.brand == f.brand {
-                            c += 0.3;
-                        }
-                        if a.band != NO_BAND && a.band == f.band {
-                            c += 0.2;
-                        }
-                        c / 1.5
+                        let c = if a.cat != NONE { num(f.cat) / levels } else { 0.0 };
+                        let b = if a.brand != NONE && a.brand == f.brand { 0.3 } else { 0.0 };
+                        (c + b + if a.band != NO_BAND && a.band == f.band { 0.2 } else { 0.0 }) / 1.5
                     }
-                    None => {
-                        let mut c = num(f.cat).unwrap_or(0.0);
-                        if let Some(b) = num(f.brand) {
-                            c += 0.5 * b;
-                        }
-                        if let Some(p) = bands.get(f.band as usize) {
-                            c += 0.3 * p;
-                        }
-                        (c / 2.0).min(1.0)
-                    }
+                    None => ((num(f.cat) + 0.5 * num(f.brand) + 0.3 * bands.get(f.band as usize).unwrap_or(&0.0)) / 2.0).min(1.0),
                 } as f32
                     * 0.5;
                 if c > x && why.key == POPULAR {
@@ -755,7 +739,7 @@ impl Recommender {
             } else {
                 x += 0.1 * p;
             }
-            if excluded || !f.in_stock || tops.contains(&top_of(f.cat)) {
+            if excluded || !f.in_stock || (!tops.is_empty() && tops.contains(&top_of(f.cat))) {
                 x = f32::NEG_INFINITY;
             } else {
                 for &(b, m) in &boosts {
@@ -1397,7 +1381,7 @@ mod tests {
                     4 => pick(&mut rng, &["x:y", "c", ""]).into(),
                     _ => ["c:", pick(&mut rng, &["shoes", "bags", "apparel", "zzz"])].concat(),
                 };
-                p.affinity.push(profile::Affinity { key, score: [1.0, 2.5, 0.3, 1.0][rng.below(4) as usize], ts: ts(&mut rng) });
+                p.affinity.push(profile::Affinity { key, score: [1.0, 2.5, 0.3, 1.0, 0.0, -0.0, -1.0, f64::INFINITY, f64::NAN][rng.below(9) as usize], ts: ts(&mut rng) });
             }
             let cfg = profile::Config::default();
             for _ in 0..4 {
