@@ -67,7 +67,7 @@ fn shop(n: u64, rng: &mut Rng) -> Recommender {
         })
         .collect();
     let popular = (0..50.min(n)).map(|i| (sku_id(&sku(i)), 1.0 - i as f32 / 100.0)).collect();
-    r.model = Model::from_lists(lists, popular);
+    r.add_model(Model::from_lists(lists, popular));
     r
 }
 

@@ -331,7 +331,7 @@ fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node],
 /// contributed most. Only what a slot can show is computed: no repeat boost
 /// (seeds are excluded) and no popular fill-ins (they score 0). The same
 /// operations in the same order give the same floats (a test checks).
-fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &Model, seeds: &[u32], key: u8) {
+fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &[Model], seeds: &[u32], key: u8) {
     let p = RankParams::default();
     // The distinct seeds of the last `max_items`, by id, with their position
     // weights summed (the most recent first): (weight, id, 0).
@@ -350,7 +350,7 @@ fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], m
     // and, in the reason, the place here.
     let mut got: Vec<Cand> = Vec::new();
     for &(ws, s, _) in &weights {
-        let Some((nbr, wt)) = model.neighbours(s) else { continue };
+        let Some((nbr, wt)) = neighbours(model, s) else { continue };
         let src = find(by_id, s);
         for (&n, &wn) in nbr.iter().zip(wt) {
             let (v, i) = (ws * wn, find(by_id, n));
@@ -402,8 +402,9 @@ pub struct Recommender {
     fresh: usize,
     /// (model id, catalogue index), sorted by id.
     by_id: Vec<(u32, u32)>,
-    /// The public model (head plus the shards fetched).
-    pub model: Model,
+    /// The public model: the head and the shards fetched, as decoded (see
+    /// [`Recommender::add_model`]).
+    model: Vec<Model>,
     /// Rules.
     pub rules: Rules,
     /// The best of the model's scores, then the candidates of the pick:
@@ -413,6 +414,12 @@ pub struct Recommender {
 
 /// The most items a [`Recommender`] holds; further new items are ignored.
 pub const MAX_ITEMS: usize = 20_000;
+
+/// The neighbour list of `id` in the model's parts: the last part's that has
+/// one, as [`Model::merge`] would have combined them.
+fn neighbours(model: &[Model], id: u32) -> Option<(&[u32], &[f32])> {
+    model.iter().rev().find_map(|m| m.neighbours(id))
+}
 
 /// Where `h` goes in `v`, sorted by its first field: the first place not
 /// below it (`by_id` and the names' index, so one function for both).
@@ -509,6 +516,14 @@ impl Recommender {
         }
     }
 
+    /// Takes in a part of the public model (the head or a shard). A later
+    /// part's list of an item replaces an earlier one's, as [`Model::merge`]
+    /// would: the parts are kept as they are, which keeps the merging out of
+    /// the wasm (the recommender reads only the lists).
+    pub fn add_model(&mut self, m: Model) {
+        self.model.push(m);
+    }
+
     /// The items the page knows, by catalogue index (the order they came in).
     pub fn items(&self) -> &[Item] {
         &self.items
@@ -538,7 +553,7 @@ impl Recommender {
         let mut add = |sku: &str| {
             let id = sku_id(sku);
             let s = crate::model::shard_of(id, n_shards);
-            if self.model.neighbours(id).is_none() && !out.contains(&s) {
+            if neighbours(&self.model, id).is_none() && !out.contains(&s) {
                 out.push(s);
             }
         };
@@ -599,7 +614,7 @@ impl Recommender {
                 }
             }
         }
-        if !seeds.is_empty() && !model.is_empty() {
+        if !seeds.is_empty() {
             // Scores relative to what can be shown: the seeds themselves (every
             // slot excludes them) and what the page cannot draw are skipped.
             model_scores(feat, best, by_id, model, &seeds, key);
@@ -905,7 +920,7 @@ mod tests {
     fn the_model_names_the_item_that_led_there() {
         let mut r = shop();
         let cfg = profile::Config::default();
-        r.model = Model::from_lists(vec![(sku_id("R1"), vec![(sku_id("B1"), 1.0), (sku_id("UNKNOWN"), 2.0)])], vec![]);
+        r.add_model(Model::from_lists(vec![(sku_id("R1"), vec![(sku_id("B1"), 1.0), (sku_id("UNKNOWN"), 2.0)])], vec![]));
         let p = profile_of(&[(Kind::ProductView, "R1", "shoes/running")]);
         let recs = r.recommend(Slot::ForYou, None, 3, &p, T + 10, &cfg);
         assert_eq!(skus(&r, &recs)[0], "B1");
@@ -938,7 +953,7 @@ mod tests {
         let recs = skus(&r, &got);
         assert_eq!(recs[0], "J2");
         // Cart complements come from other top-level categories than the cart.
-        r.model = Model::from_lists(vec![(sku_id("R2"), vec![(sku_id("R1"), 3.0), (sku_id("B1"), 1.0)])], vec![]);
+        r.add_model(Model::from_lists(vec![(sku_id("R2"), vec![(sku_id("R1"), 3.0), (sku_id("B1"), 1.0)])], vec![]));
         let got = r.recommend(Slot::CartComplements, None, 3, &p, T + 10, &cfg);
         let recs = skus(&r, &got);
         assert_eq!(recs.first().map(String::as_str), Some("B1"), "{recs:?}");
@@ -1117,7 +1132,7 @@ mod tests {
                     want[i].1 = Why { key, arg: find(src).map_or(NONE, |j| j as u32) };
                 }
             }
-            model_scores(&mut feat, &mut Vec::new(), &by_id, &model, &seeds, key);
+            model_scores(&mut feat, &mut Vec::new(), &by_id, std::slice::from_ref(&model), &seeds, key);
             let got: Vec<(f32, Why)> = feat.iter().map(|f| f.sc).collect();
             let bits = |v: &[(f32, Why)]| v.iter().map(|x| (x.0.to_bits(), x.1)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}");
@@ -1341,13 +1356,16 @@ mod tests {
                 old.set_popularity(sku, pop, tr);
                 new.set_popularity(sku, pop, tr);
             }
-            // The model: lists between catalogue items and others.
-            if rng.below(4) != 0 {
+            // The model: lists between catalogue items and others, in parts
+            // (as the head and shards come), a later part's list of an item
+            // replacing an earlier one's.
+            for _ in 0..rng.below(4) {
                 let id = |rng: &mut XorShift| if rng.below(6) == 0 { 1 + rng.below(50) as u32 } else { sku_id(skus[rng.below(skus.len() as u64) as usize]) };
                 let lists = (0..rng.below(12)).map(|_| (id(&mut rng), (0..rng.below(10)).map(|_| (id(&mut rng), [1.0, 0.5, 0.25, 2.0, 0.3][rng.below(5) as usize])).collect())).collect();
                 let popular = (0..rng.below(5)).map(|_| (id(&mut rng), 1.0)).collect();
                 let m = Model::from_lists(lists, popular);
-                (old.model, new.model) = (m.clone(), m);
+                old.model.merge(&m);
+                new.add_model(m);
             }
             // The rules.
             let mut rules = Rules::default();

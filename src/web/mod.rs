@@ -240,7 +240,7 @@ impl Core {
     pub fn add_model(&mut self, bytes: &[u8]) -> bool {
         match Model::decode(bytes) {
             Ok(m) => {
-                self.r.model.merge(&m);
+                self.r.add_model(m);
                 true
             }
             Err(_) => false,
