@@ -126,9 +126,14 @@ pub enum Slot {
 impl Slot {
     /// Parses a slot name as used in `data-vitrina-slot`.
     pub fn parse(s: &str) -> Option<Slot> {
-        use Slot::*;
-        let i = ["for-you", "similar", "bought-together", "trending", "cart-complements"].iter().position(|n| *n == s)?;
-        Some([ForYou, Similar, BoughtTogether, Trending, CartComplements][i])
+        Some(match s {
+            "for-you" => Slot::ForYou,
+            "similar" => Slot::Similar,
+            "bought-together" => Slot::BoughtTogether,
+            "trending" => Slot::Trending,
+            "cart-complements" => Slot::CartComplements,
+            _ => return None,
+        })
     }
 }
 
@@ -800,7 +805,7 @@ impl Recommender {
     /// "popular" one.
     #[allow(clippy::too_many_arguments)]
     pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: &str) -> String {
-        use crate::json::push_i64;
+        use crate::json::{push_i64, push_u64};
         let mut out = String::from("[");
         if let Some(kind) = Slot::parse(slot) {
             for rec in self.recommend(kind, anchor, limit, profile, now, cfg) {
@@ -808,7 +813,7 @@ impl Recommender {
                     out.push(',');
                 }
                 out.push('[');
-                push_i64(&mut out, rec.index as i64);
+                push_u64(&mut out, rec.index as u64);
                 out.push(',');
                 let Why { key, arg } = rec.why;
                 let mut text = crate::i18n::t(lang, WHY[key as usize]);
@@ -817,7 +822,7 @@ impl Recommender {
                     let leaf = &self.names.nodes[self.feat[arg as usize].cat as usize].text;
                     crate::json::push_str(&mut out, leaf);
                 } else if arg != NONE {
-                    push_i64(&mut out, arg as i64);
+                    push_u64(&mut out, arg as u64);
                 } else {
                     out.push_str("null");
                     // Only the texts between "popular" and "trending" have an
