@@ -288,7 +288,8 @@ fn worse(a: &Cand, b: &Cand) -> bool {
 /// Offers `c` to `best`, the `cap` best candidates best first (by [`worse`]).
 fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) {
     if best.len() < cap || worse(&best[cap - 1], &c) {
-        best.insert(best.partition_point(|x| !worse(x, &c)), c);
+        // After those not worse (at most `cap`, searched one by one).
+        best.insert(best.iter().position(|x| worse(x, &c)).unwrap_or(best.len()), c);
         best.truncate(cap);
     }
 }
