@@ -360,7 +360,7 @@ fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], m
         let src = find(by_id, s);
         for (&n, &wn) in nbr.iter().zip(wt) {
             let (v, i) = (ws * wn, find(by_id, n));
-            let Some(c) = feat.get_mut(i as usize).filter(|_| !seeds.contains(&n)).map(|f| &mut f.sc) else { continue };
+            let Some(c) = feat.get_mut(i as usize).filter(|_| !has(seeds, n)).map(|f| &mut f.sc) else { continue };
             if c.1.key == POPULAR {
                 *c = (v, Why { key, arg: got.len() as u32 });
                 got.push((v, src, i));
@@ -420,6 +420,12 @@ pub struct Recommender {
 
 /// The most items a [`Recommender`] holds; further new items are ignored.
 pub const MAX_ITEMS: usize = 20_000;
+
+/// Whether `v` holds `x` (smaller in the wasm than the standard library's
+/// `contains`, unrolled for speed).
+fn has(v: &[u32], x: u32) -> bool {
+    v.iter().any(|&y| y == x)
+}
 
 /// The neighbour list of `id` in the model's parts: the last part's that has
 /// one, as [`Model::merge`] would have combined them.
@@ -559,7 +565,7 @@ impl Recommender {
         let mut add = |sku: &str| {
             let id = sku_id(sku);
             let s = crate::model::shard_of(id, n_shards);
-            if neighbours(&self.model, id).is_none() && !out.contains(&s) {
+            if neighbours(&self.model, id).is_none() && !has(&out, s) {
                 out.push(s);
             }
         };
@@ -760,7 +766,7 @@ impl Recommender {
             } else {
                 x += 0.1 * p;
             }
-            if excluded || !f.in_stock || (!tops.is_empty() && tops.contains(&top_of(f.cat))) {
+            if excluded || !f.in_stock || (!tops.is_empty() && has(&tops, top_of(f.cat))) {
                 x = f32::NEG_INFINITY;
             } else {
                 for &(b, m) in &boosts {
