@@ -430,7 +430,14 @@ fn has(v: &[u32], x: u32) -> bool {
 /// The neighbour list of `id` in the model's parts: the last part's that has
 /// one, as [`Model::merge`] would have combined them.
 fn neighbours(model: &[Model], id: u32) -> Option<(&[u32], &[f32])> {
-    model.iter().rev().find_map(|m| m.neighbours(id))
+    let mut k = model.len();
+    while k > 0 {
+        k -= 1;
+        if let Some(l) = model[k].neighbours(id) {
+            return Some(l);
+        }
+    }
+    None
 }
 
 /// Where `h` goes in `v`, sorted by its first field: the first place not
@@ -815,7 +822,7 @@ impl Recommender {
         use crate::json::{push_i64, push_u64};
         let mut out = String::from("[");
         if let Some(kind) = Slot::parse(slot) {
-            for rec in self.recommend(kind, anchor, limit, profile, now, cfg) {
+            for rec in &self.recommend(kind, anchor, limit, profile, now, cfg) {
                 if out.len() > 1 {
                     out.push(',');
                 }
