@@ -423,6 +423,7 @@ pub const MAX_ITEMS: usize = 20_000;
 
 /// Whether `v` holds `x` (smaller in the wasm than the standard library's
 /// `contains`, unrolled for speed).
+#[allow(clippy::manual_contains)]
 fn has(v: &[u32], x: u32) -> bool {
     v.iter().any(|&y| y == x)
 }
@@ -829,8 +830,7 @@ impl Recommender {
                 out.push('[');
                 push_u64(&mut out, rec.index as u64);
                 out.push(',');
-                let Why { key, arg } = rec.why;
-                let mut text = crate::i18n::t(lang, WHY[key as usize]);
+                let Why { mut key, arg } = rec.why;
                 if arg != NONE && key == INTEREST {
                     // The last level of the item's own category.
                     let leaf = &self.names.nodes[self.feat[arg as usize].cat as usize].text;
@@ -840,9 +840,9 @@ impl Recommender {
                 } else {
                     out.push_str("null");
                     // Only the texts between "popular" and "trending" have an
-                    // `{x}` (a test checks).
-                    if key != POPULAR && key != TRENDING {
-                        text = crate::i18n::t(lang, WHY[0]);
+                    // `{x}` (a test checks); without a name, "popular".
+                    if key != TRENDING {
+                        key = POPULAR;
                     }
                 }
                 out.push(',');
@@ -851,7 +851,7 @@ impl Recommender {
                     None => out.push_str("null"),
                 }
                 out.push_str(",\"");
-                out.push_str(text);
+                out.push_str(crate::i18n::t(lang, WHY[key as usize]));
                 out.push_str("\"]");
             }
         }
