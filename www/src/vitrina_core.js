@@ -52,15 +52,13 @@ const one = (s) => ((s = String(s ?? '')), put(s, x.i(s.length * 3)));
 // The `n` bytes of the last result.
 const out = (n) => mem().subarray(x.o()).subarray(0, n);
 const text = (n) => (n > 0 ? dec.decode(out(n)) : n ? undefined : '');
-// What the glue keeps of an item the wasm ranks (besides `item`, its SKU).
-const F = ['name', 'image', 'url'];
 const bytes = (n) => (n < 0 ? undefined : out(n).slice());
 
 export class Core {
   constructor(site, client, nonce) {
     this.h = x.n(...args(site, client), nonce);
-    // The items the wasm ranks, by its catalogue index: what it does not keep
-    // (name, image, link), merged as it merges the rest.
+    // The items the wasm ranks, by its catalogue index: [SKU, name, image,
+    // link], what it does not keep, merged as it merges the rest.
     this.c = [];
   }
   state(which) {
@@ -96,8 +94,8 @@ export class Core {
   add_item(sku, ...a) {
     // a: name, image, url, category, brand, price, inStock
     const i = x.ai(this.h, ...args(sku, a[3], a[4]), a[5], a[6]);
-    const it = i < 0 ? {} : (this.c[i] ||= { item: String(sku) });
-    for (let k = 0; k < 3; k++) if (a[k] != null) it[F[k]] = String(a[k]);
+    const it = i < 0 ? [] : (this.c[i] ||= [String(sku)]);
+    for (let k = 0; k < 3; k++) if (a[k] != null) it[k + 1] = String(a[k]);
   }
   add_model(b) {
     return !!x.am(this.h, ...args(b));
@@ -114,15 +112,15 @@ export class Core {
   recommend(slot, anchor, limit, lang, now) {
     const [s, a, l] = args(slot, anchor, lang);
     const r = JSON.parse(text(x.r(this.h, s, a, limit, l, now))).map(([i, j, price, t], n) => {
-      const it = this.c[i];
+      const [item, name, image, url] = this.c[i];
       return {
-        item: it.item,
-        name: it.name,
-        image: it.image,
-        url: it.url,
+        item,
+        name,
+        image,
+        url,
         price: price ?? undefined,
-        reason: t.replace('{x}', () => (typeof j == 'string' ? j.replace(/[-_]/g, ' ') : this.c[j].name ?? this.c[j].item)),
-        rec: slot + '.' + n + '.' + it.item,
+        reason: t.replace('{x}', () => (typeof j == 'string' ? j.replace(/[-_]/g, ' ') : (j = this.c[j])[1] ?? j[0])),
+        rec: slot + '.' + n + '.' + item,
       };
     });
     return JSON.parse(JSON.stringify(r));
