@@ -168,9 +168,7 @@ pub extern "C" fn ci(h: *mut Core) -> i32 {
 #[no_mangle]
 pub extern "C" fn ai(h: *mut Core, sku: i32, category: i32, brand: i32, price: f64, in_stock: bool) -> i32 {
     let mut a = Args::new();
-    let sku = a.str(sku);
-    let mut next = |len| a.opt(len).map(str::to_owned);
-    let (category, brand) = (next(category), next(brand));
+    let (sku, category, brand) = (a.str(sku), a.opt(category), a.opt(brand));
     core(h).add_item(sku, category, brand, price, in_stock)
 }
 

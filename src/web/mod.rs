@@ -227,12 +227,13 @@ impl Core {
     /// Adds an item the page can show (price in currency units, NaN if
     /// unknown), or updates it: returns its catalogue index (the glue keeps its
     /// name, image and link under it), -1 when it is not taken.
-    pub fn add_item(&mut self, sku: &str, category: Option<String>, brand: Option<String>, price: f64, in_stock: bool) -> i32 {
+    pub fn add_item(&mut self, sku: &str, category: Option<&str>, brand: Option<&str>, price: f64, in_stock: bool) -> i32 {
         if sku.is_empty() || sku.len() > crate::event::limits::ID_LEN {
             return -1;
         }
         let price = crate::event::price_from_f64(price);
-        let item = Item { sku: sku.to_owned(), category, brand, price, in_stock, ..Item::default() };
+        let (category, brand) = (category.map(str::to_owned), brand.map(str::to_owned));
+        let item = Item { sku: sku.to_owned(), category, brand, price, in_stock, popularity: 0.0, trending: false };
         self.r.add_item(item).map_or(-1, |i| i as i32)
     }
 
