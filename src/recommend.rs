@@ -626,12 +626,12 @@ impl Recommender {
             }
         } else if slot != Slot::Trending {
             key = if similar { SIMILAR_TO } else if slot == Slot::CartComplements { COMPLETES } else { GOES_WITH };
-            if similar || cart.is_empty() {
-                seeds.extend(anchor.map(sku_id));
-            } else {
+            if !similar && !cart.is_empty() {
                 for l in cart {
                     seeds.push(sku_id(&l.item));
                 }
+            } else if let Some(a) = anchor {
+                seeds.push(sku_id(a));
             }
         }
         if !seeds.is_empty() {
