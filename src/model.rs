@@ -266,7 +266,11 @@ impl Rd<'_> {
     }
     /// An `f32` scale: finite, above 0 and at most [`MAX_SCALE`].
     fn scale(&mut self, what: &'static str) -> f32 {
-        let s = f32::from_le_bytes([self.byte(what), self.byte(what), self.byte(what), self.byte(what)]);
+        let mut b = [0; 4];
+        for x in &mut b {
+            *x = self.byte(what);
+        }
+        let s = f32::from_le_bytes(b);
         if !(s.is_finite() && s > 0.0 && s <= MAX_SCALE) {
             self.fail(ModelError::Bad("scale"));
         }
