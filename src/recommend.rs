@@ -298,12 +298,10 @@ fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) {
 /// `limit`, the candidates (a finite score above 0 in `feat`) of highest value,
 /// first index on equal values, each pick's score then set to -inf. The value
 /// is the score times 0.7 per item of the same diversity key (the category
-/// node, or `no_cat` without one) picked before. Each round scans the
+/// node, or `no_cat` without one) picked before (the nodes come with none
+/// shown and a factor of 1: `recommend` resets them). Each round scans the
 /// candidates, gathered once in `best` (a pick's score there becomes 0).
 fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
-    for x in nodes.iter_mut() {
-        (x.shown, x.factor) = (0, 1.0);
-    }
     // The candidates, in catalogue order: (score, index, key).
     best.clear();
     for (i, f) in feat.iter().enumerate() {
@@ -652,7 +650,7 @@ impl Recommender {
         let mut bands = [0f64; 11];
         let mut levels = 0.0;
         for x in names.nodes.iter_mut() {
-            x.num = 0.0;
+            (x.num, x.shown, x.factor) = (0.0, 0, 1.0);
         }
         let up = |nodes: &[Node], j: u32| nodes.get(j as usize).map_or(NONE, |x| x.up);
         if let Some(a) = like {
@@ -1051,6 +1049,9 @@ mod tests {
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
         let (mut want, mut got, sc2) = (Vec::new(), Vec::new(), sc.clone());
         pick_by_scan(&mut want, 2, &mut sc, &keys);
+        for x in names.nodes.iter_mut() {
+            (x.shown, x.factor) = (0, 1.0);
+        }
         pick(&mut got, 2, &mut with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
         assert_eq!(want[1].index, 3);
         assert_eq!(got, want);
