@@ -495,7 +495,8 @@ impl Model {
         if flags > 1 {
             r.fail(ModelError::Bad("flags"));
         }
-        let mut m = Model::default();
+        let mut m = Model { ids: Vec::new(), starts: Vec::new(), nbr: Vec::new(), wt: Vec::new(), popular: Vec::new() };
+        m.starts.push(0);
         if flags == 1 {
             let n = r.count("popular", MAX_POPULAR, 2);
             let scale = r.scale("popular scale");
