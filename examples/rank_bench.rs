@@ -50,9 +50,6 @@ fn shop(n: u64, rng: &mut Rng) -> Recommender {
     for i in 0..n {
         r.add_item(Item {
             sku: sku(i),
-            name: Some(format!("Product {i}")),
-            image: Some(format!("/img/{i}.jpg")),
-            url: Some(format!("/p/{i}")),
             category: Some(category(i)),
             brand: Some(format!("Brand{}", rng.below(30))),
             price: Some(500 + rng.below(49_500) as i64),
@@ -70,7 +67,7 @@ fn shop(n: u64, rng: &mut Rng) -> Recommender {
         })
         .collect();
     let popular = (0..50.min(n)).map(|i| (sku_id(&sku(i)), 1.0 - i as f32 / 100.0)).collect();
-    r.model = Model::from_lists(lists, popular);
+    r.add_model(Model::from_lists(lists, popular));
     r
 }
 

@@ -129,38 +129,40 @@ const TEXTS: [&str; 2] = [
     text(&pack::<{ packed_len(ES, false) }>(ES, false)),
 ];
 
-/// The entry of a packed string that starts at byte `from`: its end.
-fn end(packed: &[u8], from: usize) -> Option<usize> {
-    Some(from + packed.get(from..)?.iter().position(|&c| c == SEP)?)
-}
-
 /// The primary language subtag Vitrina will use for a page language such as
 /// `es-ES` (English when there is no table for it).
 pub fn pick(lang: &str) -> &'static str {
     let b = lang.as_bytes();
-    let primary = &b[..b.iter().position(|&c| c == b'-' || c == b'_').unwrap_or(b.len())];
-    LANGS.iter().copied().find(|l| primary.eq_ignore_ascii_case(l.as_bytes())).unwrap_or("en")
+    // The primary subtag, letters compared in lower case (`| 0x20` maps only
+    // `A`-`Z` onto the lower-case letters of [`LANGS`], a test checks).
+    let end = b.iter().position(|&c| c == b'-' || c == b'_').unwrap_or(b.len());
+    for l in LANGS {
+        if end == l.len() && (0..end).all(|i| b[i] | 0x20 == l.as_bytes()[i]) {
+            return l;
+        }
+    }
+    "en"
 }
 
 /// The text for `key` in `lang` (as returned by [`pick`]); the key itself when
 /// there is none.
 pub fn t<'a>(lang: &str, key: &'a str) -> &'a str {
-    // The position of the key, then the text at that position.
-    let keys = KEYS.as_bytes();
-    let (mut from, mut n) = (0, 0);
-    loop {
-        let Some(e) = end(keys, from) else { return key };
-        if keys[from..e] == *key.as_bytes() {
-            break;
-        }
-        (from, n) = (e + 1, n + 1);
-    }
+    // The keys and the texts side by side, entry by entry.
     let texts = TEXTS[LANGS.iter().position(|l| *l == lang).unwrap_or(0)];
-    let mut from = 0;
-    for _ in 0..n {
-        from = end(texts.as_bytes(), from).map_or(usize::MAX, |e| e + 1);
+    let (keys, x) = (KEYS.as_bytes(), texts.as_bytes());
+    let (mut k, mut from) = (0, 0);
+    let mut i = 0;
+    while i < x.len() {
+        if x[i] == SEP {
+            let e = k + keys[k..].iter().position(|&c| c == SEP).unwrap_or(0);
+            if keys[k..e] == *key.as_bytes() {
+                return texts.get(from..i).unwrap_or(key);
+            }
+            (k, from) = (e + 1, i + 1);
+        }
+        i += 1;
     }
-    end(texts.as_bytes(), from).and_then(|e| texts.get(from..e)).unwrap_or(key)
+    key
 }
 
 #[cfg(test)]
@@ -200,5 +202,36 @@ mod tests {
         assert_eq!(pick("ES_mx"), "es");
         assert_eq!(pick("En-GB"), "en");
         assert_eq!(pick(""), "en");
+    }
+
+    /// `pick` as it was (the standard library's case-insensitive comparison).
+    fn old_pick(lang: &str) -> &'static str {
+        let b = lang.as_bytes();
+        let primary = &b[..b.iter().position(|&c| c == b'-' || c == b'_').unwrap_or(b.len())];
+        LANGS.iter().copied().find(|l| primary.eq_ignore_ascii_case(l.as_bytes())).unwrap_or("en")
+    }
+
+    #[test]
+    fn pick_is_the_pick_of_before() {
+        for l in LANGS {
+            assert!(l.bytes().all(|c| c.is_ascii_lowercase()), "{l}: `pick` compares lower-case letters");
+        }
+        // Every string of up to three of these characters, and longer ones.
+        let chars = ["e", "E", "n", "N", "s", "S", "\u{65}", "-", "_", "@", "%", "\u{e9}", "\u{c9}", "0", "x", "\u{2d}", "E\u{301}", "\u{0}"];
+        let mut n = 0;
+        for a in chars {
+            for b in chars {
+                for c in chars.iter().chain(&[""]) {
+                    for s in [[a, b, c].concat(), [a, b, c, "-ES"].concat(), [a, b].concat(), a.to_owned()] {
+                        assert_eq!(pick(&s), old_pick(&s), "{s:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 20_000);
+        for s in ["es-ES", "ES_mx", "En-GB", "en", "es", "fr", "esp", "e", "", "-es", "es-", "eS", "\u{ff45}s"] {
+            assert_eq!(pick(s), old_pick(s), "{s:?}");
+        }
     }
 }

@@ -243,54 +243,82 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// The decoder's reader. The first error sticks: reads after it give 0 (and
+/// counts 0), so decoding runs on without a check after every read and
+/// reports the first error, as if it had stopped there.
 struct Rd<'a> {
     buf: &'a [u8],
     pos: usize,
+    err: Option<ModelError>,
 }
 
-impl<'a> Rd<'a> {
-    fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
+impl Rd<'_> {
+    fn fail(&mut self, e: ModelError) {
+        self.err.get_or_insert(e);
     }
-    fn byte(&mut self, what: &'static str) -> Result<u8, ModelError> {
-        let b = *self.buf.get(self.pos).ok_or(ModelError::Truncated(what))?;
+    fn byte(&mut self, what: &'static str) -> u8 {
+        let b = self.buf.get(self.pos).copied();
         self.pos += 1;
-        Ok(b)
+        if b.is_none() {
+            self.fail(ModelError::Truncated(what));
+        }
+        b.unwrap_or(0)
     }
-    fn f32(&mut self, what: &'static str) -> Result<f32, ModelError> {
-        let b = self.buf.get(self.pos..self.pos.saturating_add(4)).ok_or(ModelError::Truncated(what))?;
-        self.pos += 4;
-        Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    /// An `f32` scale: finite, above 0 and at most [`MAX_SCALE`].
+    fn scale(&mut self, what: &'static str) -> f32 {
+        let mut b = [0; 4];
+        for x in &mut b {
+            *x = self.byte(what);
+        }
+        let s = f32::from_le_bytes(b);
+        if !(s.is_finite() && s > 0.0 && s <= MAX_SCALE) {
+            self.fail(ModelError::Bad("scale"));
+        }
+        s
     }
-    fn varint32(&mut self, what: &'static str) -> Result<u32, ModelError> {
+    fn varint32(&mut self, what: &'static str) -> u32 {
         let mut v: u64 = 0;
         for i in 0..5 {
-            let b = self.byte(what)?;
+            let b = self.byte(what);
             v |= ((b & 0x7f) as u64) << (7 * i);
             if b & 0x80 == 0 {
-                return u32::try_from(v).map_err(|_| ModelError::Bad(what));
+                if v > u32::MAX as u64 {
+                    break;
+                }
+                return v as u32;
             }
         }
-        Err(ModelError::Bad(what))
+        self.fail(ModelError::Bad(what));
+        0
+    }
+    /// An id: the first of a list as it is, the next ones as a delta (at
+    /// least 1) from the one before.
+    fn id(&mut self, first: bool, prev: u32, what: &'static str, order: &'static str) -> u32 {
+        let d = self.varint32(what);
+        if first {
+            return d;
+        }
+        if d == 0 {
+            self.fail(ModelError::Bad(order));
+        }
+        prev.checked_add(d).unwrap_or_else(|| {
+            self.fail(ModelError::Bad(what));
+            0
+        })
     }
     /// A count, checked against `max` and against the bytes left (`min_bytes` each).
-    fn count(&mut self, what: &'static str, max: usize, min_bytes: usize) -> Result<usize, ModelError> {
-        let n = self.varint32(what)? as usize;
+    fn count(&mut self, what: &'static str, max: usize, min_bytes: usize) -> usize {
+        let n = self.varint32(what) as usize;
         if n > max {
-            return Err(ModelError::Bad(what));
+            self.fail(ModelError::Bad(what));
+        } else if n.saturating_mul(min_bytes) > self.buf.len().saturating_sub(self.pos) {
+            self.fail(ModelError::Truncated(what));
         }
-        if n.saturating_mul(min_bytes) > self.remaining() {
-            return Err(ModelError::Truncated(what));
+        if self.err.is_some() {
+            0
+        } else {
+            n
         }
-        Ok(n)
-    }
-}
-
-fn check_scale(s: f32) -> Result<f32, ModelError> {
-    if s.is_finite() && s > 0.0 && s <= MAX_SCALE {
-        Ok(s)
-    } else {
-        Err(ModelError::Bad("scale"))
     }
 }
 
@@ -462,52 +490,32 @@ impl Model {
         if buf.get(..4) != Some(&MAGIC[..]) {
             return Err(ModelError::BadMagic);
         }
-        let mut r = Rd { buf, pos: 4 };
-        let flags = r.byte("flags")?;
+        let mut r = Rd { buf, pos: 4, err: None };
+        let flags = r.byte("flags");
         if flags > 1 {
-            return Err(ModelError::Bad("flags"));
+            r.fail(ModelError::Bad("flags"));
         }
-        let mut m = Model::default();
-        if flags & 1 == 1 {
-            let n = r.count("popular", MAX_POPULAR, 2)?;
-            let scale = check_scale(r.f32("popular scale")?)?;
-            m.popular.reserve(n);
+        let mut m = Model { ids: Vec::new(), starts: Vec::new(), nbr: Vec::new(), wt: Vec::new(), popular: Vec::new() };
+        m.starts.push(0);
+        if flags == 1 {
+            let n = r.count("popular", MAX_POPULAR, 2);
+            let scale = r.scale("popular scale");
             for _ in 0..n {
-                let item = r.varint32("popular item")?;
-                let q = r.byte("popular weight")?;
+                let item = r.varint32("popular item");
+                let q = r.byte("popular weight");
                 m.popular.push((item, dequantize(q, scale)));
             }
         }
-        let n_items = r.count("items", u32::MAX as usize, 6)?;
-        m.ids.reserve(n_items);
-        m.starts.reserve(n_items);
-        let mut prev = 0u32;
+        let n_items = r.count("items", u32::MAX as usize, 6);
+        let mut item = 0;
         for k in 0..n_items {
-            let d = r.varint32("item id")?;
-            let item = if k == 0 {
-                d
-            } else if d == 0 {
-                return Err(ModelError::Bad("item order"));
-            } else {
-                prev.checked_add(d).ok_or(ModelError::Bad("item id"))?
-            };
-            prev = item;
-            let n = r.count("neighbours", MAX_NEIGHBOURS, 2)?;
-            let scale = check_scale(r.f32("scale")?)?;
-            m.nbr.reserve(n);
-            m.wt.reserve(n);
-            let mut pn = 0u32;
+            item = r.id(k == 0, item, "item id", "item order");
+            let n = r.count("neighbours", MAX_NEIGHBOURS, 2);
+            let scale = r.scale("scale");
+            let mut nb = 0;
             for j in 0..n {
-                let d = r.varint32("neighbour id")?;
-                let nb = if j == 0 {
-                    d
-                } else if d == 0 {
-                    return Err(ModelError::Bad("neighbour order"));
-                } else {
-                    pn.checked_add(d).ok_or(ModelError::Bad("neighbour id"))?
-                };
-                pn = nb;
-                let q = r.byte("weight")?;
+                nb = r.id(j == 0, nb, "neighbour id", "neighbour order");
+                let q = r.byte("weight");
                 if nb != item {
                     m.nbr.push(nb);
                     m.wt.push(dequantize(q, scale));
@@ -516,10 +524,13 @@ impl Model {
             m.ids.push(item);
             m.starts.push(m.nbr.len() as u32);
         }
-        if r.remaining() != 0 {
-            return Err(ModelError::Bad("trailing bytes"));
+        if r.pos != buf.len() {
+            r.fail(ModelError::Bad("trailing bytes"));
         }
-        Ok(m)
+        match r.err {
+            Some(e) => Err(e),
+            None => Ok(m),
+        }
     }
 
     /// Adds what `other` carries: its lists (replacing this model's list of the
@@ -935,5 +946,187 @@ pub(crate) mod tests {
             c[shard_of(i, 16) as usize] += 1;
         }
         assert!(c.iter().all(|&n| n > 500 && n < 2000), "{c:?}");
+    }
+
+    /// The decoder before the size round (docs/size.md), the reference of
+    /// `decode_is_the_decoder_of_before`.
+    mod old {
+        use super::super::*;
+
+        struct Rd<'a> {
+            buf: &'a [u8],
+            pos: usize,
+        }
+
+        impl<'a> Rd<'a> {
+            fn remaining(&self) -> usize {
+                self.buf.len().saturating_sub(self.pos)
+            }
+            fn byte(&mut self, what: &'static str) -> Result<u8, ModelError> {
+                let b = *self.buf.get(self.pos).ok_or(ModelError::Truncated(what))?;
+                self.pos += 1;
+                Ok(b)
+            }
+            fn f32(&mut self, what: &'static str) -> Result<f32, ModelError> {
+                let b = self.buf.get(self.pos..self.pos.saturating_add(4)).ok_or(ModelError::Truncated(what))?;
+                self.pos += 4;
+                Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            }
+            fn varint32(&mut self, what: &'static str) -> Result<u32, ModelError> {
+                let mut v: u64 = 0;
+                for i in 0..5 {
+                    let b = self.byte(what)?;
+                    v |= ((b & 0x7f) as u64) << (7 * i);
+                    if b & 0x80 == 0 {
+                        return u32::try_from(v).map_err(|_| ModelError::Bad(what));
+                    }
+                }
+                Err(ModelError::Bad(what))
+            }
+            /// A count, checked against `max` and against the bytes left (`min_bytes` each).
+            fn count(&mut self, what: &'static str, max: usize, min_bytes: usize) -> Result<usize, ModelError> {
+                let n = self.varint32(what)? as usize;
+                if n > max {
+                    return Err(ModelError::Bad(what));
+                }
+                if n.saturating_mul(min_bytes) > self.remaining() {
+                    return Err(ModelError::Truncated(what));
+                }
+                Ok(n)
+            }
+        }
+
+        fn check_scale(s: f32) -> Result<f32, ModelError> {
+            if s.is_finite() && s > 0.0 && s <= MAX_SCALE {
+                Ok(s)
+            } else {
+                Err(ModelError::Bad("scale"))
+            }
+        }
+
+
+        /// Decodes anything [`Model::encode`], [`Model::encode_head`] or
+        /// [`Model::encode_shard`] wrote. Never panics; allocates at most a small
+        /// multiple of the input.
+        pub fn decode(buf: &[u8]) -> Result<Model, ModelError> {
+            if buf.get(..4) != Some(&MAGIC[..]) {
+                return Err(ModelError::BadMagic);
+            }
+            let mut r = Rd { buf, pos: 4 };
+            let flags = r.byte("flags")?;
+            if flags > 1 {
+                return Err(ModelError::Bad("flags"));
+            }
+            let mut m = Model::default();
+            if flags & 1 == 1 {
+                let n = r.count("popular", MAX_POPULAR, 2)?;
+                let scale = check_scale(r.f32("popular scale")?)?;
+                m.popular.reserve(n);
+                for _ in 0..n {
+                    let item = r.varint32("popular item")?;
+                    let q = r.byte("popular weight")?;
+                    m.popular.push((item, dequantize(q, scale)));
+                }
+            }
+            let n_items = r.count("items", u32::MAX as usize, 6)?;
+            m.ids.reserve(n_items);
+            m.starts.reserve(n_items);
+            let mut prev = 0u32;
+            for k in 0..n_items {
+                let d = r.varint32("item id")?;
+                let item = if k == 0 {
+                    d
+                } else if d == 0 {
+                    return Err(ModelError::Bad("item order"));
+                } else {
+                    prev.checked_add(d).ok_or(ModelError::Bad("item id"))?
+                };
+                prev = item;
+                let n = r.count("neighbours", MAX_NEIGHBOURS, 2)?;
+                let scale = check_scale(r.f32("scale")?)?;
+                m.nbr.reserve(n);
+                m.wt.reserve(n);
+                let mut pn = 0u32;
+                for j in 0..n {
+                    let d = r.varint32("neighbour id")?;
+                    let nb = if j == 0 {
+                        d
+                    } else if d == 0 {
+                        return Err(ModelError::Bad("neighbour order"));
+                    } else {
+                        pn.checked_add(d).ok_or(ModelError::Bad("neighbour id"))?
+                    };
+                    pn = nb;
+                    let q = r.byte("weight")?;
+                    if nb != item {
+                        m.nbr.push(nb);
+                        m.wt.push(dequantize(q, scale));
+                    }
+                }
+                m.ids.push(item);
+                m.starts.push(m.nbr.len() as u32);
+            }
+            if r.remaining() != 0 {
+                return Err(ModelError::Bad("trailing bytes"));
+            }
+            Ok(m)
+        }
+
+    }
+
+    #[test]
+    fn decode_is_the_decoder_of_before() {
+        let mut rng = XorShift(0xDEC0_DE00_0BAD_F00D);
+        let mut seeds: Vec<Vec<u8>> = vec![sample().encode(), sample().encode_head(), sample().encode_shard(2, 5), Model::default().encode()];
+        let lists = Model::from_lists(vec![(5, vec![(1, 0.5), (9, 2.0)]), (3, vec![(4, 1.0), (3, 2.0)]), (u32::MAX, vec![(u32::MAX - 1, 1.0)])], vec![(9, 3.0)]);
+        seeds.push(lists.encode());
+        // Hand-written edge cases: a list naming its own item (dropped), ids that
+        // overflow, order errors, over-long varints, huge counts, bad scales.
+        let one = 1.0f32.to_le_bytes();
+        let mut raw = |parts: &[&[u8]]| seeds.push([&b"VTM\x01"[..]].iter().chain(parts).copied().flatten().copied().collect());
+        raw(&[&[0, 1, 5, 2], &one, &[5, 255, 1, 200]]);
+        raw(&[&[0, 2, 0xff, 0xff, 0xff, 0xff, 0x0f, 1], &one, &[1, 255, 1, 1], &one, &[1, 255]]);
+        raw(&[&[0, 1, 5, 2], &one, &[0xff, 0xff, 0xff, 0xff, 0x0f, 255, 1, 255]]);
+        raw(&[&[0, 1, 5, 2], &one, &[3, 255, 0, 255]]);
+        raw(&[&[0, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]]);
+        raw(&[&[0, 1, 0xff, 0xff, 0xff, 0xff, 0x1f, 1], &one, &[1, 255]]);
+        raw(&[&[1, 2], &f32::INFINITY.to_le_bytes(), &[1, 255, 2, 255, 0]]);
+        raw(&[&[1, 1], &0f32.to_le_bytes(), &[1, 255, 0]]);
+        raw(&[&[1, 0xff, 0xff, 0x7f], &one]);
+        raw(&[&[0, 1, 1, 0xff, 0x7f], &one]);
+        raw(&[&[0, 1, 1, 1], &2e9f32.to_le_bytes(), &[7, 1]]);
+        raw(&[&[2]]);
+        raw(&[&[0, 0, 0]]);
+        raw(&[&[]]);
+        let mut cases = 0;
+        for s in &seeds {
+            for cut in 0..=s.len() {
+                assert_eq!(Model::decode(&s[..cut]), old::decode(&s[..cut]), "{:?}", &s[..cut]);
+                cases += 1;
+            }
+            for _ in 0..3000 {
+                let mut b = s.clone();
+                for _ in 0..1 + rng.below(4) {
+                    let i = rng.below(b.len() as u64) as usize;
+                    b[i] = match rng.below(4) {
+                        0 => 0,
+                        1 => 0xff,
+                        2 => b[i] ^ 1,
+                        _ => rng.next() as u8,
+                    };
+                }
+                if rng.below(4) == 0 {
+                    b.truncate(rng.below(b.len() as u64 + 1) as usize);
+                }
+                assert_eq!(Model::decode(&b), old::decode(&b), "{b:?}");
+                cases += 1;
+            }
+        }
+        for _ in 0..20_000 {
+            let b: Vec<u8> = b"VTM\x01".iter().copied().chain((0..rng.below(40)).map(|_| [0, 1, 2, 0x80, 0xff, rng.next() as u8][rng.below(6) as usize])).collect();
+            assert_eq!(Model::decode(&b), old::decode(&b), "{b:?}");
+            cases += 1;
+        }
+        assert!(cases > 60_000);
     }
 }

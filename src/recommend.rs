@@ -15,8 +15,7 @@
 //! ## Ranking cost
 //!
 //! A catalogue may hold [`MAX_ITEMS`] items, so ranking a slot must not cost a
-//! string comparison, an allocation or a scan of the profile's lists per item,
-//! nor a pass over the catalogue per item shown:
+//! string comparison, an allocation or a scan of the profile's lists per item:
 //!
 //! - What scoring reads of an item is worked out once, when
 //!   [`Recommender::add_item`] brings or changes it: its category path
@@ -29,10 +28,12 @@
 //!   profile's short lists. The model's scores come from the seeds' neighbour
 //!   lists (see `model_scores`). Then one pass of a few integer lookups per
 //!   item gives every score.
-//! - The pick with diversity runs among a preselection (the best `8 × limit`,
-//!   at most `limit` of a category), with a check that no item left out could
-//!   have won each round; a round that cannot be sure selects again (see
-//!   `pick`).
+//! - The pick with diversity scans the candidates (the items with a score
+//!   above 0) once per item shown, a multiplication and a comparison each
+//!   (see `pick`). It ran among a preselection of the best `8 × limit` before,
+//!   with a check that no item left out could have won each round: faster on
+//!   large catalogues (below), but about 1 KB of gzipped wasm, which the size
+//!   round of docs/size.md traded for this.
 //!
 //! The result is the same, to the bit, as scoring and scanning every item as
 //! before (tests compare the pick and the model's scores with the full
@@ -63,6 +64,12 @@
 //! items, natively: every score equal, or popularity 0 to 3 in 1 to 3
 //! categories, 0.10 to 0.14 ms (limit 8 or 50); popularity rising along the
 //! catalogue, so that every item enters the preselection, 0.23 to 0.55 ms.
+//!
+//! With the pick scanning the candidates (the size round), natively, on the
+//! same machine: 200 items 0.003 to 0.014 ms, 2,000 items 0.024 to 0.045 ms,
+//! 20,000 items 0.25 to 0.37 ms for a slot of 8 (about 0.2 ms more than with
+//! the preselection where every item is a candidate); a slot of 50 costs about
+//! six times that scan.
 
 use crate::model::Model;
 use crate::profile::{self, Profile};
@@ -87,12 +94,6 @@ fn fnv(mut h: u32, s: &str) -> u32 {
 pub struct Item {
     /// SKU.
     pub sku: String,
-    /// Display name.
-    pub name: Option<String>,
-    /// Image URL.
-    pub image: Option<String>,
-    /// Product page URL.
-    pub url: Option<String>,
     /// Category path.
     pub category: Option<String>,
     /// Brand.
@@ -194,18 +195,9 @@ struct Node {
     /// Interest (summed down the levels of a category), or how many levels a
     /// category shares with the anchor's.
     num: f64,
-    /// As a diversity key: items shown, the factor that makes (0.7 per item);
-    /// of the candidates left out of the preselection, the best score, the
-    /// first index of those with it, and the best score below it.
+    /// As a diversity key: items shown, the factor that makes (0.7 per item).
     shown: u32,
     factor: f32,
-    left: f32,
-    first: u32,
-    rest: f32,
-    /// How many candidates of this key the preselection holds, and the last
-    /// of them when that is as many as a key may have there.
-    kept: u32,
-    last: Cand,
 }
 
 /// What a brand's node is under.
@@ -225,7 +217,7 @@ impl Names {
     /// The id of `text` under `up`, interned when `add` ([`NONE`]: unknown).
     fn id(&mut self, up: u32, text: &str, add: bool) -> u32 {
         let h = fnv(0x811c_9dc5 ^ up, text);
-        let at = self.index.partition_point(|e| e.0 < h);
+        let at = lower(&self.index, h);
         for &(eh, j) in &self.index[at..] {
             let n = &self.nodes[j as usize];
             if eh != h {
@@ -239,7 +231,7 @@ impl Names {
             return NONE;
         }
         let j = self.nodes.len() as u32;
-        self.nodes.push(Node { up, text: text.into(), num: 0.0, shown: 0, factor: 1.0, left: 0.0, first: NONE, rest: 0.0, kept: 0, last: (0.0, NONE, NONE) });
+        self.nodes.push(Node { up, text: text.into(), num: 0.0, shown: 0, factor: 1.0 });
         self.index.insert(at, (h, j));
         j
     }
@@ -265,6 +257,8 @@ impl Names {
 /// and [`Recommender::set_popularity`].
 #[derive(Clone, Copy, Debug)]
 struct Feat {
+    /// Its model id ([`sku_id`]).
+    id: u32,
     /// The node of its category's last level, or [`NONE`].
     cat: u32,
     /// Its brand's node, or [`NONE`].
@@ -274,151 +268,62 @@ struct Feat {
     in_stock: bool,
     trending: bool,
     popularity: f32,
+    /// Excluded by the profile's lists in the ranking under way (false
+    /// between rankings).
+    skip: bool,
+    /// The ranking under way: its score and reason.
+    sc: (f32, Why),
 }
 
 const NO_BAND: u8 = u8::MAX;
-/// Marks an item the profile's lists exclude, in the reason of its score
-/// before the pass (never a reason shown).
-const EXCLUDED: u8 = u8::MAX;
 
-/// A candidate of the final pick: (value, catalogue index, diversity key).
+/// A candidate: (score, id, catalogue index).
 type Cand = (f32, u32, u32);
 
-/// Whether `a` ranks below `b`: lower value, or the same and a later index.
+/// Whether `a` ranks below `b`: lower score, or the same and a larger id.
 fn worse(a: &Cand, b: &Cand) -> bool {
     a.0 < b.0 || (a.0 == b.0 && a.1 > b.1)
 }
 
-/// Where `c` goes in `best` (best first): after those better than it.
-fn place(best: &[Cand], c: &Cand) -> usize {
-    best.partition_point(|x| !worse(x, c))
-}
-
-/// Offers `c` to `best`, the `cap` best candidates best first (by [`worse`]):
-/// returns what is left out (`c`, or the candidate it pushed out), if any.
-fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) -> Option<Cand> {
-    if best.len() >= cap && !worse(&best[cap - 1], &c) {
-        return Some(c);
-    }
-    best.insert(place(best, &c), c);
-    if best.len() > cap {
-        best.pop()
-    } else {
-        None
-    }
-}
-
-/// Notes in `n`, the node of key `k`, its last candidate in `best` when it
-/// has `per_key` there.
-fn last_of(best: &[Cand], n: &mut Node, k: u32, per_key: u32) {
-    if n.kept == per_key {
-        if let Some(x) = best.iter().rev().find(|x| x.2 == k) {
-            n.last = *x;
-        }
-    }
-}
-
-/// Keeps in `best` the `cap` best candidates (score above 0) by their value
-/// now (score times their key's factor), best first and at most `per_key` of a
-/// key (no key can show more), and in the keys' nodes what is left out.
-fn select(best: &mut Vec<Cand>, nodes: &mut [Node], sc: &[(f32, Why)], feat: &[Feat], no_cat: u32, cap: usize, per_key: u32) {
-    best.clear();
-    for k in nodes.iter_mut() {
-        (k.left, k.first, k.rest, k.kept) = (0.0, NONE, 0.0, 0);
-    }
-    for (i, (f, &(s, _))) in feat.iter().zip(sc).enumerate() {
-        if s > 0.0 && s < f32::INFINITY {
-            let k = if f.cat == NONE { no_cat } else { f.cat };
-            let mut c = (s * nodes[k as usize].factor, i as u32, k);
-            // Most are left out at once: not better than the last kept, or
-            // than the last of its key when it has `per_key`.
-            let n = &mut nodes[k as usize];
-            if best.len() < cap || worse(&best[cap - 1], &c) {
-                if n.kept < per_key {
-                    n.kept += 1;
-                    let out = keep(best, cap, c);
-                    if let Some(x) = out {
-                        nodes[x.2 as usize].kept -= 1;
-                    }
-                    last_of(best, &mut nodes[k as usize], k, per_key);
-                    match out {
-                        Some(x) => c = x,
-                        None => continue,
-                    }
-                } else if worse(&n.last, &c) {
-                    // Instead of the last of its key (which comes after it).
-                    let (to, from) = (place(best, &c), place(best, &n.last) - 1);
-                    let out = best[from];
-                    best.copy_within(to..from, to + 1);
-                    (best[to], c) = (c, out);
-                    last_of(best, n, k, per_key);
-                }
-            }
-            // Left out: `c`.
-            let (k, s) = (&mut nodes[c.2 as usize], sc[c.1 as usize].0);
-            if s > k.left {
-                (k.rest, k.left, k.first) = (k.left, s, c.1);
-            } else if s == k.left {
-                k.first = k.first.min(c.1);
-            } else if s > k.rest {
-                k.rest = s;
-            }
-        }
+/// Offers `c` to `best`, the `cap` best candidates best first (by [`worse`]).
+fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) {
+    if best.len() < cap || worse(&best[cap - 1], &c) {
+        // After those not worse (at most `cap`, searched one by one).
+        best.insert(best.iter().position(|x| worse(x, &c)).unwrap_or(best.len()), c);
+        best.truncate(cap);
     }
 }
 
 /// Step 5 of [`Recommender::recommend`], after the pins: adds to `out`, up to
-/// `limit`, the candidates (a finite score above 0 in `sc`) of highest value,
+/// `limit`, the candidates (a finite score above 0 in `feat`) of highest value,
 /// first index on equal values, each pick's score then set to -inf. The value
 /// is the score times 0.7 per item of the same diversity key (the category
-/// node in `feat`, or `no_cat` without one) picked before.
-///
-/// Picking the best value among every item at each round costs `limit`
-/// passes over the catalogue; the rounds run instead among the candidates
-/// [`select`] keeps, and a round is sure when no candidate left out could beat
-/// its winner: a left-out candidate's value is at most the best left-out score
-/// of its key times that key's factor, and on equal values the first index
-/// wins. When a round is not sure, `select` keeps the best by the values of
-/// now, and its best is the winner: the pick is the full scan's (a test
-/// compares them on adversarial scores). A round is rarely unsure: the
-/// preselection holds `8 × limit` candidates, at most `limit` of a key (no key
-/// can show more).
-fn pick(out: &mut Vec<Rec>, limit: usize, sc: &mut [(f32, Why)], feat: &[Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
-    for x in nodes.iter_mut() {
-        (x.shown, x.factor) = (0, 1.0);
+/// node, or `no_cat` without one) picked before (the nodes come with none
+/// shown and a factor of 1: `recommend` resets them). Each round scans the
+/// candidates, gathered once in `best` (a pick's score there becomes 0).
+fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
+    // The candidates, in catalogue order: (score, index, key).
+    best.clear();
+    for (i, f) in feat.iter().enumerate() {
+        if f.sc.0 > 0.0 && f.sc.0 < f32::INFINITY {
+            best.push((f.sc.0, i as u32, if f.cat == NONE { no_cat } else { f.cat }));
+        }
     }
-    let (cap, per_key) = (limit.saturating_mul(8).max(32), limit.min(NONE as usize) as u32);
-    select(best, nodes, sc, feat, no_cat, cap, per_key);
     while out.len() < limit {
-        let mut fresh = false;
-        let (v, i, k) = loop {
-            // The best preselected: highest value, then first index.
-            let mut w = (0.0, NONE, NONE);
-            for &(_, i, k) in best.iter() {
-                let s = sc[i as usize].0;
-                if s > 0.0 && s < f32::INFINITY {
-                    let c = (s * nodes[k as usize].factor, i, k);
-                    if w.1 == NONE || worse(&w, &c) {
-                        w = c;
-                    }
-                }
+        // The first of the highest values: (value, index, key), and where.
+        let (mut w, mut at) = ((0.0, NONE, 0), 0);
+        for (j, c) in best.iter().enumerate() {
+            let v = c.0 * nodes[c.2 as usize].factor;
+            if c.0 > 0.0 && (w.1 == NONE || v > w.0) {
+                (w, at) = ((v, c.1, c.2), j);
             }
-            // A key's left-out candidates with its best left-out score lose
-            // (first index on equal values); those below it could only tie,
-            // by rounding, and then the round is not sure.
-            let lose = |k: &Node| k.left <= 0.0 || (w.1 != NONE && worse(&(k.left * k.factor, k.first, 0), &w) && k.rest * k.factor < w.0);
-            if fresh || nodes.iter().all(lose) {
-                break w;
-            }
-            select(best, nodes, sc, feat, no_cat, cap, per_key);
-            fresh = true;
-        };
-        let Some(key) = nodes.get_mut(k as usize) else { break };
-        key.shown += 1;
-        key.factor = 0.7f32.powi(key.shown as i32);
-        let s = &mut sc[i as usize];
-        out.push(Rec { index: i as usize, score: v, why: s.1 });
-        s.0 = f32::NEG_INFINITY;
+        }
+        let (Some(k), Some(f)) = (nodes.get_mut(w.2 as usize), feat.get_mut(w.1 as usize)) else { break };
+        best[at].0 = 0.0;
+        k.shown += 1;
+        k.factor = 0.7f32.powi(k.shown as i32);
+        out.push(Rec { index: w.1 as usize, score: w.0, why: f.sc.1 });
+        f.sc.0 = f32::NEG_INFINITY;
     }
 }
 
@@ -430,60 +335,60 @@ fn pick(out: &mut Vec<Rec>, limit: usize, sc: &mut [(f32, Why)], feat: &[Feat], 
 /// contributed most. Only what a slot can show is computed: no repeat boost
 /// (seeds are excluded) and no popular fill-ins (they score 0). The same
 /// operations in the same order give the same floats (a test checks).
-fn model_scores(sc: &mut [(f32, Why)], best: &mut Vec<Cand>, by_id: &[(u32, usize)], model: &Model, seeds: &[u32], key: u8) {
+fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &[Model], seeds: &[u32], key: u8) {
     let p = RankParams::default();
     // The distinct seeds of the last `max_items`, by id, with their position
-    // weights summed (the most recent first).
-    let mut weights: Vec<(u32, f32)> = Vec::new();
+    // weights summed (the most recent first): (weight, id, 0).
+    let mut weights: Vec<Cand> = Vec::new();
     let mut w = 1.0f32;
     for &s in seeds.iter().rev().take(p.max_items) {
-        match weights.binary_search_by_key(&s, |e| e.0) {
-            Ok(i) => weights[i].1 += w,
-            Err(i) => weights.insert(i, (s, w)),
+        let at = weights.iter().position(|e| e.1 >= s).unwrap_or(weights.len());
+        match weights.get_mut(at) {
+            Some(e) if e.1 == s => e.0 += w,
+            _ => weights.insert(at, (w, s, 0)),
         }
         w *= p.position_decay;
     }
-    // Per item reached: (model id, catalogue index, best contribution, the
-    // index of its seed); `sc` holds the sum and, in the reason, the place here.
-    let mut got: Vec<(u32, u32, f32, u32)> = Vec::new();
-    for &(s, ws) in &weights {
-        let Some((nbr, wt)) = model.neighbours(s) else { continue };
-        let src = find(by_id, s).map_or(NONE, |j| j as u32);
+    // Per item reached, in the order reached: (best contribution, the
+    // catalogue index of its seed, its catalogue index); `sc` holds the sum
+    // and, in the reason, the place here.
+    let mut got: Vec<Cand> = Vec::new();
+    for &(ws, s, _) in &weights {
+        let Some((nbr, wt)) = neighbours(model, s) else { continue };
+        let src = find(by_id, s);
         for (&n, &wn) in nbr.iter().zip(wt) {
-            let v = ws * wn;
-            let Some(i) = find(by_id, n).filter(|_| !seeds.contains(&n)) else { continue };
-            let c = &mut sc[i];
+            let (v, i) = (ws * wn, find(by_id, n));
+            let Some(c) = feat.get_mut(i as usize).filter(|_| !has(seeds, n)).map(|f| &mut f.sc) else { continue };
             if c.1.key == POPULAR {
                 *c = (v, Why { key, arg: got.len() as u32 });
-                got.push((n, i as u32, v, src));
-            } else if let Some(g) = got.get_mut(c.1.arg as usize) {
+                got.push((v, src, i));
+            } else {
                 c.0 += v;
                 // Seeds come by id: on a tie the first, smallest, stays.
-                if v > g.2 {
-                    (g.2, g.3) = (v, src);
+                let g = &mut got[c.1.arg as usize];
+                if v > g.0 {
+                    (g.0, g.1) = (v, src);
                 }
             }
         }
     }
     best.clear();
-    for &(n, i, _, _) in &got {
-        let s = sc[i as usize].0;
-        if s > 0.0 && s < f32::INFINITY {
-            keep(best, 200, (s, n, i));
+    for &(_, _, i) in &got {
+        let f = &mut feat[i as usize];
+        let c = &mut f.sc;
+        if c.0 > 0.0 && c.0 < f32::INFINITY {
+            keep(best, 200, (c.0, f.id, i));
         }
-        sc[i as usize].1.key = POPULAR;
+        c.1.key = POPULAR;
     }
     // The best 200 keep their reason's key; the others are as if not reached.
     for b in best.iter() {
-        sc[b.2 as usize].1.key = key;
+        feat[b.2 as usize].sc.1.key = key;
     }
     let top = best.first().map_or(1.0, |c| c.0).max(1e-6);
-    for &(_, i, _, _) in &got {
-        let c = &mut sc[i as usize];
-        *c = match c.1.key {
-            POPULAR => (0.0, NO_REASON),
-            _ => (0.0 + c.0 / top, Why { key, arg: got[c.1.arg as usize].3 }),
-        };
+    for &(_, src, i) in &got {
+        let c = &mut feat[i as usize].sc;
+        *c = if c.1.key == POPULAR { (0.0, NO_REASON) } else { (0.0 + c.0 / top, Why { key, arg: src }) };
     }
 }
 
@@ -500,52 +405,78 @@ pub struct Recommender {
     /// How many names there were after interning every item afresh.
     fresh: usize,
     /// (model id, catalogue index), sorted by id.
-    by_id: Vec<(u32, usize)>,
-    /// The public model (head plus the shards fetched).
-    pub model: Model,
+    by_id: Vec<(u32, u32)>,
+    /// The public model: the head and the shards fetched, as decoded (see
+    /// [`Recommender::add_model`]).
+    model: Vec<Model>,
     /// Rules.
     pub rules: Rules,
-    /// (score, reason) per catalogue item, and the preselection (best
-    /// first): reused from call to call.
-    sc: Vec<(f32, Why)>,
+    /// The best of the model's scores, then the candidates of the pick:
+    /// reused from call to call.
     best: Vec<Cand>,
 }
 
 /// The most items a [`Recommender`] holds; further new items are ignored.
 pub const MAX_ITEMS: usize = 20_000;
 
-fn find(by_id: &[(u32, usize)], id: u32) -> Option<usize> {
-    by_id.binary_search_by_key(&id, |&(i, _)| i).ok().map(|p| by_id[p].1)
+/// Whether `v` holds `x` (smaller in the wasm than the standard library's
+/// `contains`, unrolled for speed).
+#[allow(clippy::manual_contains)]
+fn has(v: &[u32], x: u32) -> bool {
+    v.iter().any(|&y| y == x)
 }
 
-/// The catalogue index of a SKU.
-fn find_sku(by_id: &[(u32, usize)], items: &[Item], sku: &str) -> Option<usize> {
-    find(by_id, sku_id(sku)).filter(|&i| items[i].sku == sku)
+/// The neighbour list of `id` in the model's parts: the last part's that has
+/// one, as [`Model::merge`] would have combined them.
+fn neighbours(model: &[Model], id: u32) -> Option<(&[u32], &[f32])> {
+    let mut k = model.len();
+    while k > 0 {
+        k -= 1;
+        if let Some(l) = model[k].neighbours(id) {
+            return Some(l);
+        }
+    }
+    None
+}
+
+/// Where `h` goes in `v`, sorted by its first field: the first place not
+/// below it (`by_id` and the names' index, so one function for both).
+fn lower(v: &[(u32, u32)], h: u32) -> usize {
+    v.partition_point(|e| e.0 < h)
+}
+
+/// The catalogue index of a model id ([`NONE`]: not in the catalogue).
+fn find(by_id: &[(u32, u32)], id: u32) -> u32 {
+    match by_id.get(lower(by_id, id)) {
+        Some(&(x, i)) if x == id => i,
+        _ => NONE,
+    }
+}
+
+/// The catalogue index of a SKU ([`NONE`]: not in the catalogue).
+fn find_sku(by_id: &[(u32, u32)], items: &[Item], sku: &str) -> u32 {
+    let i = find(by_id, sku_id(sku));
+    match items.get(i as usize) {
+        Some(it) if it.sku == sku => i,
+        _ => NONE,
+    }
 }
 
 impl Recommender {
     /// Adds or updates an item (data already on the page wins over nothing).
     /// What ranking needs of it (its category levels and brand, interned) is
     /// worked out here, once.
-    pub fn add_item(&mut self, item: Item) {
+    pub fn add_item(&mut self, item: Item) -> Option<usize> {
         let id = sku_id(&item.sku);
-        let i = match self.by_id.binary_search_by_key(&id, |&(i, _)| i) {
-            Ok(p) => {
-                let i = self.by_id[p].1;
+        let p = lower(&self.by_id, id);
+        let i = match self.by_id.get(p) {
+            Some(&(x, i)) if x == id => {
+                let i = i as usize;
                 let old = &mut self.items[i];
                 if old.sku != item.sku {
-                    return;
+                    return None;
                 }
                 // Field by field: what the new data says, else what was known.
-                if item.name.is_some() {
-                    old.name = item.name;
-                }
-                if item.image.is_some() {
-                    old.image = item.image;
-                }
-                if item.url.is_some() {
-                    old.url = item.url;
-                }
                 if item.category.is_some() {
                     old.category = item.category;
                 }
@@ -560,43 +491,55 @@ impl Recommender {
                 old.trending |= item.trending;
                 i
             }
-            Err(p) => {
+            _ => {
                 if self.items.len() >= MAX_ITEMS {
-                    return;
+                    return None;
                 }
-                self.by_id.insert(p, (id, self.items.len()));
+                self.by_id.insert(p, (id, self.items.len() as u32));
                 self.items.push(item);
                 self.items.len() - 1
             }
         };
-        self.work_out(i);
+        self.work_out(i, id);
         // Names no item uses any more pile up when items keep changing category
         // or brand: once they could be half, intern afresh (no id is kept from
         // one ranking to the next).
         if self.names.nodes.len() > 2 * self.fresh + 4096 {
             self.names = Names::default();
             for j in 0..self.items.len() {
-                self.work_out(j);
+                self.work_out(j, self.feat[j].id);
             }
             self.fresh = self.names.nodes.len();
         }
+        Some(i)
     }
 
     /// Works out what ranking reads of item `i` (see [`Feat`]).
-    fn work_out(&mut self, i: usize) {
+    fn work_out(&mut self, i: usize, id: u32) {
         let it = &self.items[i];
         let f = Feat {
+            id,
             cat: it.category.as_deref().map_or(NONE, |c| self.names.path(c, true)),
             brand: it.brand.as_deref().map_or(NONE, |b| self.names.id(BRAND, b, true)),
             band: it.price.map_or(NO_BAND, |p| profile::price_band(p) as u8),
             in_stock: it.in_stock,
             trending: it.trending,
             popularity: it.popularity,
+            skip: false,
+            sc: (0.0, NO_REASON),
         };
         match self.feat.get_mut(i) {
             Some(x) => *x = f,
             None => self.feat.push(f),
         }
+    }
+
+    /// Takes in a part of the public model (the head or a shard). A later
+    /// part's list of an item replaces an earlier one's, as [`Model::merge`]
+    /// would: the parts are kept as they are, which keeps the merging out of
+    /// the wasm (the recommender reads only the lists).
+    pub fn add_model(&mut self, m: Model) {
+        self.model.push(m);
     }
 
     /// The items the page knows, by catalogue index (the order they came in).
@@ -606,7 +549,8 @@ impl Recommender {
 
     /// The catalogue index of a SKU.
     pub fn index_of(&self, sku: &str) -> Option<usize> {
-        find_sku(&self.by_id, &self.items, sku)
+        let i = find_sku(&self.by_id, &self.items, sku);
+        (i != NONE).then_some(i as usize)
     }
 
     /// Sets an item's public popularity (from the server's feed).
@@ -627,7 +571,7 @@ impl Recommender {
         let mut add = |sku: &str| {
             let id = sku_id(sku);
             let s = crate::model::shard_of(id, n_shards);
-            if self.model.neighbours(id).is_none() && !out.contains(&s) {
+            if neighbours(&self.model, id).is_none() && !has(&out, s) {
                 out.push(s);
             }
         };
@@ -650,60 +594,48 @@ impl Recommender {
     /// likeness to the anchor) and 3. popularity; then 4. rules and exclusions,
     /// and 5. the pick: pins first, then the best scores with diversity. Steps
     /// 2 to 4 are one pass over the catalogue of a few lookups per item; see the
-    /// module docs for the cost, and for why the pick among a preselection is
-    /// the pick among every item.
+    /// module docs for the cost.
     pub fn recommend(&mut self, slot: Slot, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config) -> Vec<Rec> {
         let mut out: Vec<Rec> = Vec::new();
         let n = self.items.len();
         if n == 0 || limit == 0 {
             return out;
         }
-        let Recommender { items, feat, names, by_id, model, rules, sc, best, .. } = self;
-        let index_of = |sku: &str| find_sku(by_id, items, sku);
-        let anchor_ix = anchor.and_then(index_of);
-        let cart = &profile.cart;
-        sc.clear();
-        sc.resize(n, (0.0, NO_REASON));
         // The diversity key of an item without a category: category "".
-        let no_cat = names.id(NONE, "", true);
-        let nodes = &mut names.nodes;
-        for x in nodes.iter_mut() {
-            x.num = 0.0;
+        let no_cat = self.names.id(NONE, "", true);
+        let Recommender { items, feat, names, by_id, model, rules, best, .. } = self;
+        let ix = |sku: &str| find_sku(by_id, items, sku);
+        let anchor_ix = anchor.map_or(NONE, ix);
+        let cart = &profile.cart;
+        let (for_you, similar) = (slot == Slot::ForYou, slot == Slot::Similar);
+        for f in feat.iter_mut() {
+            f.sc = (0.0, NO_REASON);
         }
 
         // 1. The model: "people who looked at this looked at that", seeded by
         //    the session (for-you), the anchor (similar), the cart or else the
         //    anchor (bought-together, cart-complements).
         let mut seeds: Vec<u32> = Vec::new();
-        match slot {
-            Slot::ForYou => {
-                let s = &profile.session.items;
-                for sku in &s[s.len().saturating_sub(20)..] {
-                    seeds.push(sku_id(sku));
-                }
+        let mut key = BECAUSE_VIEWED;
+        let session: &[String] = if for_you { &profile.session.items } else { &[] };
+        if for_you {
+            for sku in &session[session.len().saturating_sub(20)..] {
+                seeds.push(sku_id(sku));
             }
-            Slot::Trending => {}
-            Slot::BoughtTogether | Slot::CartComplements if !cart.is_empty() => {
+        } else if slot != Slot::Trending {
+            key = if similar { SIMILAR_TO } else if slot == Slot::CartComplements { COMPLETES } else { GOES_WITH };
+            if !similar && !cart.is_empty() {
                 for l in cart {
                     seeds.push(sku_id(&l.item));
                 }
-            }
-            _ => {
-                if let Some(a) = anchor {
-                    seeds.push(sku_id(a));
-                }
+            } else if let Some(a) = anchor {
+                seeds.push(sku_id(a));
             }
         }
-        if !seeds.is_empty() && !model.is_empty() {
-            let key = match slot {
-                Slot::ForYou => BECAUSE_VIEWED,
-                Slot::Similar => SIMILAR_TO,
-                Slot::CartComplements => COMPLETES,
-                _ => GOES_WITH,
-            };
+        if !seeds.is_empty() {
             // Scores relative to what can be shown: the seeds themselves (every
             // slot excludes them) and what the page cannot draw are skipped.
-            model_scores(sc, best, by_id, model, &seeds, key);
+            model_scores(feat, best, by_id, model, &seeds, key);
         }
 
         // 2. Content: the shopper's interests, or likeness to the anchor. Only
@@ -712,17 +644,24 @@ impl Recommender {
         //    interests of its levels summed from the top (as an item's levels
         //    were added one by one), of a brand its interest, `bands` per price
         //    band; or, for likeness, how many leading levels a category shares
-        //    with the anchor's (`chain`, its levels from the last).
-        let like = if slot == Slot::Similar { anchor_ix.map(|a| feat[a]) } else { None };
-        let content = matches!(slot, Slot::ForYou | Slot::Similar);
+        //    with the anchor's (its own levels numbered from the top first).
+        let like = feat.get(anchor_ix as usize).copied().filter(|_| similar);
+        let content = for_you || similar;
         let mut bands = [0f64; 11];
-        let mut chain = Vec::new();
-        let up = |j: u32| nodes.get(j as usize).map_or(NONE, |x| x.up);
+        let mut levels = 0.0;
+        for x in names.nodes.iter_mut() {
+            (x.num, x.shown, x.factor) = (0.0, 0, 1.0);
+        }
+        let up = |nodes: &[Node], j: u32| nodes.get(j as usize).map_or(NONE, |x| x.up);
         if let Some(a) = like {
             let mut j = a.cat;
             while j != NONE {
-                chain.push(j);
-                j = up(j);
+                levels += 1.0;
+                j = up(&names.nodes, j);
+            }
+            let (mut j, mut l) = (a.cat, levels);
+            while let Some(x) = names.nodes.get_mut(j as usize) {
+                (x.num, j, l) = (l, x.up, l - 1.0);
             }
         } else if content {
             let interests = profile.top("", 96, now, cfg);
@@ -730,14 +669,15 @@ impl Recommender {
             // Backwards, so that the first of equal keys wins.
             for (k, v) in interests.iter().rev() {
                 let (b, v) = (k.as_bytes(), *v / max);
-                let j = match k.get(..2) {
-                    Some("c:") => names.path(&k[2..], false),
-                    Some("b:") => names.id(BRAND, &k[2..], false),
+                let rest = k.get(2..).unwrap_or("");
+                let j = match b.get(..2) {
+                    Some(b"c:") => names.path(rest, false),
+                    Some(b"b:") => names.id(BRAND, rest, false),
                     _ => NONE,
                 };
                 if let Some(x) = names.nodes.get_mut(j as usize) {
                     x.num = v;
-                } else if b.len() == 3 && b.starts_with(b"p:") && b[2].wrapping_sub(b'a') < 11 {
+                } else if b.len() == 3 && b[0] == b'p' && b[1] == b':' && b[2].wrapping_sub(b'a') < 11 {
                     bands[(b[2] - b'a') as usize] = v;
                 }
             }
@@ -753,93 +693,72 @@ impl Recommender {
         let nodes = &mut names.nodes;
         for j in 0..nodes.len() {
             let up = nodes.get(nodes[j].up as usize).map_or(0.0, |x| x.num);
-            nodes[j].num = match chain.iter().position(|&c| c as usize == j) {
-                Some(p) => (chain.len() - p) as f64,
-                None if like.is_some() => up,
-                None => up + nodes[j].num,
-            };
+            // With an anchor, the levels it shares keep their number.
+            let x = &mut nodes[j].num;
+            if like.is_none() || *x == 0.0 {
+                *x += up;
+            }
         }
-        let levels = chain.len() as f64;
         let nodes = &*nodes;
-        let up = |j: u32| nodes.get(j as usize).map_or(NONE, |x| x.up);
-        let num = |j: u32| nodes.get(j as usize).map(|x| x.num);
+        let num = |j: u32| nodes.get(j as usize).map_or(0.0, |x| x.num);
 
         // 3. Popularity: a small prior everywhere, the whole score for trending
         //    (where an item the feed does not call trending is just popular).
         let max_pop = feat.iter().fold(0f32, |m, f| m.max(f.popularity)).max(1e-6);
 
         // 4. Rules and exclusions. The profile's lists are marked once, in the
-        //    reasons (the first purchase of an item decides whether it may be
+        //    items (the first purchase of an item decides whether it may be
         //    bought again); for cart complements, the top levels of the cart's
         //    categories too.
         let top_of = |mut j: u32| {
-            while up(j) != NONE {
-                j = up(j);
+            while up(nodes, j) != NONE {
+                j = up(nodes, j);
             }
             j
         };
-        let mut seen = Vec::new();
-        for (sku, t) in &profile.purchases {
-            if let Some(i) = index_of(sku) {
-                if !seen.contains(&i) {
-                    seen.push(i);
-                    let days = rules.buy_again_days as u64;
-                    if days == 0 || now.saturating_sub(*t) <= days * 86_400_000 {
-                        sc[i].1.key = EXCLUDED;
-                    }
-                }
+        // Backwards, so that the first purchase of an item writes last.
+        for (sku, t) in profile.purchases.iter().rev() {
+            if let Some(f) = feat.get_mut(ix(sku) as usize) {
+                let days = rules.buy_again_days as u64;
+                f.skip = days == 0 || now.saturating_sub(*t) <= days * 86_400_000;
             }
         }
         let mut tops: Vec<u32> = Vec::new();
         for l in cart {
-            if let Some(i) = index_of(&l.item) {
-                sc[i].1.key = EXCLUDED;
-                if slot == Slot::CartComplements && feat[i].cat != NONE {
-                    tops.push(top_of(feat[i].cat));
+            if let Some(f) = feat.get_mut(ix(&l.item) as usize) {
+                f.skip = true;
+                if slot == Slot::CartComplements && f.cat != NONE {
+                    tops.push(top_of(f.cat));
                 }
             }
         }
-        let session: &[String] = if slot == Slot::ForYou { &profile.session.items } else { &[] };
-        for sku in session.iter().map(String::as_str).chain(anchor) {
-            if let Some(i) = index_of(sku) {
-                sc[i].1.key = EXCLUDED;
+        for sku in session {
+            if let Some(f) = feat.get_mut(ix(sku) as usize) {
+                f.skip = true;
             }
         }
-        for (i, (f, s)) in feat.iter().zip(sc.iter_mut()).enumerate() {
-            let (mut x, mut why) = *s;
-            let excluded = why.key == EXCLUDED;
+        if let Some(f) = feat.get_mut(anchor_ix as usize) {
+            f.skip = true;
+        }
+        for (i, f) in feat.iter_mut().enumerate() {
+            let (mut x, mut why) = f.sc;
+            let excluded = core::mem::take(&mut f.skip);
             if content {
+                // A term that does not apply adds 0 (no sum here is -0).
                 let c = match like {
                     Some(a) => {
-                        let mut c = 0.0;
-                        if let (true, Some(x)) = (a.cat != NONE, num(f.cat)) {
-                            c += x / levels;
-                        }
-                        if a.brand != NONE && a.brand == f.brand {
-                            c += 0.3;
-                        }
-                        if a.band != NO_BAND && a.band == f.band {
-                            c += 0.2;
-                        }
-                        c / 1.5
+                        let c = if a.cat != NONE { num(f.cat) / levels } else { 0.0 };
+                        let b = if a.brand != NONE && a.brand == f.brand { 0.3 } else { 0.0 };
+                        (c + b + if a.band != NO_BAND && a.band == f.band { 0.2 } else { 0.0 }) / 1.5
                     }
-                    None => {
-                        let mut c = num(f.cat).unwrap_or(0.0);
-                        if let Some(b) = num(f.brand) {
-                            c += 0.5 * b;
-                        }
-                        if let Some(p) = bands.get(f.band as usize) {
-                            c += 0.3 * p;
-                        }
-                        (c / 2.0).min(1.0)
-                    }
+                    None => ((num(f.cat) + 0.5 * num(f.brand) + 0.3 * bands.get(f.band as usize).unwrap_or(&0.0)) / 2.0).min(1.0),
                 } as f32
                     * 0.5;
                 if c > x && why.key == POPULAR {
-                    why = match (like, f.cat) {
-                        (Some(_), _) => Why { key: SIMILAR_TO, arg: anchor_ix.map_or(NONE, |a| a as u32) },
-                        (None, NONE) => Why { key: INTEREST, arg: NONE },
-                        _ => Why { key: INTEREST, arg: i as u32 },
+                    why = if like.is_some() {
+                        Why { key: SIMILAR_TO, arg: anchor_ix }
+                    } else {
+                        Why { key: INTEREST, arg: if f.cat == NONE { NONE } else { i as u32 } }
                     };
                 }
                 x += c;
@@ -853,109 +772,96 @@ impl Recommender {
             } else {
                 x += 0.1 * p;
             }
-            if excluded || !f.in_stock || (!tops.is_empty() && tops.contains(&top_of(f.cat))) {
+            if excluded || !f.in_stock || (!tops.is_empty() && has(&tops, top_of(f.cat))) {
                 x = f32::NEG_INFINITY;
             } else {
                 for &(b, m) in &boosts {
                     let mut j = f.cat;
                     while j != NONE && j != b {
-                        j = up(j);
+                        j = up(nodes, j);
                     }
                     if j == b {
                         x *= m;
                     }
                 }
             }
-            *s = (x, why);
+            f.sc = (x, why);
         }
 
         // 5. Pick: pins first, then best scores with diversity — each further
         //    item from an already shown category (its diversity key; an item
         //    without one counts as category "") counts for less.
         for pin in &rules.pins {
-            if let Some(i) = index_of(pin) {
-                let s = &mut sc[i];
+            let i = ix(pin);
+            if let Some(s) = feat.get_mut(i as usize).map(|f| &mut f.sc) {
                 // A pin shown already has a score of -inf.
                 if s.0.is_finite() && out.len() < limit {
-                    out.push(Rec { index: i, score: s.0, why: NO_REASON });
+                    out.push(Rec { index: i as usize, score: s.0, why: NO_REASON });
                     s.0 = f32::NEG_INFINITY;
                 }
             }
         }
-        pick(&mut out, limit, sc, feat, &mut names.nodes, best, no_cat);
+        pick(&mut out, limit, feat, &mut names.nodes, best, no_cat);
         out
     }
 
-    /// The name a reason mentions: the named item's name (else its SKU), or for
-    /// `why-interest` the last level of its category, "running-shoes" shown as
-    /// "running shoes" (then `true`).
-    pub fn reason_arg(&self, why: Why) -> Option<(&str, bool)> {
-        let it = self.items.get(why.arg as usize)?;
-        Some(if why.key == INTEREST {
-            // The last level: the text of its category's node.
-            (&*self.names.nodes.get(self.feat[why.arg as usize].cat as usize)?.text, true)
-        } else {
-            (it.name.as_deref().unwrap_or(&it.sku), false)
-        })
-    }
-
-    /// Ranks a slot (see [`Slot::parse`]) as JSON, as the page draws it:
-    /// `[{item, name, image, url, price, reason, rec}]`, the reason in `lang`
-    /// (an [`i18n::pick`](crate::i18n::pick) result), `rec` an id for click
-    /// attribution (`slot.position.sku`); `[]` for an unknown slot.
+    /// Ranks a slot (see [`Slot::parse`]; none for an unknown slot) for the
+    /// glue, which holds the items' names, images and links and builds the
+    /// page's objects from this: a JSON array of `[index, named, price,
+    /// reason]` per item shown: its catalogue index; what goes where the
+    /// reason has `{x}`: the catalogue index of the item whose name (else SKU)
+    /// it gives, or the last level of a category, as text (the glue shows
+    /// "running-shoes" as "running shoes"), or null; its price in hundredths,
+    /// or null; the reason's text in `lang` (an
+    /// [`i18n::pick`](crate::i18n::pick) result; the texts need no escaping, a
+    /// test checks). A text with `{x}` and nothing to name is the plain
+    /// "popular" one.
     #[allow(clippy::too_many_arguments)]
-    pub fn recommend_json(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: &str) -> String {
-        use crate::json::{esc, push_esc, push_u64, Obj};
+    pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: &str) -> String {
+        use crate::json::{push_i64, push_u64};
         let mut out = String::from("[");
         if let Some(kind) = Slot::parse(slot) {
-            for (n, rec) in self.recommend(kind, anchor, limit, profile, now, cfg).into_iter().enumerate() {
-                if n > 0 {
+            for rec in &self.recommend(kind, anchor, limit, profile, now, cfg) {
+                if out.len() > 1 {
                     out.push(',');
                 }
-                let it = &self.items[rec.index];
-                let mut o = Obj::new(&mut out);
-                o.str("item", &it.sku).opt_str("name", &it.name).opt_str("image", &it.image).opt_str("url", &it.url);
-                if let Some(p) = it.price {
-                    o.int("price", p);
-                }
-                // The text, with {x} replaced by the name it mentions (without
-                // one, the plain "popular" text).
-                let mut text = crate::i18n::t(lang, WHY[rec.why.key as usize]);
-                let mut arg = None;
-                if let Some(k) = text.as_bytes().windows(3).position(|w| w == b"{x}") {
-                    match self.reason_arg(rec.why) {
-                        Some(x) => arg = Some((k, x)),
-                        None => text = crate::i18n::t(lang, WHY[0]),
+                out.push('[');
+                push_u64(&mut out, rec.index as u64);
+                out.push(',');
+                let Why { mut key, arg } = rec.why;
+                if arg != NONE && key == INTEREST {
+                    // The last level of the item's own category.
+                    let leaf = &self.names.nodes[self.feat[arg as usize].cat as usize].text;
+                    crate::json::push_str(&mut out, leaf);
+                } else if arg != NONE {
+                    push_u64(&mut out, arg as u64);
+                } else {
+                    out.push_str("null");
+                    // Only the texts between "popular" and "trending" have an
+                    // `{x}` (a test checks); without a name, "popular".
+                    if key != TRENDING {
+                        key = POPULAR;
                     }
                 }
-                let v = o.key("reason");
-                v.push('"');
-                match arg {
-                    Some((k, (x, leaf))) => {
-                        push_esc(v, text.get(..k).unwrap_or(""));
-                        for c in x.chars() {
-                            esc(v, if leaf && (c == '-' || c == '_') { ' ' } else { c });
-                        }
-                        push_esc(v, text.get(k + 3..).unwrap_or(""));
-                    }
-                    None => push_esc(v, text),
+                out.push(',');
+                match self.items[rec.index].price {
+                    Some(p) => push_i64(&mut out, p),
+                    None => out.push_str("null"),
                 }
-                v.push('"');
-                let v = o.key("rec");
-                v.push('"');
-                v.push_str(slot);
-                v.push('.');
-                push_u64(v, n as u64);
-                v.push('.');
-                push_esc(v, &it.sku);
-                v.push('"');
-                o.end();
+                out.push_str(",\"");
+                out.push_str(crate::i18n::t(lang, WHY[key as usize]));
+                out.push_str("\"]");
             }
         }
         out.push(']');
         out
     }
 }
+
+/// The recommender before the size round, as the reference of `tests`.
+#[cfg(test)]
+#[path = "recommend_old.rs"]
+mod old;
 
 #[cfg(test)]
 mod tests {
@@ -967,7 +873,6 @@ mod tests {
     fn item(sku: &str, cat: &str, brand: &str, price: i64) -> Item {
         Item {
             sku: sku.into(),
-            name: Some(["Name ", sku].concat()),
             category: Some(cat.into()),
             brand: Some(brand.into()),
             price: Some(price),
@@ -1020,7 +925,8 @@ mod tests {
         let p = profile_of(&[(Kind::ProductView, "J1", "apparel/jackets")]);
         let recs = r.recommend(Slot::ForYou, None, 3, &p, T + 10, &cfg);
         assert_eq!(skus(&r, &recs)[0], "J2", "{recs:?}");
-        assert_eq!((WHY[recs[0].why.key as usize], r.reason_arg(recs[0].why)), ("why-interest", Some(("jackets", true))));
+        // The reason names the last level of the item's own category.
+        assert_eq!((WHY[recs[0].why.key as usize], recs[0].why.arg as usize), ("why-interest", recs[0].index));
         // Browsing running shoes moves it.
         let p = profile_of(&[(Kind::ProductView, "J1", "apparel/jackets"), (Kind::ProductView, "R1", "shoes/running"), (Kind::ProductView, "R2", "shoes/running")]);
         let recs = r.recommend(Slot::ForYou, None, 2, &p, T + 10, &cfg);
@@ -1031,11 +937,11 @@ mod tests {
     fn the_model_names_the_item_that_led_there() {
         let mut r = shop();
         let cfg = profile::Config::default();
-        r.model = Model::from_lists(vec![(sku_id("R1"), vec![(sku_id("B1"), 1.0), (sku_id("UNKNOWN"), 2.0)])], vec![]);
+        r.add_model(Model::from_lists(vec![(sku_id("R1"), vec![(sku_id("B1"), 1.0), (sku_id("UNKNOWN"), 2.0)])], vec![]));
         let p = profile_of(&[(Kind::ProductView, "R1", "shoes/running")]);
         let recs = r.recommend(Slot::ForYou, None, 3, &p, T + 10, &cfg);
         assert_eq!(skus(&r, &recs)[0], "B1");
-        assert_eq!((WHY[recs[0].why.key as usize], r.reason_arg(recs[0].why)), ("why-because-viewed", Some(("Name R1", false))));
+        assert_eq!((WHY[recs[0].why.key as usize], recs[0].why.arg as usize), ("why-because-viewed", r.index_of("R1").unwrap()));
         assert!(!skus(&r, &recs).contains(&"UNKNOWN".to_string()), "items the page cannot draw are skipped");
     }
 
@@ -1064,7 +970,7 @@ mod tests {
         let recs = skus(&r, &got);
         assert_eq!(recs[0], "J2");
         // Cart complements come from other top-level categories than the cart.
-        r.model = Model::from_lists(vec![(sku_id("R2"), vec![(sku_id("R1"), 3.0), (sku_id("B1"), 1.0)])], vec![]);
+        r.add_model(Model::from_lists(vec![(sku_id("R2"), vec![(sku_id("R1"), 3.0), (sku_id("B1"), 1.0)])], vec![]));
         let got = r.recommend(Slot::CartComplements, None, 3, &p, T + 10, &cfg);
         let recs = skus(&r, &got);
         assert_eq!(recs.first().map(String::as_str), Some("B1"), "{recs:?}");
@@ -1084,7 +990,12 @@ mod tests {
         assert_eq!(WHY[recs[1].why.key as usize], "why-popular");
     }
 
-    /// The pick as it was: every round scans every item.
+    /// `feat` with the scores and reasons `sc`.
+    fn with_sc(feat: &[Feat], sc: &[(f32, Why)]) -> Vec<Feat> {
+        feat.iter().zip(sc).map(|(f, &sc)| Feat { sc, ..*f }).collect()
+    }
+
+    /// The pick by a full scan, written apart.
     fn pick_by_scan(out: &mut Vec<Rec>, limit: usize, sc: &mut [(f32, Why)], keys: &[u32]) {
         let mut shown = vec![0; keys.iter().max().map_or(0, |&k| k as usize + 1)];
         while out.len() < limit {
@@ -1107,25 +1018,25 @@ mod tests {
     }
 
     #[test]
-    fn the_pick_among_a_preselection_is_the_full_scans() {
+    fn the_pick_is_the_full_scans() {
         use crate::model::tests::XorShift;
-        // Eight categories of 20 fill the preselection (limit 20: 160 places);
-        // once each is shown, the ninth category's one item, left out, wins.
+        // Eight categories of 20 (limit 20); once each is shown, the ninth
+        // category's one item wins (this filled the preselection of before).
         let mut names = Names::default();
         for k in 0..10 {
             names.id(NONE, &crate::json::itoa(k), true);
         }
-        let feat: Vec<Feat> = (0..161).map(|i| Feat { cat: (i / 20).min(8), brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 }).collect();
+        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) }).collect();
         let mut sc: Vec<(f32, Why)> = (0..161).map(|i| (if i < 160 { 2.0 - i as f32 / 1000.0 } else { 1.5 }, NO_REASON)).collect();
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
-        let (mut want, mut got, mut sc2) = (Vec::new(), Vec::new(), sc.clone());
+        let (mut want, mut got, sc2) = (Vec::new(), Vec::new(), sc.clone());
         pick_by_scan(&mut want, 20, &mut sc, &keys);
-        pick(&mut got, 20, &mut sc2, &feat, &mut names.nodes, &mut Vec::new(), 9);
+        pick(&mut got, 20, &mut with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
         assert_eq!(want[8].index, 160);
         assert_eq!(got, want);
 
-        // A left-out candidate below the best left-out score of its key that
-        // 0.7 rounds to the winner's value, with a smaller index, wins.
+        // A candidate below the best score of its key that 0.7 rounds to the
+        // winner's value, with a smaller index, wins.
         let mut x = 1.0f32;
         while (f32::from_bits(x.to_bits() - 1) * 0.7) != x * 0.7 {
             x = f32::from_bits(x.to_bits() + 1);
@@ -1136,9 +1047,12 @@ mod tests {
             (sc[i].0, feat[i].cat) = (s, 0);
         }
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
-        let (mut want, mut got, mut sc2) = (Vec::new(), Vec::new(), sc.clone());
+        let (mut want, mut got, sc2) = (Vec::new(), Vec::new(), sc.clone());
         pick_by_scan(&mut want, 2, &mut sc, &keys);
-        pick(&mut got, 2, &mut sc2, &feat, &mut names.nodes, &mut Vec::new(), 9);
+        for x in names.nodes.iter_mut() {
+            (x.shown, x.factor) = (0, 1.0);
+        }
+        pick(&mut got, 2, &mut with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
         assert_eq!(want[1].index, 3);
         assert_eq!(got, want);
 
@@ -1171,19 +1085,20 @@ mod tests {
                 let cat = if rng.below(8) == 0 { NONE } else { rng.below(nk as u64) as u32 };
                 let s = if cat == NONE || rng.below(10) == 0 { s } else { s * lead[cat as usize] };
                 sc.push((s, Why { key: rng.below(7) as u8, arg: rng.below(9) as u32 }));
-                feat.push(Feat { cat, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0 });
+                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) });
             }
             let no_cat = nk;
             let keys: Vec<u32> = feat.iter().map(|f| if f.cat == NONE { no_cat } else { f.cat }).collect();
             let limit = [1, 2, 3, 8, 8, 20, 50, if n > 300 { 60 } else { 5000 }][rng.below(8) as usize];
-            // Pins may have taken some places, and the scratch space is dirty.
+            // Pins may have taken some places.
             let pins = rng.below(3) as usize;
-            let mut best = vec![(1.0, 0, 0); rng.below(100) as usize];
             let (mut want, mut got) = (vec![Rec { index: 0, score: 0.0, why: NO_REASON }; pins], Vec::new());
             got.clone_from(&want);
-            let mut sc2 = sc.clone();
+            let mut feat = with_sc(&feat, &sc);
             pick_by_scan(&mut want, limit, &mut sc, &keys);
-            pick(&mut got, limit, &mut sc2, &feat, &mut names.nodes, &mut best, no_cat);
+            // The scratch space is dirty.
+            let mut best = vec![(1.0, 0, 0); rng.below(100) as usize];
+            pick(&mut got, limit, &mut feat, &mut names.nodes, &mut best, no_cat);
             let bits = |r: &[Rec]| r.iter().map(|x| (x.index, x.score.to_bits(), x.why)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}: n {n}, keys {nk}, limit {limit}");
         }
@@ -1209,30 +1124,36 @@ mod tests {
                 Model::from_lists(lists, vec![(1, 1.0)])
             };
             // A catalogue of some of the model's items (and others), as (model id, index).
-            let mut by_id: Vec<(u32, usize)> = (1..=items as u32 + 5).filter(|_| rng.below(4) != 0).map(|id| (id, 0)).collect();
+            let mut by_id: Vec<(u32, u32)> = (1..=items as u32 + 5).filter(|_| rng.below(4) != 0).map(|id| (id, 0)).collect();
             let n = by_id.len();
             for (j, x) in by_id.iter_mut().enumerate() {
-                x.1 = n - 1 - j;
+                x.1 = (n - 1 - j) as u32;
             }
+            // What ranking reads of them: only their ids matter here.
+            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) }; n];
+            for &(id, i) in &by_id {
+                feat[i as usize].id = id;
+            }
+            let find = |id: u32| by_id.iter().find(|x| x.0 == id).map(|x| x.1 as usize);
             let seeds: Vec<u32> = (0..rng.below(30)).map(|_| 1 + rng.below(items + 8) as u32).collect();
             let key = 1 + rng.below(4) as u8;
             // As `recommend` did with the ranker.
             let mut want = vec![(0f32, NO_REASON); n];
-            let skip = |id: u32| seeds.contains(&id) || find(&by_id, id).is_none();
+            let skip = |id: u32| seeds.contains(&id) || find(id).is_none();
             let ranked = rank(&seeds, &model, 200, &RankParams::default(), &skip);
             let top = ranked.first().map_or(1.0, |r| r.score).max(1e-6);
             for r in ranked {
-                let Some(i) = find(&by_id, r.item) else { continue };
+                let Some(i) = find(r.item) else { continue };
                 if r.score <= 0.0 {
                     continue;
                 }
                 want[i].0 += r.score / top;
                 if let crate::rank::Reason::Viewed(src) = r.reason {
-                    want[i].1 = Why { key, arg: find(&by_id, src).map_or(NONE, |j| j as u32) };
+                    want[i].1 = Why { key, arg: find(src).map_or(NONE, |j| j as u32) };
                 }
             }
-            let mut got = vec![(0f32, NO_REASON); n];
-            model_scores(&mut got, &mut Vec::new(), &by_id, &model, &seeds, key);
+            model_scores(&mut feat, &mut Vec::new(), &by_id, std::slice::from_ref(&model), &seeds, key);
+            let got: Vec<(f32, Why)> = feat.iter().map(|f| f.sc).collect();
             let bits = |v: &[(f32, Why)]| v.iter().map(|x| (x.0.to_bits(), x.1)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}");
         }
@@ -1286,5 +1207,247 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// What the glue (`www/src/vitrina_core.js`) keeps of an item: SKU, name,
+    /// image and link, merged as `add_item` merges.
+    #[derive(Clone, Default)]
+    struct Glue {
+        sku: String,
+        f: [Option<String>; 3],
+    }
+
+    /// A value of `answer`'s JSON.
+    #[derive(Debug, PartialEq)]
+    enum V {
+        Null,
+        Num(i64),
+        Str(String),
+    }
+
+    /// `answer`'s JSON: an array of arrays of numbers, strings and nulls.
+    fn parse_answer(s: &str) -> Vec<Vec<V>> {
+        let b: Vec<char> = s.chars().collect();
+        let (mut out, mut row, mut i) = (Vec::new(), Vec::new(), 1);
+        assert_eq!((b[0], b[b.len() - 1]), ('[', ']'), "{s}");
+        while i < b.len() - 1 {
+            match b[i] {
+                '[' | ',' => i += 1,
+                ']' => {
+                    out.push(std::mem::take(&mut row));
+                    i += 1;
+                }
+                'n' => {
+                    assert_eq!(b[i..i + 4].iter().collect::<String>(), "null");
+                    row.push(V::Null);
+                    i += 4;
+                }
+                '"' => {
+                    let mut t = String::new();
+                    i += 1;
+                    while b[i] != '"' {
+                        if b[i] == '\\' {
+                            i += 1;
+                            t.push(match b[i] {
+                                'n' => '\n',
+                                'r' => '\r',
+                                't' => '\t',
+                                'u' => {
+                                    let h: String = b[i + 1..i + 5].iter().collect();
+                                    i += 4;
+                                    char::from_u32(u32::from_str_radix(&h, 16).unwrap()).unwrap()
+                                }
+                                c => c,
+                            });
+                        } else {
+                            t.push(b[i]);
+                        }
+                        i += 1;
+                    }
+                    row.push(V::Str(t));
+                    i += 1;
+                }
+                _ => {
+                    let e = (i..b.len()).find(|&k| b[k] == ',' || b[k] == ']').unwrap();
+                    row.push(V::Num(b[i..e].iter().collect::<String>().parse().unwrap()));
+                    i = e;
+                }
+            }
+        }
+        out
+    }
+
+    /// The page's objects as the glue builds them from `answer` (the same
+    /// steps as `Core.recommend` in `www/src/vitrina_core.js`), written as the
+    /// JSON the wasm answered before.
+    fn as_glue(answer: &str, glue: &[Glue], slot: &str) -> String {
+        use crate::json::Obj;
+        let mut out = String::from("[");
+        for (n, row) in parse_answer(answer).into_iter().enumerate() {
+            let [V::Num(i), j, price, V::Str(text)] = &row[..] else { panic!("{answer}") };
+            let it = &glue[*i as usize];
+            if n > 0 {
+                out.push(',');
+            }
+            let mut o = Obj::new(&mut out);
+            o.str("item", &it.sku);
+            for (k, f) in ["name", "image", "url"].iter().zip(&it.f) {
+                o.opt_str(k, f);
+            }
+            match price {
+                V::Num(p) => o.int("price", *p),
+                V::Null => &mut o,
+                _ => panic!("{answer}"),
+            };
+            let x = match j {
+                V::Num(j) => glue[*j as usize].f[0].clone().unwrap_or_else(|| glue[*j as usize].sku.clone()),
+                V::Str(leaf) => leaf.replace(['-', '_'], " "),
+                V::Null => String::new(),
+            };
+            assert!(*j != V::Null || !text.contains("{x}"), "{answer}");
+            o.str("reason", &text.replacen("{x}", &x, 1));
+            o.str("rec", &[slot, ".", &n.to_string(), ".", &it.sku].concat());
+            o.end();
+        }
+        out.push(']');
+        out
+    }
+
+    /// `answer` writes the reasons' texts into its JSON as they are, and the
+    /// glue fills `{x}` only when an item is named.
+    #[test]
+    fn reason_texts_need_no_escaping() {
+        for lang in crate::i18n::LANGS {
+            for k in WHY {
+                let t = crate::i18n::t(lang, k);
+                assert_ne!(t, k, "{lang} lacks {k}");
+                assert!(!t.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20), "{lang} {k}: {t}");
+            }
+            for (i, k) in WHY.iter().enumerate() {
+                let has = crate::i18n::t(lang, k).contains("{x}");
+                assert_eq!(has, i != POPULAR as usize && i != TRENDING as usize, "{lang} {k}: `answer` knows which texts name something");
+            }
+        }
+    }
+
+    #[test]
+    fn the_answer_is_the_json_of_before() {
+        use crate::model::tests::XorShift;
+        let mut rng = XorShift(0xC0FF_EE00_1234_5678);
+        let pick = |rng: &mut XorShift, v: &[&'static str]| v[rng.below(v.len() as u64) as usize];
+        // K47199 and K1168204 have the same FNV-1a: the one added second is not taken.
+        let skus = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K47199", "K1168204", "L\"q", "M<", "N\u{e9}", "O", "P", "Q", "R", "S"];
+        let cats = ["shoes", "shoes/running", "shoes/running-trail", "shoes/trail_x", "bags", "bags/back-packs", "a//b", "", "x/", "\u{e9}t\u{e9}/c\u{f4}t\u{e9}", "apparel/jackets/rain", "apparel", "{x}/y"];
+        let brands = ["Stride", "Cairn", "", "N\u{f6}rd"];
+        let names = ["Trail \"Pro\"", "Tent <2p>", "Bag\nnew", "Caf\u{e9} {x} $&", "Plain", ""];
+        let (mut runs, mut nonempty) = (0, 0);
+        for case in 0..3000 {
+            let mut old = old::Recommender::default();
+            let mut new = Recommender::default();
+            let mut glue: Vec<Glue> = Vec::new();
+            let nsku = 1 + rng.below(skus.len() as u64) as usize;
+            for _ in 0..rng.below(40) {
+                let sku = skus[rng.below(nsku as u64) as usize];
+                let o = |rng: &mut XorShift, v: &[&'static str]| (rng.below(3) != 0).then(|| pick(rng, v).to_owned());
+                let (name, image, url) = (o(&mut rng, &names), o(&mut rng, &["/i.png", "/j\"k.png"]), o(&mut rng, &["/p", "/q?a=1&b=<2>"]));
+                let (category, brand) = (o(&mut rng, &cats), o(&mut rng, &brands));
+                let price = match rng.below(5) {
+                    0 => None,
+                    1 => Some(rng.below(2_000_000) as i64),
+                    _ => Some([500, 999, 1000, 4999, 5000, 19_999, 100_000, 0][rng.below(8) as usize]),
+                };
+                let (in_stock, popularity, trending) = (rng.below(6) != 0, [0.0, 1.0, 5.0, 0.5][rng.below(4) as usize], rng.below(5) == 0);
+                old.add_item(old::Item { sku: sku.into(), name: name.clone(), image: image.clone(), url: url.clone(), category: category.clone(), brand: brand.clone(), price, in_stock, popularity, trending });
+                let got = new.add_item(Item { sku: sku.into(), category: category.clone(), brand, price, in_stock, popularity, trending });
+                assert_eq!(got, old.index_of(sku), "case {case}: {sku}");
+                if let Some(i) = got {
+                    if i == glue.len() {
+                        glue.push(Glue { sku: sku.into(), ..Glue::default() });
+                    }
+                    for (f, v) in glue[i].f.iter_mut().zip([name, image, url]) {
+                        if v.is_some() {
+                            *f = v;
+                        }
+                    }
+                }
+            }
+            for _ in 0..rng.below(4) {
+                let (sku, pop, tr) = (pick(&mut rng, &skus), [0.0, 3.0, 50.0, f32::NAN, -1.0][rng.below(5) as usize], rng.below(2) == 0);
+                old.set_popularity(sku, pop, tr);
+                new.set_popularity(sku, pop, tr);
+            }
+            // The model: lists between catalogue items and others, in parts
+            // (as the head and shards come), a later part's list of an item
+            // replacing an earlier one's.
+            for _ in 0..rng.below(4) {
+                let id = |rng: &mut XorShift| if rng.below(6) == 0 { 1 + rng.below(50) as u32 } else { sku_id(skus[rng.below(skus.len() as u64) as usize]) };
+                let lists = (0..rng.below(12)).map(|_| (id(&mut rng), (0..rng.below(10)).map(|_| (id(&mut rng), [1.0, 0.5, 0.25, 2.0, 0.3][rng.below(5) as usize])).collect())).collect();
+                let popular = (0..rng.below(5)).map(|_| (id(&mut rng), 1.0)).collect();
+                let m = Model::from_lists(lists, popular);
+                old.model.merge(&m);
+                new.add_model(m);
+            }
+            // The rules.
+            let mut rules = Rules::default();
+            for _ in 0..rng.below(3) {
+                rules.pins.push(pick(&mut rng, &skus).into());
+            }
+            for _ in 0..rng.below(3) {
+                rules.boosts.push((pick(&mut rng, &["shoes", "shoes/running", "bags", "a", "", "apparel/jackets", "nope"]).into(), [0.0, 0.5, 2.0, f32::NAN, f32::INFINITY, -1.0][rng.below(6) as usize]));
+            }
+            rules.buy_again_days = [0, 0, 1, 30][rng.below(4) as usize];
+            old.rules = old::Rules { pins: rules.pins.clone(), boosts: rules.boosts.clone(), buy_again_days: rules.buy_again_days };
+            new.rules = rules;
+            // The profile.
+            let now = T + rng.below(90) * 86_400_000;
+            let mut p = Profile::default();
+            let ts = |rng: &mut XorShift| T + rng.below(60) * 86_400_000;
+            for _ in 0..rng.below(25) {
+                p.session.items.push(if rng.below(8) == 0 { "unknown".into() } else { pick(&mut rng, &skus).into() });
+            }
+            for _ in 0..rng.below(3) {
+                p.cart.push(profile::CartLine { item: pick(&mut rng, &skus).into(), qty: 1, price: None, ts: ts(&mut rng) });
+            }
+            for _ in 0..rng.below(3) {
+                p.purchases.push((pick(&mut rng, &skus).into(), ts(&mut rng)));
+            }
+            for _ in 0..rng.below(12) {
+                let key = match rng.below(6) {
+                    0 | 1 => ["c:", pick(&mut rng, &cats)].concat(),
+                    2 => ["b:", pick(&mut rng, &brands)].concat(),
+                    3 => ["p:", pick(&mut rng, &["a", "b", "c", "d", "k", "l", "", "ab"])].concat(),
+                    4 => pick(&mut rng, &["x:y", "c", ""]).into(),
+                    _ => ["c:", pick(&mut rng, &["shoes", "bags", "apparel", "zzz"])].concat(),
+                };
+                p.affinity.push(profile::Affinity { key, score: [1.0, 2.5, 0.3, 1.0, 0.0, -0.0, -1.0, f64::INFINITY, f64::NAN][rng.below(9) as usize], ts: ts(&mut rng) });
+            }
+            let cfg = profile::Config::default();
+            for _ in 0..4 {
+                let slot = pick(&mut rng, &["for-you", "similar", "bought-together", "trending", "cart-complements", "nope"]);
+                let anchor = match rng.below(4) {
+                    0 => None,
+                    1 => Some("unknown"),
+                    _ => Some(pick(&mut rng, &skus)),
+                };
+                let limit = [0, 1, 2, 3, 5, 8, 8, 12, 50][rng.below(9) as usize];
+                let lang = pick(&mut rng, &["en", "es"]);
+                if let Some(kind) = Slot::parse(slot) {
+                    let a = old.recommend(old::Slot::parse(slot).unwrap(), anchor, limit, &p, now, &cfg);
+                    let b = new.recommend(kind, anchor, limit, &p, now, &cfg);
+                    let bits = |v: Vec<(usize, u32, u8, u32)>| v;
+                    assert_eq!(
+                        bits(b.iter().map(|r| (r.index, r.score.to_bits(), r.why.key, r.why.arg)).collect()),
+                        bits(a.iter().map(|r| (r.index, r.score.to_bits(), r.why.key, r.why.arg)).collect()),
+                        "case {case}: {slot} {anchor:?} {limit}"
+                    );
+                }
+                let want = old.recommend_json(slot, anchor, limit, &p, now, &cfg, lang);
+                let got = new.answer(slot, anchor, limit, &p, now, &cfg, lang);
+                assert_eq!(as_glue(&got, &glue, slot), want, "case {case}: {slot} {anchor:?} {limit} {lang}\n{got}");
+                runs += 1;
+                nonempty += (want.len() > 2) as u32;
+            }
+        }
+        assert!(nonempty > runs / 2, "{nonempty} of {runs}");
     }
 }

@@ -164,15 +164,12 @@ pub extern "C" fn ci(h: *mut Core) -> i32 {
     out_str(core(h).client())
 }
 
-/// `Core::add_item(sku, name, image, url, category, brand, price, in_stock)`.
+/// `Core::add_item(sku, category, brand, price, in_stock)`.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn ai(h: *mut Core, sku: i32, name: i32, image: i32, url: i32, category: i32, brand: i32, price: f64, in_stock: bool) {
+pub extern "C" fn ai(h: *mut Core, sku: i32, category: i32, brand: i32, price: f64, in_stock: bool) -> i32 {
     let mut a = Args::new();
-    let sku = a.str(sku);
-    let mut next = |len| a.opt(len).map(str::to_owned);
-    let (name, image, url, category, brand) = (next(name), next(image), next(url), next(category), next(brand));
-    core(h).add_item(sku, name, image, url, category, brand, price, in_stock)
+    let (sku, category, brand) = (a.str(sku), a.opt(category), a.opt(brand));
+    core(h).add_item(sku, category, brand, price, in_stock)
 }
 
 /// `Core::add_model(bytes)`.
@@ -185,19 +182,16 @@ pub extern "C" fn am(h: *mut Core, bytes: i32) -> bool {
 /// `Core::shards_needed(anchor, n)`: the shard numbers as little-endian u32s.
 #[no_mangle]
 pub extern "C" fn sn(h: *mut Core, anchor: i32, n: u32) -> i32 {
-    let anchor = Args::new().opt(anchor).map(str::to_owned);
-    let mut v = Vec::new();
-    for s in core(h).shards_needed(anchor, n) {
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    out(v)
+    let v = core(h).shards_needed(Args::new().opt(anchor), n);
+    // SAFETY: the bytes of the u32s (wasm is little-endian).
+    out(unsafe { core::slice::from_raw_parts(v.as_ptr().cast::<u8>(), v.len() * 4) }.to_vec())
 }
 
 /// `Core::recommend(slot, anchor, limit, lang, now)`.
 #[no_mangle]
 pub extern "C" fn r(h: *mut Core, slot: i32, anchor: i32, limit: u32, lang: i32, now: f64) -> i32 {
     let mut a = Args::new();
-    let (slot, anchor, lang) = (a.str(slot), a.opt(anchor).map(str::to_owned), a.str(lang));
+    let (slot, anchor, lang) = (a.str(slot), a.opt(anchor), a.str(lang));
     out_str(core(h).recommend(slot, anchor, limit, lang, now))
 }
 

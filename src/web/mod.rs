@@ -231,32 +231,24 @@ impl Core {
         codec::hex(&self.e.client)
     }
 
-    /// Adds an item the page can show (price in currency units, NaN if unknown).
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_item(
-        &mut self,
-        sku: &str,
-        name: Option<String>,
-        image: Option<String>,
-        url: Option<String>,
-        category: Option<String>,
-        brand: Option<String>,
-        price: f64,
-        in_stock: bool,
-    ) {
+    /// Adds an item the page can show (price in currency units, NaN if
+    /// unknown), or updates it: returns its catalogue index (the glue keeps its
+    /// name, image and link under it), -1 when it is not taken.
+    pub fn add_item(&mut self, sku: &str, category: Option<&str>, brand: Option<&str>, price: f64, in_stock: bool) -> i32 {
         if sku.is_empty() || sku.len() > crate::event::limits::ID_LEN {
-            return;
+            return -1;
         }
         let price = crate::event::price_from_f64(price);
-        let item = Item { sku: sku.to_owned(), name, image, url, category, brand, price, in_stock, ..Item::default() };
-        self.r.add_item(item);
+        let (category, brand) = (category.map(str::to_owned), brand.map(str::to_owned));
+        let item = Item { sku: sku.to_owned(), category, brand, price, in_stock, popularity: 0.0, trending: false };
+        self.r.add_item(item).map_or(-1, |i| i as i32)
     }
 
     /// Takes in model bytes (the head or a shard); false if damaged.
     pub fn add_model(&mut self, bytes: &[u8]) -> bool {
         match Model::decode(bytes) {
             Ok(m) => {
-                self.r.model.merge(&m);
+                self.r.add_model(m);
                 true
             }
             Err(_) => false,
@@ -265,15 +257,16 @@ impl Core {
 
     /// The model shards (among `n`) that ranking this shopper would read and
     /// that are not loaded yet.
-    pub fn shards_needed(&self, anchor: Option<String>, n: u32) -> Vec<u32> {
-        self.r.shards_needed(&self.e.profile, anchor.as_deref(), n)
+    pub fn shards_needed(&self, anchor: Option<&str>, n: u32) -> Vec<u32> {
+        self.r.shards_needed(&self.e.profile, anchor, n)
     }
 
     /// Ranks a slot (`for-you`, `similar`, `bought-together`, `trending`,
-    /// `cart-complements`) as JSON: `[{item, name, image, url, price, reason, rec}]`,
-    /// the reason in the page's language, `rec` an id for click attribution.
-    pub fn recommend(&mut self, slot: &str, anchor: Option<String>, limit: u32, lang: &str, now: f64) -> String {
-        self.r.recommend_json(slot, anchor.as_deref(), limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::pick(lang))
+    /// `cart-complements`) for the glue, which builds the page's
+    /// `[{item, name, image, url, price, reason, rec}]` from it (see
+    /// [`Recommender::answer`]): the reason in the page's language.
+    pub fn recommend(&mut self, slot: &str, anchor: Option<&str>, limit: u32, lang: &str, now: f64) -> String {
+        self.r.answer(slot, anchor, limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::pick(lang))
     }
 
     /// A shopper-facing text in the page's language.

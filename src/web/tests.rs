@@ -445,7 +445,7 @@ fn a_long_session_stops_growing_the_memory() {
         let sku = ["SKU-", &(round % 60).to_string()].concat();
         if round < 60 {
             let cat = ["shoes/trail", "bags", "apparel/jackets"][round as usize % 3];
-            c.add_item(&sku, Some(["Item ", &sku].concat()), Some("/i.png".into()), Some("/p".into()), Some(cat.into()), None, 10.0, true);
+            c.add_item(&sku, Some(cat), None, 10.0, true);
         }
         let kind = ["view", "view", "like", "cart-add", "view", "unlike", "cart-remove"][round as usize % 7];
         let why = commit(&mut c, kind, &[(ITEM, &sku), (INFO_NAME, "A long enough item name"), (CATEGORY, "shoes/trail")], &[(PRICE, 12.5)], true);

@@ -178,7 +178,7 @@ function startWith(wasm, config) {
         return trendingNow(v)
           .slice(0, opts.limit || 8)
           .map((r, i) => ({ item: r.item, name: r.name, image: r.image, url: r.url, price: r.price ?? undefined, reason: r.reason, rec: 'trending.' + i + '.' + r.item }));
-      return JSON.parse(core.recommend(kind, opts.item || (view && view.props.item) || undefined, opts.limit || 8, locale, Date.now()));
+      return core.recommend(kind, opts.item || (view && view.props.item) || undefined, opts.limit || 8, locale, Date.now());
     },
     // ---- for render.js and panel.js (what the shopper sees). Additive hooks:
     // impressions and clicks on recommendations drawn in a shadow root (which the

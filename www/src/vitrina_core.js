@@ -57,6 +57,9 @@ const bytes = (n) => (n < 0 ? undefined : out(n).slice());
 export class Core {
   constructor(site, client, nonce) {
     this.h = x.n(...args(site, client), nonce);
+    // The items the wasm ranks, by its catalogue index: [SKU, name, image,
+    // link], what it does not keep, merged as it merges the rest.
+    this.c = [];
   }
   state(which) {
     return x.st(this.h, which);
@@ -88,8 +91,11 @@ export class Core {
   client() {
     return text(x.ci(this.h));
   }
-  add_item(sku, name, image, url, category, brand, price, inStock) {
-    x.ai(this.h, ...args(sku, name, image, url, category, brand), price, inStock);
+  add_item(sku, ...a) {
+    // a: name, image, url, category, brand, price, inStock
+    const i = x.ai(this.h, ...args(sku, a[3], a[4]), a[5], a[6]);
+    const it = i < 0 ? [] : (this.c[i] ||= [String(sku)]);
+    for (let k = 0; k < 3; k++) if (a[k] != null) it[k + 1] = String(a[k]);
   }
   add_model(b) {
     return !!x.am(this.h, ...args(b));
@@ -98,9 +104,26 @@ export class Core {
     const b = bytes(x.sn(this.h, ...args(anchor), n));
     return Array.from(new Uint32Array(b.buffer));
   }
+  // [{item, name, image, url, price, reason, rec}] from the wasm's answer
+  // (src/recommend.rs, `answer`): per item, its index, what the reason names
+  // (the index of an item, or a category as text), its price and the reason's
+  // text. Through JSON, as the wasm answered before: fields the item lacks are
+  // left out.
   recommend(slot, anchor, limit, lang, now) {
     const [s, a, l] = args(slot, anchor, lang);
-    return text(x.r(this.h, s, a, limit, l, now));
+    const r = JSON.parse(text(x.r(this.h, s, a, limit, l, now))).map(([i, j, price, t], n) => {
+      const [item, name, image, url] = this.c[i];
+      return {
+        item,
+        name,
+        image,
+        url,
+        price: price ?? undefined,
+        reason: t.replace('{x}', () => (typeof j == 'string' ? j.replace(/[-_]/g, ' ') : (j = this.c[j])[1] ?? j[0])),
+        rec: slot + '.' + n + '.' + item,
+      };
+    });
+    return JSON.parse(JSON.stringify(r));
   }
   static text(lang, key) {
     return text(x.t(...args(lang, key)));
