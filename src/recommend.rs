@@ -288,8 +288,9 @@ fn worse(a: &Cand, b: &Cand) -> bool {
 /// Offers `c` to `best`, the `cap` best candidates best first (by [`worse`]).
 fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) {
     if best.len() < cap || worse(&best[cap - 1], &c) {
-        // After those not worse (at most `cap`, searched one by one).
-        best.insert(best.iter().position(|x| worse(x, &c)).unwrap_or(best.len()), c);
+        // After those not worse, found by halving: a linear search here (62 B
+        // less gzip) made a for-you slot over 20,000 items 0.2 ms slower in wasm.
+        best.insert(best.partition_point(|x| !worse(x, &c)), c);
         best.truncate(cap);
     }
 }
