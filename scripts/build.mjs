@@ -184,6 +184,8 @@ async function esbuildJs(dev) {
     if (!fs.existsSync(f)) throw new UserError(`${rel(f)} is missing.`);
   }
   await checkPanelText();
+  // A dev build's source maps must not outlive it: a release build serves none.
+  if (!dev) for (const f of fs.readdirSync(paths.dist)) if (f.endsWith('.map')) fs.rmSync(path.join(paths.dist, f));
   const common = {
     bundle: true, minify: !dev, target: 'es2020', legalComments: 'none', logLevel: 'warning',
     sourcemap: dev ? 'linked' : false, charset: 'utf8',
