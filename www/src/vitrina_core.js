@@ -107,13 +107,13 @@ export class Core {
   // [{item, name, image, url, price, reason, rec}] from the wasm's answer
   // (src/recommend.rs, `answer`): per item, its index, what the reason names
   // (the index of an item, or a category as text), its price and the reason's
-  // text. Through JSON, as the wasm answered before: fields the item lacks are
-  // left out.
+  // text. Fields the item lacks are left out, as when the wasm answered with
+  // the objects themselves.
   recommend(slot, anchor, limit, lang, now) {
     const [s, a, l] = args(slot, anchor, lang);
-    const r = JSON.parse(text(x.r(this.h, s, a, limit, l, now))).map(([i, j, price, t], n) => {
+    return JSON.parse(text(x.r(this.h, s, a, limit, l, now))).map(([i, j, price, t], n) => {
       const [item, name, image, url] = this.c[i];
-      return {
+      const o = {
         item,
         name,
         image,
@@ -122,8 +122,9 @@ export class Core {
         reason: t.replace('{x}', () => (typeof j == 'string' ? j.replace(/[-_]/g, ' ') : (j = this.c[j])[1] ?? j[0])),
         rec: slot + '.' + n + '.' + item,
       };
+      for (const k in o) if (o[k] === undefined) delete o[k];
+      return o;
     });
-    return JSON.parse(JSON.stringify(r));
   }
   static text(lang, key) {
     return text(x.t(...args(lang, key)));
