@@ -509,17 +509,18 @@ pub fn decode(buf: &[u8]) -> Result<Batch, DecodeError> {
     Ok(Batch { site, client, session, dropped, events })
 }
 
-/// Reads only the header's `dropped` count of an encoded batch (0 if damaged).
-pub fn peek_dropped(buf: &[u8]) -> u32 {
+/// Reads only the header of an encoded batch: its `dropped` count and when it
+/// begins (its base timestamp). None if it is damaged.
+pub fn peek(buf: &[u8]) -> Option<(u32, u64)> {
     let mut r = Reader::new(buf);
     (|| {
         r.bytes(2, "header")?;
         let n = r.varint("site")?;
         r.bytes(usize::try_from(n).unwrap_or(usize::MAX).saturating_add(16), "header")?;
         r.varint("session")?;
-        r.varint32("dropped")
+        Ok::<_, DecodeError>((r.varint32("dropped")?, r.varint("base timestamp")?))
     })()
-    .unwrap_or(0)
+    .ok()
 }
 
 /// Lower-case hex of a client id, as used in JSON, storage and the server.

@@ -171,6 +171,10 @@ pub struct Engine {
     reported_views: Vec<(u64, u64)>,
     /// Batches handed to the browser while the page was being left.
     handed: Vec<u64>,
+    /// When the shopper last erased everything (ms since epoch; 0: not on this
+    /// page). What another tab stores from before it, written by a tab that had
+    /// not yet heard of the erase, is not taken in.
+    erased_at: u64,
 }
 
 const ACKED_MEMORY: usize = 64;
@@ -198,6 +202,7 @@ impl Engine {
             paused: false,
             last_stored: String::new(),
             reported_views: Vec::new(),
+            erased_at: 0,
             handed: Vec::new(),
         }
     }
@@ -284,6 +289,10 @@ impl Engine {
     /// for replay, since the other tab's own saves carry it).
     pub fn commit_replica(&mut self, now: u64, rand: u32) -> Result<(), Invalid> {
         let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
+        if now < self.erased_at {
+            // Recorded before an erase, by a tab that had not yet heard of it.
+            return Ok(());
+        }
         self.record_as(e, Some(&info), now, false, false, rand)
     }
 
@@ -495,7 +504,7 @@ impl Engine {
             let b = self.blobs.remove(i);
             total -= b.events as usize;
             // Its own events, and the earlier drops it was carrying.
-            self.dropped = self.dropped.saturating_add(b.events).saturating_add(codec::peek_dropped(&b.bytes));
+            self.dropped = self.dropped.saturating_add(b.events).saturating_add(codec::peek(&b.bytes).map_or(0, |h| h.0));
         }
     }
 
@@ -632,7 +641,9 @@ impl Engine {
             })();
             match blob {
                 Some(b) => {
-                    if !self.acked.contains(&b.id) && !self.blobs.iter().any(|x| x.id == b.id) {
+                    // A batch begun before an erase was written by a tab that had not heard of it.
+                    let old = codec::peek(&b.bytes).is_some_and(|h| h.1 < self.erased_at);
+                    if !old && !self.acked.contains(&b.id) && !self.blobs.iter().any(|x| x.id == b.id) {
                         self.blobs.push(b);
                     }
                 }
@@ -688,7 +699,7 @@ impl Engine {
     fn read_stored(&mut self, stored: &str, now: u64) -> Result<Profile, profile::ProfileError> {
         let bytes = codec::b64_decode(stored).ok_or(profile::ProfileError::Corrupt(codec::DecodeError::BadUtf8))?;
         let mut p = Profile::decode(&bytes)?;
-        p.purge(now, &self.cfg.profile);
+        p.purge(now, &self.cfg.profile, self.erased_at);
         self.last_stored = stored.to_owned();
         Ok(p)
     }
@@ -696,8 +707,10 @@ impl Engine {
     /// Forgets everything and takes a new client id.
     /// Forgets everything and takes a new client id and a new per-page `nonce`,
     /// so that no id sent afterwards can be linked to one sent before.
-    pub fn erase_all(&mut self, client: [u8; 16], nonce: u32) {
+    /// `at`: when the erase happened (ms since epoch), in this tab or another.
+    pub fn erase_all(&mut self, client: [u8; 16], nonce: u32, at: u64) {
         self.erase(client);
+        self.erased_at = at;
         self.nonce = nonce;
         self.seq = 0;
         self.acked.clear();
@@ -944,6 +957,44 @@ mod tests {
         // A 400 is not retried.
         assert_eq!(e.answer(id3, 400, None, 0.0), Next::SendMore);
         assert!(e.next_request().is_none());
+    }
+
+    #[test]
+    fn after_an_erase_what_another_tab_stored_from_before_it_is_not_taken_in() {
+        // Tab b has not heard of the erase yet: it stores its old profile and outbox.
+        let mut b = Engine::new(Config::new("demo"), [7; 16], 0x1234);
+        view(&mut b, "OLD", T).unwrap();
+        let (old_profile, old_outbox) = (b.profile_string(), b.outbox_string());
+        assert_eq!(codec::peek(&codec::b64_decode_bytes(old_outbox.rsplit(':').next().unwrap().as_bytes()).unwrap()).map(|h| h.1), Some(T));
+        let mut a = engine();
+        view(&mut a, "KEPT", T).unwrap();
+        a.erase_all([2; 16], 77, T + 10);
+        assert!(a.absorb(&old_profile, T + 20), "readable");
+        assert!(a.profile.recent.is_empty() && a.profile.affinity.is_empty(), "{:?}", a.profile);
+        let mine = a.save_profile(&old_profile, T + 21);
+        assert!(!mine.contains(&old_profile) && a.profile.recent.is_empty());
+        assert!(a.merge_outbox(&old_outbox));
+        assert_eq!(a.waiting(), (0, 0), "a batch from before the erase was taken in");
+        // Nor an event b recorded before it and tells the other tabs of.
+        a.begin("cart-add", T + 5);
+        a.set(Field::Item, "OLD-CART");
+        a.commit_replica(T + 5, 1).unwrap();
+        assert!(a.profile.cart.is_empty());
+        // What a tab stores after the erase is joined as before.
+        let mut c = Engine::new(Config::new("demo"), [2; 16], 0x5678);
+        view(&mut c, "NEW", T + 30).unwrap();
+        assert!(a.absorb(&c.profile_string(), T + 40));
+        assert_eq!(a.profile.recent.iter().map(|r| r.item.as_str()).collect::<Vec<_>>(), ["NEW"]);
+        a.begin("cart-add", T + 41);
+        a.set(Field::Item, "NEW-CART");
+        a.commit_replica(T + 41, 1).unwrap();
+        assert_eq!(a.profile.cart.len(), 1);
+        assert!(a.merge_outbox(&c.outbox_string()));
+        assert_eq!(a.waiting(), (0, 1));
+        // A tab that never erased takes in everything.
+        let mut d = engine();
+        assert!(d.absorb(&old_profile, T + 20) && d.merge_outbox(&old_outbox));
+        assert_eq!((d.profile.recent.len(), d.waiting()), (1, (0, 1)));
     }
 
     #[test]
@@ -1279,7 +1330,7 @@ mod tests {
         assert!(f.load_profile("%%%", T).is_err());
         assert!(f.load_profile(&codec::b64_encode(&[99, 1, 2]), T).is_err());
         assert_eq!(f.profile.recent[0].item, "A", "a failed load keeps the profile");
-        f.erase_all([2; 16], 77);
+        f.erase_all([2; 16], 77, T + 2);
         assert!(f.profile.recent.is_empty());
         assert_eq!(f.outbox_string(), "");
         view(&mut f, "B", T + 2).unwrap();

@@ -405,9 +405,10 @@ impl Profile {
         v
     }
 
-    /// Drops everything older than the retention period.
-    pub fn purge(&mut self, now: u64, cfg: &Config) {
-        let cutoff = now.saturating_sub(cfg.retention_days as u64 * 86_400_000);
+    /// Drops everything older than the retention period, and what was last
+    /// touched before `floor` (ms since epoch; an erase in another tab).
+    pub fn purge(&mut self, now: u64, cfg: &Config, floor: u64) {
+        let cutoff = now.saturating_sub(cfg.retention_days as u64 * 86_400_000).max(floor);
         retain(&mut self.recent, &mut |r| r.ts >= cutoff);
         retain(&mut self.cart, &mut |l| l.ts >= cutoff);
         retain(&mut self.likes, &mut |l| l.1 >= cutoff);
@@ -1356,7 +1357,7 @@ mod tests {
     fn purge_drops_old_data() {
         let cfg = Config { retention_days: 30, ..Config::default() };
         let mut p = replay(&[ev(Kind::ProductView, "OLD", "x", T), ev(Kind::ProductView, "NEW", "x", T + 40 * 24 * H)]);
-        p.purge(T + 41 * 24 * H, &cfg);
+        p.purge(T + 41 * 24 * H, &cfg, 0);
         assert_eq!(p.recent.len(), 1);
         assert_eq!(p.recent[0].item, "NEW");
     }

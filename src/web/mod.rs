@@ -97,7 +97,9 @@ impl Core {
     /// 10; 0 turns it off), keyed by `text`, 32 hex digits from
     /// `crypto.getRandomValues` (false for an ε out of range, or in a build
     /// without the `ldp` feature). 34: forgets
-    /// everything and takes the new client id `text` and per-page nonce `num`.
+    /// everything and takes the new client id `text` and per-page nonce `num`;
+    /// `price` is when the erase happened (ms since epoch; another tab's erase
+    /// is heard a moment later).
     pub fn set(&mut self, code: u8, text: &str, num: f64, price: f64) -> bool {
         let on = num != 0.0;
         match code {
@@ -140,7 +142,7 @@ impl Core {
                 return self.e.set_ldp(num, [w(0), w(4), w(8), w(12)]);
             }
             34 => {
-                self.e.erase_all(codec::parse_client(text).unwrap_or([0; 16]), num as u32);
+                self.e.erase_all(codec::parse_client(text).unwrap_or([0; 16]), num as u32, ms(price));
                 self.batches.clear();
             }
             _ => {

@@ -754,8 +754,16 @@ describe('privacy (docs/privacy.md)', () => {
       await waitFor(async () => (await eventsOf(SITES.tabs)).some((e) => e.item === 'TAB-B-1'), { timeout: 8000, message: "the second tab's event" });
 
       // An event waits in B (its flush timer is armed) when the shopper withdraws in A.
-      await b.evaluate(() => window.vitrina.cartAdd({ item: 'TAB-B-WAIT', price: 1 }));
+      // B is busy for a moment after it, so its profile save runs after A has
+      // removed the profile and before B hears of the withdrawal: the race a
+      // loaded machine can produce on its own. B must remove what it wrote.
+      const busy = b.evaluate(() => {
+        window.vitrina.cartAdd({ item: 'TAB-B-WAIT', price: 1 });
+        for (const end = performance.now() + 700; performance.now() < end; );
+      });
+      await sleep(150);
       await a.evaluate(() => window.vitrina.consent('denied'));
+      await busy;
       const deniedAt = Date.now();
       const storedAtDenial = (await eventsOf(SITES.tabs)).length;
       const bStatus = await waitFor(async () => {
@@ -776,20 +784,30 @@ describe('privacy (docs/privacy.md)', () => {
       await waitFor(async () => (await state(b)).status.sending, { timeout: 3000, message: 'the second tab to see the new grant' });
       await b.evaluate(() => window.vitrina.view({ item: 'TAB-B-V', name: 'Seen in B' }) && window.vitrina.flush());
       await sleep(300);
+      // The same race as above: B saves its old profile just after A erased.
+      const busyB = b.evaluate(() => {
+        window.vitrina.cartAdd({ item: 'TAB-B-RACE', price: 1 });
+        for (const end = performance.now() + 700; performance.now() < end; );
+      });
+      await sleep(150);
       await a.evaluate(() => window.vitrina.erase());
+      await busyB;
       const newClient = (await state(a)).status.client;
       const bAfter = await waitFor(async () => {
         const st = await state(b);
         return st.status.client === newClient && st;
       }, { timeout: 3000, message: 'the second tab to take the erase (new client id)' });
       assert.deepEqual([bAfter.recent, bAfter.cart, bAfter.likes], [[], [], []], "the second tab still holds the erased profile");
+      // Nor does storage: a page opened now would load what B saved in the race.
+      const raw = Object.values((await storageOf(b)).local).map((x) => Buffer.from(String(x).split(':').pop(), 'base64').toString('latin1')).join(' ');
+      assert.ok(!/TAB-B-(RACE|1|V)/.test(raw), `storage still holds the erased profile: ${JSON.stringify((await storageOf(b)).local)}`);
       await b.evaluate(() => window.vitrina.cartAdd({ item: 'TAB-B-NEW', price: 1 }) && window.vitrina.flush());
       await sleep(500);
       await a.reload();
       await waitForWidget(a);
       const aAfter = await state(a);
       assert.equal(aAfter.status.client, newClient);
-      for (const id of ['TAB-B-1', 'TAB-B-V']) {
+      for (const id of ['TAB-B-1', 'TAB-B-V', 'TAB-B-RACE']) {
         assert.ok(!aAfter.recent.includes(id) && !aAfter.cart.includes(id), `${id} came back after the erase (written back by the other tab)`);
       }
       await s.checkCookies('in the two-tab test');

@@ -555,9 +555,15 @@ function startWith(wasm, config) {
     storage({ key, newValue: x }) {
       if (key === 'vitrina:profile' && x && core.load(x, Date.now(), 1)) render();
       else if (key === 'vitrina:outbox' && x) core.load(x, 0, 2);
-      else if (key === 'vitrina:consent' && x) core.set(23, x);
-      else if (key === 'vitrina:erased' && x && x !== core.client()) {
-        core.set(34, x, rand32());
+      else if (key === 'vitrina:consent' && x) {
+        core.set(23, x);
+        // A withdrawal elsewhere: what this tab stored a moment before it
+        // heard of it (a save timer racing the other tab's removal) goes too.
+        forget();
+      } else if (key === 'vitrina:erased' && x && x.slice(0, 32) !== core.client()) {
+        // "<new client id><when, hex ms>": what another tab stores from before
+        // that moment is not taken in (src/engine.rs erased_at).
+        core.set(34, x.slice(0, 32), rand32(), parseInt(x.slice(32), 16) || Date.now());
         view = null;
         render();
       } else if (key === 'vitrina:cid' && /^[0-9a-f]{32}$/.test(x || '') && x !== core.client()) {
@@ -614,11 +620,16 @@ function startWith(wasm, config) {
     if (can(1)) {
       store.set('cid', core.client());
       save();
-    } else {
-      for (const k of ['profile', 'outbox', 'cid', 'sender']) store.remove(k);
     }
-    if (!can(2)) store.remove('outbox');
-    else later('flush', 0, pump);
+    if (!forget()) later('flush', 0, pump);
+    return true;
+  }
+  // Removes what the consent state no longer allows to be stored; true when
+  // nothing may be sent.
+  function forget() {
+    if (!can(1)) for (const k of ['profile', 'outbox', 'cid', 'sender']) store.remove(k);
+    if (can(2)) return false;
+    store.remove('outbox');
     return true;
   }
   v.setConsent = (choice) => setConsent(choice, true);
@@ -687,10 +698,11 @@ function startWith(wasm, config) {
     erase: safe(() => {
       store.clear();
       const c = randomHex(16);
-      core.set(34, c, rand32());
+      const t = Date.now();
+      core.set(34, c, rand32(), t);
       // Tell the other tabs (a marker that is removed at once: only the storage
       // event matters).
-      store.set('erased', c);
+      store.set('erased', c + t.toString(16));
       store.remove('erased');
       // Erasing keeps the shopper's consent choice: it is not data about them
       // but their instruction about data.
