@@ -421,6 +421,28 @@ describe('delivery under faults: every event exactly once', () => {
     }, { natural: 8000 });
   });
 
+  test('11. a tab is closed with batches the server refused; another tab stays open and idle: it delivers them', { timeout: 60000 }, async () => {
+    const { row } = await scenario('11. closed with batches, an idle tab open', 'fx-handoff', async (s) => {
+      const a = await s.newPage();
+      await s.load(a, 'a');
+      await waitFor(() => a.evaluate(() => window.vitrina.status().outbox === 0), { timeout: 5000, message: 'page view delivered' });
+      proxy.fault({ action: 'status', status: 503, count: 1000 });
+      const b = await s.newPage();
+      await s.load(b, 'b');
+      await s.trackAll(b, ['s11-b0', 's11-b1', 's11-b2']);
+      await b.evaluate(() => window.vitrina.flush());
+      // B stored its batches (and A took them in through the storage event) ...
+      await waitFor(() => a.evaluate(() => window.vitrina.status().outbox > 0), { timeout: 5000, message: "B's batches in A" });
+      // ... and B is gone before it could deliver them (its last requests meet the 503s too).
+      await b.close();
+      await sleep(300);
+      proxy.clear();
+      // A does nothing more: no event of its own will start a send.
+      return a;
+    });
+    assert.equal(row.recovery, "the widget's timers", 'the idle tab did not deliver the closed tab\'s batches by itself');
+  });
+
   for (const format of ['binary', 'json']) {
     const tag = format === 'json' ? 'b' : 'a';
     test(`10${tag}. three tabs (${format} batches) while the server answers 503 for 4 s; one tab closes`, { timeout: 60000 }, async () => {

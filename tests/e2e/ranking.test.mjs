@@ -89,8 +89,14 @@ test('the for-you slot follows the category being browsed, and its reasons name 
     // store reaches this page late (another renderer), this page sends it. Closing
     // the context would cancel both: keep it open until the server has the views.
     const client = await page.evaluate(() => window.vitrina.status().client);
+    let have = 0;
     for (let t0 = Date.now(); Date.now() - t0 < 15000; await sleep(200)) {
-      if (new Set((await serverViews()).filter((v) => v.startsWith(client))).size >= session.length) break;
+      if ((have = new Set((await serverViews()).filter((v) => v.startsWith(client))).size) >= session.length) break;
+    }
+    if (have < session.length) {
+      // What the page still holds, for the failure below.
+      const st = await page.evaluate(() => ({ status: window.vitrina.status(), outbox: localStorage.getItem('vitrina:outbox') }));
+      console.log(`shopper ${client} (${session.join(' ')}): the server has ${have} views after 15 s; the page: ${JSON.stringify(st)}`);
     }
     await page.close();
   }

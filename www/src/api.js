@@ -554,7 +554,12 @@ function startWith(wasm, config) {
     // or its erase (a new client id).
     storage({ key, newValue: x }) {
       if (key === 'vitrina:profile' && x && core.load(x, Date.now(), 1)) render();
-      else if (key === 'vitrina:outbox' && x) core.load(x, 0, 2);
+      else if (key === 'vitrina:outbox' && x) {
+        // Batches a page stored as it was left reach this one late (another
+        // renderer): if nobody has delivered them in a moment, this tab does.
+        core.load(x, 0, 2);
+        if (core.state(1)) later('flush', FLUSH_DELAY, pump);
+      }
       else if (key === 'vitrina:consent' && x) {
         core.set(23, x);
         // A withdrawal elsewhere: what this tab stored a moment before it
