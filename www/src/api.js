@@ -395,6 +395,19 @@ function startWith(wasm, config) {
       }
     }
     save();
+    // Also under a key of this page's own, which no other page writes: the
+    // shared outbox is read, merged and written back by every page, and the
+    // next page, whose copy of storage can lag behind this one's last write,
+    // may write it back without it (Chromium then drops the change it missed).
+    if (core.state(1) && can(1)) store.set('left:' + nonce, core.stored());
+  }
+  // Takes in the batches a page stored as it was left (see leave), into the
+  // shared outbox, and delivers them in a moment if nobody else has.
+  function adoptLeft(key, x) {
+    if (x) core.load(x, 0, 2);
+    saveOutbox();
+    store.remove(key);
+    later('flush', FLUSH_DELAY, pump);
   }
 
   // ---- the page
@@ -554,6 +567,7 @@ function startWith(wasm, config) {
     // or its erase (a new client id).
     storage({ key, newValue: x }) {
       if (key === 'vitrina:profile' && x && core.load(x, Date.now(), 1)) render();
+      else if (key && key.startsWith('vitrina:left:') && x) adoptLeft(key.slice(8), x);
       else if (key === 'vitrina:outbox' && x) {
         // Batches a page stored as it was left reach this one late (another
         // renderer): if nobody has delivered them in a moment, this tab does.
@@ -607,6 +621,7 @@ function startWith(wasm, config) {
     };
   }
   const go = () => {
+    for (const k of store.keys()) if (k.startsWith('left:')) adoptLeft(k, store.get(k));
     scan();
     later('flush', 0, pump);
   };
@@ -632,10 +647,8 @@ function startWith(wasm, config) {
   // Removes what the consent state no longer allows to be stored; true when
   // nothing may be sent.
   function forget() {
-    if (!can(1)) for (const k of ['profile', 'outbox', 'cid', 'sender']) store.remove(k);
-    if (can(2)) return false;
-    store.remove('outbox');
-    return true;
+    for (const k of store.keys()) if ((!can(1) && /^(profile|cid|sender)$/.test(k)) || (!(can(1) && can(2)) && /^(outbox|left:)/.test(k))) store.remove(k);
+    return !can(2);
   }
   v.setConsent = (choice) => setConsent(choice, true);
   v.consentState = () => ({ state: core.stored(2), sending: can(2), keeping: can(1) });
