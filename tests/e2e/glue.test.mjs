@@ -43,6 +43,7 @@ const PAGES = {
   'erase.html': scriptTagPage({ setup: "localStorage.setItem('vitrina:stray', 'x'); localStorage.setItem('shop-key', 'keep');" }),
   'bare.html': BARE,
   'text.html': scriptTagPage({}),
+  'late.html': scriptTagPage({}),
 };
 
 const listsOf = (p) => ({ recent: p.recent, cart: p.cart, likes: p.likes, purchases: p.purchases });
@@ -65,6 +66,32 @@ describe('JS glue in the browser', () => {
     await browser?.close();
     await site?.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("what the shop's script draws after the widget started (badge, like button, slot) is drawn too", async () => {
+    const page = await newPage(browser);
+    try {
+      await page.goto(`${site.url}/late.html`);
+      await waitForWidget(page);
+      await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+      await page.evaluate(() => {
+        document.body.insertAdjacentHTML('beforeend',
+          '<div data-vitrina-item="LATE-1" data-vitrina-name="Late"><span data-vitrina-badge="LATE-1" data-vitrina-likes="12"></span>' +
+          '<button data-vitrina-like="LATE-1" data-vitrina-likes="12"></button></div><div data-vitrina-slot="recently-viewed"></div>');
+      });
+      const drawn = () => page.evaluate(() => ({
+        badge: document.querySelector('[data-vitrina-badge]').textContent,
+        like: document.querySelector('[data-vitrina-like]').getAttribute('aria-pressed'),
+        slot: document.querySelector('[data-vitrina-slot]').getAttribute('data-vitrina-rendered'),
+      }));
+      await waitFor(async () => {
+        const d = await drawn();
+        return d.badge === '12 likes' && d.like === 'false' && d.slot === 'recently-viewed';
+      }, { timeout: 3000, message: `the late elements to be drawn (${JSON.stringify(await drawn())})` });
+      assertNoPageErrors(page);
+    } finally {
+      await page.close();
+    }
   });
 
   const warningsOf = (page) => page.consoleMessages.filter((m) => m.type === 'warning').map((m) => m.text);

@@ -193,7 +193,12 @@ export interface Vitrina {
   /** What is kept on this device. */
   profile(): ProfileSnapshot | null;
   status(): Status | null;
-  /** Reads the page's markup again after the shop re-rendered it. */
+  /**
+   * Reads the page's markup again after the shop re-rendered it. Badges, like
+   * buttons and slots added later are drawn without it (with automatic capture
+   * on); call it when the route or the product shown changed without a
+   * history change.
+   */
   refresh(): void;
   /**
    * A ranked slot as data, for shops that draw their own: `for-you`, `similar`

@@ -512,7 +512,13 @@ function startWith(wasm, config) {
     if (config.autoCapture !== false) {
       // Product lists: an impression per item seen, naming the list.
       if (lists) lists.reset();
-      else lists = watchLists((p) => record('impression', p));
+      // Badges, like buttons and slots the shop's script draws after this scan
+      // (a grid rendered late, a framework hydrating) are drawn when they appear.
+      else
+        lists = watchLists(
+          (p) => record('impression', p),
+          () => document.querySelector('[data-vitrina-badge]:not(.vitrina-badge),[data-vitrina-like]:not(.vitrina-like),[data-vitrina-slot]:not([data-vitrina-rendered])') && render(),
+        );
       record('page', {});
       const el = pageProduct();
       if (el) {
@@ -583,6 +589,9 @@ function startWith(wasm, config) {
         // "<new client id><when, hex ms>": what another tab stores from before
         // that moment is not taken in (src/engine.rs erased_at).
         core.set(34, x.slice(0, 32), rand32(), parseInt(x.slice(32), 16) || Date.now());
+        // Stored again at once, so that what this tab saved just before it heard
+        // of the erase does not wait in storage for the next page to load it.
+        save();
         view = null;
         render();
       } else if (key === 'vitrina:cid' && /^[0-9a-f]{32}$/.test(x || '') && x !== core.client()) {

@@ -92,11 +92,12 @@ export function listClick(target) {
  * Watches the items of product lists and calls `seen(props)` (the item, its
  * category and price, and the list's name as `slot`) the first time at least
  * half of one is in view. Lists the shop's script draws later are found by a
- * MutationObserver. Returns `{ reset, saw }`: `reset()` forgets which items
+ * MutationObserver, which also calls `changed()` after the page's script has
+ * drawn something. Returns `{ reset, saw }`: `reset()` forgets which items
  * were seen (a new route of a single-page app); `saw(el)` counts the item of
  * `el` as seen now (it was clicked before the observer's next frame).
  */
-export function watchLists(seen) {
+export function watchLists(seen, changed) {
   let done = new Set();
   const saw = (el) => {
     const x = inList(el);
@@ -105,9 +106,8 @@ export function watchLists(seen) {
     done.add(x[1] + '\n' + p.item);
     seen({ item: p.item, category: p.category, price: p.price, currency: p.currency, slot: x[1] });
   };
-  if (!window.IntersectionObserver) return { reset() {}, saw };
   const watched = new WeakSet();
-  const io = new IntersectionObserver(
+  const io = window.IntersectionObserver && new IntersectionObserver(
     (entries) => {
       for (const e of entries) {
         if (e.intersectionRatio < 0.5) continue;
@@ -119,13 +119,13 @@ export function watchLists(seen) {
   );
   const scan = (all) => {
     for (const el of document.querySelectorAll('[data-vitrina-list] [data-vitrina-item]')) {
-      if (all || !watched.has(el)) watched.add(el), io.observe(el);
+      if (io && (all || !watched.has(el))) watched.add(el), io.observe(el);
     }
   };
   let queued = 0;
   if (window.MutationObserver)
     new MutationObserver(() => {
-      queued = queued || setTimeout(() => ((queued = 0), scan()), 100);
+      queued = queued || setTimeout(() => ((queued = 0), scan(), changed()), 100);
     }).observe(document.documentElement, { childList: true, subtree: true });
   scan();
   return {
