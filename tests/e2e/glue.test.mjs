@@ -44,7 +44,14 @@ const PAGES = {
   'bare.html': BARE,
   'text.html': scriptTagPage({}),
   'late.html': scriptTagPage({}),
+  // The product is drawn by a deferred script that arrives late (see the route
+  // below): the document is "interactive" well before it runs. `atLoad`: what
+  // the profile held at the load event, right after DOMContentLoaded.
+  'slow-defer.html': scriptTagPage({
+    setup: "addEventListener('load', () => { window.atLoad = window.vitrina.profile().recent.map((r) => r.item); });",
+  }).replace('</head>', '<script defer src="/slow-draw.js"></script></head>'),
 };
+const SLOW_DRAW = "document.body.insertAdjacentHTML('beforeend', '<div data-vitrina-item=\"SLOW-1\" data-vitrina-name=\"Slow\"></div>');";
 
 const listsOf = (p) => ({ recent: p.recent, cart: p.cart, likes: p.likes, purchases: p.purchases });
 const EMPTY = { recent: [], cart: [], likes: [], purchases: [] };
@@ -58,7 +65,11 @@ describe('JS glue in the browser', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrina-e2e-glue-'));
     copyWidget(dir);
     for (const [name, html] of Object.entries(PAGES)) fs.writeFileSync(path.join(dir, name), html);
-    site = await serveStatic(dir);
+    site = await serveStatic(dir, {
+      routes: {
+        '/slow-draw.js': (req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'text/javascript' }).end(SLOW_DRAW), 1500),
+      },
+    });
     browser = await launchBrowser();
   });
 
@@ -93,6 +104,34 @@ describe('JS glue in the browser', () => {
       await page.close();
     }
   });
+
+  // The product page's view is what personalization starts from: a product drawn
+  // by the shop's deferred script, or by its script after the widget started, is
+  // viewed all the same.
+  for (const [name, file, draw] of [
+    ['drawn by a deferred script that arrives after the widget', 'slow-defer.html', false],
+    ['drawn by the shop after the widget started', 'late.html', true],
+  ]) {
+    test(`the page's product ${name} is viewed`, async () => {
+      const page = await newPage(browser);
+      try {
+        await page.goto(`${site.url}/${file}`);
+        await waitForWidget(page);
+        if (draw) {
+          await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+          await page.evaluate(() => document.body.insertAdjacentHTML('beforeend', '<div data-vitrina-item="SLOW-1" data-vitrina-name="Slow"></div>'));
+        }
+        const recent = () => page.evaluate(() => window.vitrina.profile().recent.map((r) => r.item + ':' + r.name));
+        await waitFor(async () => (await recent()).includes('SLOW-1:Slow'), { timeout: 4000, message: `a view of SLOW-1 (recent: ${JSON.stringify(await recent())})` });
+        assert.deepEqual(await recent(), ['SLOW-1:Slow']);
+        // Scanned once the deferred scripts ran, not only when the drawing is seen later.
+        if (!draw) assert.deepEqual(await page.evaluate(() => window.atLoad), ['SLOW-1']);
+        assertNoPageErrors(page);
+      } finally {
+        await page.close();
+      }
+    });
+  }
 
   const warningsOf = (page) => page.consoleMessages.filter((m) => m.type === 'warning').map((m) => m.text);
 

@@ -517,17 +517,26 @@ function startWith(wasm, config) {
       else
         lists = watchLists(
           (p) => record('impression', p),
-          () => document.querySelector('[data-vitrina-badge]:not(.vitrina-badge),[data-vitrina-like]:not(.vitrina-like),[data-vitrina-slot]:not([data-vitrina-rendered])') && render(),
+          () => {
+            if (!pageSeen) viewPage();
+            if (document.querySelector('[data-vitrina-badge]:not(.vitrina-badge),[data-vitrina-like]:not(.vitrina-like),[data-vitrina-slot]:not([data-vitrina-rendered])')) render();
+          },
         );
       record('page', {});
-      const el = pageProduct();
-      if (el) {
-        const props = readItem(el);
-        if (record('view', props, false))
-          view = { props, since: document.visibilityState === 'visible' ? performance.now() : null, acc: 0 };
-      }
+      pageSeen = 0;
+      viewPage();
     }
     render();
+  }
+  // The page's own product (not one in a list or slot): its view starts now.
+  // Also when the shop's script draws it after the scan (a framework hydrating).
+  let pageSeen = 0;
+  function viewPage() {
+    const el = pageProduct();
+    if (!el) return;
+    pageSeen = 1;
+    const props = readItem(el);
+    if (record('view', props, false)) view = { props, since: document.visibilityState === 'visible' ? performance.now() : null, acc: 0 };
   }
   function render() {
     renderLikes(v);
@@ -634,7 +643,10 @@ function startWith(wasm, config) {
     scan();
     later('flush', 0, pump);
   };
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go, { once: true });
+  // After the shop's deferred scripts, which may draw the page's product: they run
+  // after readyState turns "interactive", before DOMContentLoaded.
+  const nav = performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
+  if (document.readyState === 'loading' || (nav && !nav.domContentLoadedEventStart)) document.addEventListener('DOMContentLoaded', go, { once: true });
   else go();
 
   // ---- consent
