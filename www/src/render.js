@@ -201,7 +201,7 @@ export function renderSlots(v) {
       try {
         draw(v, s, kind, n, Array.isArray(list) ? list.slice(0, limit) : [], paused);
       } catch (e) {
-        v.debugWarn('could not draw the "' + kind + '" slot: ' + e);
+        v.debugWarn(10, kind, e);
       }
     };
     let list = [];
@@ -211,12 +211,12 @@ export function renderSlots(v) {
       list = profile.recent
         .filter((r) => r.item !== v.currentItem())
         .map((r) => ({ ...r, reason: r.views > 1 ? fill(v.t('viewed-times'), 'n', r.views) : v.t('viewed') }));
-    else if (!/^(for-you|similar|bought-together|cart-complements)$/.test(kind)) v.debugWarn('unknown slot kind "' + kind + '"; it stays empty');
+    else if (!/^(for-you|similar|bought-together|cart-complements)$/.test(kind)) v.debugWarn(11, kind);
     else if (v.recommend && (item || kind[0] !== 's' && kind[0] !== 'b'))
       try {
         list = v.recommend(kind, { item, limit, paused }) || [];
       } catch (e) {
-        v.debugWarn('recommend("' + kind + '") failed: ' + e);
+        v.debugWarn(12, kind, e);
       }
     show(list);
   });
