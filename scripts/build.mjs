@@ -174,7 +174,7 @@ export const INTERNAL_PROPS = new RegExp(`^(${[
   'debugWarn', 'currentItem', 'feedData', 'recClick', 'setPaused', 'consentState', 'setConsent',
   'sends', 'nonce', 'record', 'seen', 'live', 'io', 'feed',
   'save_profile', 'add_item', 'add_model', 'shards_needed', 'commit', 'answer', 'batch', 'stored',
-  'why', 'since', 'acc', 'core', 'locale', 'base', 'VARS', 'catLabel', 'el', 'fmtMoney', 'money', 'shadow',
+  'why', 'since', 'acc', 'core', 'locale', 'base', 'catLabel', 'el', 'fmtMoney', 'money', 'shadow',
 ].join('|')})$`);
 
 async function esbuildJs(dev) {
