@@ -21,7 +21,7 @@ let said = null;
 let saying = null;
 const messages = () => (saying ||= import('./messages.js').then((m) => (said = m.MESSAGES), () => {}));
 function tell(code, ...a) {
-  const say = () => warn(said ? said[code](...a) : 'message ' + code + ' (' + a.join(', ') + '): messages.js, next to this module, could not be loaded');
+  const say = () => warn(said ? said[code](...a) : 'message ' + code + ' (' + a.join(', ') + '): serve messages.js to read it');
   return said ? say() : messages().then(say);
 }
 
