@@ -8,6 +8,7 @@
 //               www/src/core.js   -> www/dist/vitrina-core.js (esm, bundles the glue
 //                                    www/src/vitrina_core.js, written by hand: src/web/abi.rs)
 //                                  + www/dist/panel-dialog.js (the shopper's panel, loaded on demand)
+//                                  + www/dist/messages.js (developer messages, loaded on demand)
 //      then (release) terser over those three files: about 0.5 KB gzip less than esbuild's
 //      minifier alone (docs/size.md)
 //      npm package files          -> www/npm/dist/ (the JS face as-is, optimized .wasm)
@@ -37,6 +38,9 @@ export const paths = {
   distWasmFull: P('www', 'dist', `${OUT_NAME}_full_bg.wasm`),
   // The shopper's panel: a chunk the module imports the first time the panel opens.
   distPanel: P('www', 'dist', 'panel-dialog.js'),
+  // What the widget tells developers (debug warnings, config errors): a chunk
+  // fetched only when there is something to say.
+  distMessages: P('www', 'dist', 'messages.js'),
   npmDir: P('www', 'npm'),
   npmDist: P('www', 'npm', 'dist'),
   loaderSrc: P('www', 'src', 'loader.js'),
@@ -170,7 +174,7 @@ export const INTERNAL_PROPS = new RegExp(`^(${[
   'debugWarn', 'currentItem', 'feedData', 'recClick', 'setPaused', 'consentState', 'setConsent',
   'sends', 'nonce', 'record', 'seen', 'live', 'io', 'feed',
   'save_profile', 'add_item', 'add_model', 'shards_needed', 'commit', 'answer', 'batch', 'stored',
-  'why', 'since', 'acc', 'core', 'locale', 'base', 'VARS', 'catLabel', 'el', 'fmtMoney', 'money', 'shadow',
+  'why', 'since', 'acc', 'core', 'locale', 'base', 'catLabel', 'el', 'fmtMoney', 'money', 'shadow',
 ].join('|')})$`);
 
 async function esbuildJs(dev) {
@@ -200,9 +204,9 @@ async function esbuildJs(dev) {
       entryPoints: { 'vitrina-core': paths.coreSrc }, outdir: paths.dist, format: 'esm',
       splitting: true, entryNames: '[name]', chunkNames: '[name]', metafile: true, absWorkingDir: ROOT,
     });
-    // Exactly these two files: code shared by the module and the chunk would make
-    // a third, fetched before the module can run (panel-dialog.js imports nothing).
-    const want = [paths.distCore, paths.distPanel].map((f) => rel(f)).sort();
+    // Exactly these files: code shared by the module and a chunk would make
+    // another, fetched before the module can run (the chunks import nothing).
+    const want = [paths.distCore, paths.distPanel, paths.distMessages].map((f) => rel(f)).sort();
     const got = Object.keys(r.metafile.outputs).filter((f) => f.endsWith('.js')).map((f) => rel(path.resolve(ROOT, f))).sort();
     if (want.join() !== got.join()) throw new Error(`expected ${want.join(', ')}; got ${got.join(', ')}`);
   } catch (e) {
@@ -229,7 +233,7 @@ async function terse() {
   } catch {
     throw new UserError('terser is not installed.', 'run `npm run setup`.');
   }
-  for (const [f, module] of [[paths.distLoader, false], [paths.distCore, true], [paths.distPanel, true]]) {
+  for (const [f, module] of [[paths.distLoader, false], [paths.distCore, true], [paths.distPanel, true], [paths.distMessages, true]]) {
     let out;
     try {
       out = await terser.minify(fs.readFileSync(f, 'utf8'), terserOptions(module));
@@ -258,7 +262,7 @@ async function checkPanelText() {
   if (bad.length) throw new UserError(`www/src/panel-text.js: ${bad.join('; ')}`);
 }
 
-const NPM_JS = ['api.js', 'capture.js', 'panel.js', 'panel-dialog.js', 'panel-text.js', 'render.js', 'storage.js', `${OUT_NAME}.js`];
+const NPM_JS = ['api.js', 'capture.js', 'messages.js', 'panel.js', 'panel-dialog.js', 'panel-text.js', 'render.js', 'storage.js', `${OUT_NAME}.js`];
 function npmFiles() {
   fs.mkdirSync(paths.npmDist, { recursive: true });
   // What wasm-bindgen wrote here before the glue was written by hand.
@@ -289,7 +293,7 @@ export async function build({ dev = false, force = false } = {}) {
   }
   await step(`esbuild (${profile})`, {
     id: 'esbuild',
-    key: profile, outputs: [paths.distLoader, paths.distCore, paths.distPanel], inputs: jsInputs(), force,
+    key: profile, outputs: [paths.distLoader, paths.distCore, paths.distPanel, paths.distMessages], inputs: jsInputs(), force,
   }, () => esbuildJs(dev));
   // The demo shop's pages, from one layout (www/demo/pages; fast, writes only what changed).
   const pages = writePages();
@@ -302,7 +306,7 @@ export async function build({ dev = false, force = false } = {}) {
   }
 
   const rows = [['file', 'raw', 'gzip']];
-  for (const f of [paths.distLoader, paths.distCore, paths.distWasm, paths.distWasmFull, paths.distPanel]) {
+  for (const f of [paths.distLoader, paths.distCore, paths.distWasm, paths.distWasmFull, paths.distPanel, paths.distMessages]) {
     const buf = fs.readFileSync(f);
     rows.push([rel(f), fmtBytes(buf.length), fmtBytes(zlib.gzipSync(buf, { level: 9 }).length)]);
   }

@@ -2,7 +2,8 @@
 // Size budget for what a script-tag user downloads: loader, core glue, wasm.
 // Prints raw / gzip -9 / brotli (max quality) bytes; last line: `total: R raw, G gzip, B brotli`.
 // The shopper's panel (panel-dialog.js) is listed apart, "on demand": it is only
-// fetched when the shopper opens the panel, so it is not in the total.
+// fetched when the shopper opens the panel, so it is not in the total; so are the
+// developer messages (messages.js: debug warnings, config errors).
 // The wasm comes in two builds: the default one, and the full one with the
 // features a shop opts into (`format: 'json'`, `ldpEpsilon`), which such a page
 // loads instead. The total is the default page's; the full build's total is
@@ -41,7 +42,7 @@ export async function size() {
     ['glue', paths.distCore],
     ['wasm', paths.distWasm],
   ];
-  const onDemand = [['panel', paths.distPanel]];
+  const onDemand = [['panel', paths.distPanel], ['messages', paths.distMessages]];
   const full = ['wasm, full', paths.distWasmFull];
   if ([...files, ...onDemand, full].some(([, f]) => !fs.existsSync(f))) {
     log.info('www/dist is incomplete: building (release) first…');

@@ -209,8 +209,8 @@ export async function serveStatic(dir, { routes = {} } = {}) {
 // Helpers for the widget suites (shop.test.mjs, script-tag.test.mjs).
 
 export const DIST = path.join(ROOT, 'www', 'dist');
-/** The files the script-tag build serves: loader, module, the wasm and its full build (JSON, LDP). */
-export const WIDGET_FILES = ['vitrina.js', 'vitrina-core.js', 'vitrina_core_bg.wasm', 'vitrina_core_full_bg.wasm'];
+/** The files the script-tag build serves: loader, module, the wasm and its full build (JSON, LDP), the developer messages. */
+export const WIDGET_FILES = ['vitrina.js', 'vitrina-core.js', 'vitrina_core_bg.wasm', 'vitrina_core_full_bg.wasm', 'messages.js'];
 
 /**
  * Polls `fn` (sync or async) every `interval` ms until it returns a truthy value, which is returned.

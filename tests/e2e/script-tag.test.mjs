@@ -378,6 +378,8 @@ describe('script tag', () => {
     test(`invalid events through the API return false, throw nothing, are not kept or sent${debug ? ' (data-debug: warnings)' : ''}`, async () => {
       const site = debug ? 'invalid-debug-test' : 'invalid-test';
       const page = await newPage(browser);
+      const messages = []; // requests for the developer messages (messages.js)
+      page.on('request', (req) => /\/messages\.js$/.test(new URL(req.url()).pathname) && messages.push(req.url()));
       try {
         await page.goto(`${server.url}/shop/${debug ? 'invalid-debug.html' : 'invalid.html'}`);
         await waitForWidget(page);
@@ -438,6 +440,8 @@ describe('script tag', () => {
         } else {
           assert.deepEqual(warnings, [], 'without data-debug invalid events are dropped silently');
         }
+        // The messages are fetched with data-debug (before the widget starts), never without.
+        assert.equal(messages.length, debug ? 1 : 0, `requests for messages.js: ${messages.join(', ')}`);
         assertNoPageErrors(page);
       } finally {
         await page.close();

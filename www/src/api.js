@@ -15,6 +15,15 @@ function warn(msg) {
   warned.add(msg);
   console.warn('[vitrina] ' + msg);
 }
+// Messages for the shop's developers, by code (messages.js, fetched the first
+// time one is needed; with `debug` on, before the widget starts).
+let said = null;
+let saying = null;
+const messages = () => (saying ||= import('./messages.js').then((m) => (said = m.MESSAGES), () => {}));
+function tell(code, ...a) {
+  const say = () => warn(said ? said[code](...a) : 'message ' + code + ' (' + a.join(', ') + '): serve messages.js to read it');
+  return said ? say() : messages().then(say);
+}
 
 // String fields of the core's event builder (src/engine.rs: Field; src/web/mod.rs
 // set: 15 price, 16 quantity, 17 dwell, 18 a purchase line, 19 and 21 a custom
@@ -54,29 +63,29 @@ export function noop() {
   return api;
 }
 
-// Each setting's check (on a value that is set) and what it must be.
+// Each setting's check (on a value that is set); what it must be is said by
+// messages.js (MUST).
 const CHECKS = [
-  ['site', (x) => typeof x === 'string' && /^[\w.-]{1,64}$/.test(x), '1-64 letters, digits, "-", "_" or "."', 1],
-  ['endpoint', (x) => x === '' || cleanUrl(x), 'an http(s) URL or a path'],
-  ['transport', (x) => typeof x === 'function', 'a function (batch) => Promise'],
-  ['headers', (x) => typeof x === 'object' && !Object.keys(x).some((k) => typeof x[k] !== 'string'), 'an object of strings'],
-  ['consent', (x) => /^(opt-in|opt-out|anonymous)$/.test(x), '"opt-in", "opt-out" or "anonymous"'],
-  ['search', (x) => x === 'terms' || x === 'category', '"terms" or "category"'],
-  ['ldpEpsilon', (x) => x === '' || (+x >= 0.1 && +x <= 10), 'a number from 0.1 to 10'],
-  ['format', (x) => x === 'binary' || x === 'json', '"binary" or "json"'],
+  ['site', (x) => typeof x === 'string' && /^[\w.-]{1,64}$/.test(x), 1],
+  ['endpoint', (x) => x === '' || cleanUrl(x)],
+  ['transport', (x) => typeof x === 'function'],
+  ['headers', (x) => typeof x === 'object' && !Object.keys(x).some((k) => typeof x[k] !== 'string')],
+  ['consent', (x) => /^(opt-in|opt-out|anonymous)$/.test(x)],
+  ['search', (x) => x === 'terms' || x === 'category'],
+  ['ldpEpsilon', (x) => x === '' || (+x >= 0.1 && +x <= 10)],
+  ['format', (x) => x === 'binary' || x === 'json'],
 ];
+// What is wrong with the config, as the arguments of tell(), or nothing.
 function checkConfig(c) {
-  if (!c || typeof c !== 'object') return 'init() needs a config object such as { site: "my-shop" }';
-  for (const [k, ok, what, always] of CHECKS)
-    if ((always || c[k] != null) && !ok(c[k])) return 'config "' + k + '" must be ' + what + '; got ' + JSON.stringify(c[k]);
-  return '';
+  if (!c || typeof c !== 'object') return [13];
+  for (const [k, ok, always] of CHECKS) if ((always || c[k] != null) && !ok(c[k])) return [14, k, c[k]];
 }
 
 function startWith(wasm, config) {
   const debug = !!config.debug;
-  const debugWarn = (m) => debug && warn(m);
+  const debugWarn = (code, ...a) => debug && tell(code, ...a);
   const store = openStorage();
-  if (!store.persistent()) debugWarn(store.why() + '; keeping data in memory');
+  if (!store.persistent()) debugWarn(0, store.why());
   let cid = store.get('cid');
   const freshId = !/^[0-9a-f]{32}$/.test(cid || '');
   if (freshId) cid = randomHex(16);
@@ -85,7 +94,7 @@ function startWith(wasm, config) {
   const can = (bit) => !!(core.state() & bit);
   // Settings and rules go through core.set(code, ...) too (src/web/mod.rs set).
   // False when the wasm was built without the feature (a `wasmUrl` to the default build).
-  const needsFull = (ok, what) => ok || warn(what + ' needs the full build of the wasm: set wasmUrl to vitrina_core_full_bg.wasm');
+  const needsFull = (ok, what) => ok || tell(15, what);
   if (config.format === 'json') needsFull(core.set(26, '', 1), 'format "json"');
   if (config.search === 'category') core.set(27, '', 1);
   // The shop's rules for every slot: { pin: ['SKU'], boost: { 'shoes/running': 2, 'sale': 0.5 }, buyAgainDays: 30 }.
@@ -110,7 +119,7 @@ function startWith(wasm, config) {
     store.remove('profile');
   }
   const box = store.get('outbox');
-  if (box && !core.load(box, 0, 2)) debugWarn('part of the stored outbox was unreadable and has been dropped');
+  if (box && !core.load(box, 0, 2)) debugWarn(1);
 
   const endpoint = config.endpoint ? cleanUrl(config.endpoint) : null;
   // Extra request headers for the shop's backend (an API key, say). Any header
@@ -201,7 +210,7 @@ function startWith(wasm, config) {
   // tab holds one coherent profile without waiting for storage.
   function record(kind, props, send, replica, at) {
     const now = at || Date.now();
-    if (!core.set(20, String(kind), now)) return debugWarn('unknown event kind "' + kind + '"'), false;
+    if (!core.set(20, String(kind), now)) return debugWarn(2, kind), false;
     const p = props && typeof props === 'object' ? props : {};
     for (const k in p) {
       const x = p[k];
@@ -219,7 +228,7 @@ function startWith(wasm, config) {
     }
     if (kind === 'page' && p.url == null) core.set(4, location.pathname);
     const why = core.commit(now, replica ? 2 : send !== false && !!(endpoint || transport) && can(2) ? 1 : 0, rand32());
-    if (why) return debugWarn('dropped a "' + kind + '" event: ' + why), false;
+    if (why) return debugWarn(3, kind, why), false;
     if (p.currency) currency = String(p.currency).toUpperCase();
     if (!replica && bc && kind !== 'page' && kind !== 'impression') outgoing.push([kind, p, now]);
     if (!replica && (kind === 'view' || kind === 'cart-add') && modelHead) later('model', 50, loadModel);
@@ -325,7 +334,7 @@ function startWith(wasm, config) {
         }
         post(body, (status, retryAfter) => {
           const wait = core.answer(status, isNaN(retryAfter) ? -1 : retryAfter, Math.random());
-          if (status >= 400 && status < 500 && status !== 429) debugWarn('the server refused a batch (HTTP ' + status + '); not retried');
+          if (status >= 400 && status < 500 && status !== 429) debugWarn(4, status);
           saveOutbox();
           if (wait < 0) return step();
           inflight = false;
@@ -448,7 +457,7 @@ function startWith(wasm, config) {
         }
         renderSlots(v);
       })
-      .catch((e) => debugWarn('could not load the catalogue ' + url + ' (' + (e && e.message) + ')'));
+      .catch((e) => debugWarn(5, url, e && e.message));
   }
 
   // Views of pages that were hidden and then discarded (no pagehide): report them
@@ -500,7 +509,7 @@ function startWith(wasm, config) {
       })
       .catch((e) => {
         modelHead = modelHead || false;
-        debugWarn('could not load the model (' + (e && e.message) + '); slots rank without it');
+        debugWarn(6, e && e.message);
       });
   }
 
@@ -654,7 +663,7 @@ function startWith(wasm, config) {
   // thing that overrides Global Privacy Control / Do Not Track.
   function setConsent(choice, byShopper) {
     const state = choice === 'granted' ? (byShopper ? 'granted-by-shopper' : 'granted') : choice === 'denied' ? 'denied' : '';
-    if (!state) return debugWarn('consent must be "granted" or "denied"; got ' + JSON.stringify(choice)), false;
+    if (!state) return debugWarn(7, choice), false;
     core.set(23, state);
     // The choice itself is remembered (that is what makes a refusal stick).
     store.set('consent', state);
@@ -766,9 +775,9 @@ export function create(init, wasm) {
     started = (async () => {
       try {
         const bad = checkConfig(config);
-        if (bad) throw new Error(bad);
+        if (bad) return await tell(...bad), noop();
         // JSON batches and LDP come in a larger build of the wasm, loaded only when asked for.
-        await init({ module_or_path: config.wasmUrl, full: config.format === 'json' || +config.ldpEpsilon > 0 });
+        await Promise.all([init({ module_or_path: config.wasmUrl, full: config.format === 'json' || +config.ldpEpsilon > 0 }), config.debug && messages()]);
         return startWith(wasm, config);
       } catch (e) {
         warn((e && e.message) || String(e));

@@ -57,9 +57,9 @@ export function clickEvent(target, likes, warn) {
   }
   const action = attr(el, 'action');
   if (action) {
-    if (!/^(cart-add|cart-remove|like|share)$/.test(action)) return warn('unknown data-vitrina-action "' + action + '"'), null;
+    if (!/^(cart-add|cart-remove|like|share)$/.test(action)) return warn(8, action), null;
     const holder = el.hasAttribute('data-vitrina-item') ? el : el.closest('[data-vitrina-item]');
-    if (!holder) return warn('a data-vitrina-action has no data-vitrina-item on or around it'), null;
+    if (!holder) return warn(9), null;
     const props = readItem(holder);
     // cart-add, cart-remove
     if (action[0] === 'c') props.quantity = attr(el, 'quantity') || attr(holder, 'quantity') || 1;

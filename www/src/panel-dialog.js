@@ -10,6 +10,11 @@
 
 import { TEXT } from './panel-text.js';
 
+// Theming: colours, radius, font and sizes come from --vitrina-* custom
+// properties (they inherit through the shadow boundary), with neutral defaults.
+const VARS =
+  ':host{--a:var(--vitrina-accent,#0f766e);--r:var(--vitrina-radius,12px);--bg:var(--vitrina-card-bg,#fff);--fg:var(--vitrina-text,#1b1f23);--mu:var(--vitrina-muted,#59636e);--bd:var(--vitrina-border,#e1e4e8);--t:var(--vitrina-tint,#f1f3f2);color:var(--fg);font-family:var(--vitrina-font,inherit)}' +
+  '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}';
 const CSS =
   'dialog{box-sizing:border-box;width:min(32rem,100vw - 2rem);max-height:min(46rem,100vh - 2rem);padding:0;border:0;border-radius:var(--r);background:var(--bg);color:var(--fg);box-shadow:0 24px 64px #0a141e48;font:15px/1.5 var(--vitrina-font,system-ui,sans-serif)}' +
   'dialog[open]{display:flex;flex-direction:column}' +
@@ -72,7 +77,7 @@ function build(v, H) {
   const host = el('div');
   host.setAttribute('data-vitrina-panel-host', '');
   if (!css) {
-    css = H.VARS + CSS;
+    css = VARS + CSS;
     for (let w = 1; w <= 20; w++) css += '.w' + w + '{width:' + w * 5 + '%}';
   }
   P.root = H.shadow(host, css);

@@ -2,7 +2,7 @@
 // itself (panel-dialog.js) is loaded on demand, the first time the shopper opens
 // it: most shoppers never do, so it is not part of the main module.
 
-import { VARS, catLabel, el, fmtMoney, money, shadow } from './render.js';
+import { catLabel, el, fmtMoney, money, shadow } from './render.js';
 
 /** Makes every `[data-vitrina-panel]` element open the panel (shown once Vitrina runs). */
 export function bindPanel(v) {
@@ -29,7 +29,7 @@ export function openPanel(v, from) {
   const opener = from || document.activeElement;
   dialog = dialog || import('./panel-dialog.js');
   return dialog
-    .then((m) => m.openPanel(v, opener, { VARS, catLabel, el, fmtMoney, money, shadow }))
+    .then((m) => m.openPanel(v, opener, { catLabel, el, fmtMoney, money, shadow }))
     .catch((e) => {
       dialog = null; // try again next time (the chunk may not have loaded)
       console.warn('[vitrina] could not open the panel: ' + (e && e.message));

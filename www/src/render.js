@@ -59,29 +59,28 @@ export function shadow(host, css) {
 }
 
 // Theming: colours, radius, font and sizes come from --vitrina-* custom
-// properties (they inherit through the shadow boundary), with neutral defaults.
-export const VARS =
-  ':host{--a:var(--vitrina-accent,#0f766e);--r:var(--vitrina-radius,12px);--bg:var(--vitrina-card-bg,#fff);--fg:var(--vitrina-text,#1b1f23);--mu:var(--vitrina-muted,#59636e);--bd:var(--vitrina-border,#e1e4e8);--t:var(--vitrina-tint,#f1f3f2);color:var(--fg);font-family:var(--vitrina-font,inherit)}' +
-  '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}';
+// properties (they inherit through the shadow boundary), with neutral defaults,
+// written where they are used (the panel names them once, panel-dialog.js VARS).
+// The live region of like changes: hidden from sight, not from screen readers.
+const SR = '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}';
 // One row of fixed-size cards that scrolls sideways: its height does not depend
 // on the number of items, so the shop reserves it before Vitrina loads
 // ([data-vitrina-slot] { min-height: var(--vitrina-slot-height, 17.5rem) }) and
 // nothing below the slot moves when it fills.
 const SLOT_CSS =
-  VARS +
-  ':host{display:block}' +
+  ':host{display:block;color:var(--vitrina-text,#1b1f23);font-family:var(--vitrina-font,inherit)}' +
   'ul{display:flex;gap:var(--vitrina-gap,1rem);box-sizing:border-box;height:var(--vitrina-slot-height,17.5rem);margin:0;padding:2px 2px .75rem;list-style:none;overflow:auto hidden;scroll-snap-type:x proximity;scrollbar-width:thin}' +
   'li{flex:none;display:flex;width:var(--vitrina-card-width,10rem);scroll-snap-align:start}' +
-  '.vitrina-card{flex:1;display:flex;flex-direction:column;gap:.25rem;min-width:0;padding:.625rem;border:1px solid var(--bd);border-radius:var(--r);background:var(--bg);color:inherit;text-decoration:none;overflow:hidden}' +
+  '.vitrina-card{flex:1;display:flex;flex-direction:column;gap:.25rem;min-width:0;padding:.625rem;border:1px solid var(--vitrina-border,#e1e4e8);border-radius:var(--vitrina-radius,12px);background:var(--vitrina-card-bg,#fff);color:inherit;text-decoration:none;overflow:hidden}' +
   'a:hover{border-color:var(--vitrina-border-hover,#c9ced3);box-shadow:0 4px 14px #14202c17}' +
-  'a:focus-visible{outline:2px solid var(--a);outline-offset:2px}' +
-  'i{flex:none;aspect-ratio:1;margin-bottom:.375rem;border-radius:calc(var(--r) - 4px);background:var(--vitrina-media-bg,var(--t));overflow:hidden}' +
+  'a:focus-visible{outline:2px solid var(--vitrina-accent,#0f766e);outline-offset:2px}' +
+  'i{flex:none;aspect-ratio:1;margin-bottom:.375rem;border-radius:calc(var(--vitrina-radius,12px) - 4px);background:var(--vitrina-media-bg,var(--vitrina-tint,#f1f3f2));overflow:hidden}' +
   'img{display:block;width:100%;height:100%;object-fit:cover}' +
   '.vitrina-card-name{max-height:2.6em;font-weight:600;line-height:1.3;overflow:hidden}' +
   '.vitrina-card-name,.vitrina-card-price{font-size:.9rem}' +
   '.vitrina-card-price{font-weight:700;font-variant-numeric:tabular-nums}' +
-  '.vitrina-reason{margin-top:auto;font-size:.78rem;line-height:1.3;color:var(--mu);overflow:hidden;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2}' +
-  'p{display:flex;align-items:center;justify-content:center;box-sizing:border-box;height:var(--vitrina-slot-height,17.5rem);margin:0;padding:1.25rem;border:1.5px dashed var(--bd);border-radius:var(--r);color:var(--mu);text-align:center}' +
+  '.vitrina-reason{margin-top:auto;font-size:.78rem;line-height:1.3;color:var(--vitrina-muted,#59636e);overflow:hidden;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2}' +
+  'p{display:flex;align-items:center;justify-content:center;box-sizing:border-box;height:var(--vitrina-slot-height,17.5rem);margin:0;padding:1.25rem;border:1.5px dashed var(--vitrina-border,#e1e4e8);border-radius:var(--vitrina-radius,12px);color:var(--vitrina-muted,#59636e);text-align:center}' +
   '@media (prefers-reduced-motion:no-preference){a{transition:.15s}a:hover{transform:translateY(-2px)}}';
 
 // ---- the popularity feed: { min_count, items: { SKU: { likes, views, carts, purchases,
@@ -133,7 +132,7 @@ export function renderLikes(v, only) {
     host.setAttribute('data-vitrina-live', '');
     v.live = el('div', 'sr');
     v.live.setAttribute('role', 'status');
-    shadow(host, VARS).append(v.live);
+    shadow(host, SR).append(v.live);
     document.body.append(host);
   }
   const count = (e, item, liked) => {
@@ -201,7 +200,7 @@ export function renderSlots(v) {
       try {
         draw(v, s, kind, n, Array.isArray(list) ? list.slice(0, limit) : [], paused);
       } catch (e) {
-        v.debugWarn('could not draw the "' + kind + '" slot: ' + e);
+        v.debugWarn(10, kind, e);
       }
     };
     let list = [];
@@ -211,12 +210,12 @@ export function renderSlots(v) {
       list = profile.recent
         .filter((r) => r.item !== v.currentItem())
         .map((r) => ({ ...r, reason: r.views > 1 ? fill(v.t('viewed-times'), 'n', r.views) : v.t('viewed') }));
-    else if (!/^(for-you|similar|bought-together|cart-complements)$/.test(kind)) v.debugWarn('unknown slot kind "' + kind + '"; it stays empty');
+    else if (!/^(for-you|similar|bought-together|cart-complements)$/.test(kind)) v.debugWarn(11, kind);
     else if (v.recommend && (item || kind[0] !== 's' && kind[0] !== 'b'))
       try {
         list = v.recommend(kind, { item, limit, paused }) || [];
       } catch (e) {
-        v.debugWarn('recommend("' + kind + '") failed: ' + e);
+        v.debugWarn(12, kind, e);
       }
     show(list);
   });
