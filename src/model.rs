@@ -243,40 +243,72 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// What the decoder reads, as its errors name it: an [`Rd`] error is the
+/// index of one of these, plus [`BAD`] for a bad value (else the input ended).
+/// Only [`Model::decode`] turns a code into a [`ModelError`], so a caller that
+/// wants only "is it a model" (the wasm) carries none of these strings.
+const WHAT: [&str; 14] = [
+    "flags", "popular", "popular scale", "popular item", "popular weight", "items", "item id", "item order", "neighbours", "scale",
+    "neighbour id", "neighbour order", "weight", "trailing bytes",
+];
+const FLAGS: u8 = 0;
+const POPULAR: u8 = 1;
+const POPULAR_SCALE: u8 = 2;
+const POPULAR_ITEM: u8 = 3;
+const POPULAR_WEIGHT: u8 = 4;
+const ITEMS: u8 = 5;
+const ITEM_ID: u8 = 6;
+const ITEM_ORDER: u8 = 7;
+const NEIGHBOURS: u8 = 8;
+const SCALE: u8 = 9;
+const NEIGHBOUR_ID: u8 = 10;
+const NEIGHBOUR_ORDER: u8 = 11;
+const WEIGHT: u8 = 12;
+const TRAILING: u8 = 13;
+/// Added to a [`WHAT`] index: a bad value.
+const BAD: u8 = 16;
+/// Not a model (bad magic or version).
+const MAGIC_ERR: u8 = 255;
+
 /// The decoder's reader. The first error sticks: reads after it give 0 (and
 /// counts 0), so decoding runs on without a check after every read and
-/// reports the first error, as if it had stopped there.
+/// reports the first error, as if it had stopped there. The error is a code
+/// (see [`WHAT`]), [`NO_ERR`] while there is none.
 struct Rd<'a> {
     buf: &'a [u8],
     pos: usize,
-    err: Option<ModelError>,
+    err: u8,
 }
 
+const NO_ERR: u8 = 254;
+
 impl Rd<'_> {
-    fn fail(&mut self, e: ModelError) {
-        self.err.get_or_insert(e);
+    fn fail(&mut self, e: u8) {
+        if self.err == NO_ERR {
+            self.err = e;
+        }
     }
-    fn byte(&mut self, what: &'static str) -> u8 {
+    fn byte(&mut self, what: u8) -> u8 {
         let b = self.buf.get(self.pos).copied();
         self.pos += 1;
         if b.is_none() {
-            self.fail(ModelError::Truncated(what));
+            self.fail(what);
         }
         b.unwrap_or(0)
     }
     /// An `f32` scale: finite, above 0 and at most [`MAX_SCALE`].
-    fn scale(&mut self, what: &'static str) -> f32 {
+    fn scale(&mut self, what: u8) -> f32 {
         let mut b = [0; 4];
         for x in &mut b {
             *x = self.byte(what);
         }
         let s = f32::from_le_bytes(b);
         if !(s.is_finite() && s > 0.0 && s <= MAX_SCALE) {
-            self.fail(ModelError::Bad("scale"));
+            self.fail(BAD + SCALE);
         }
         s
     }
-    fn varint32(&mut self, what: &'static str) -> u32 {
+    fn varint32(&mut self, what: u8) -> u32 {
         let mut v: u64 = 0;
         for i in 0..5 {
             let b = self.byte(what);
@@ -288,33 +320,33 @@ impl Rd<'_> {
                 return v as u32;
             }
         }
-        self.fail(ModelError::Bad(what));
+        self.fail(BAD + what);
         0
     }
     /// An id: the first of a list as it is, the next ones as a delta (at
-    /// least 1) from the one before.
-    fn id(&mut self, first: bool, prev: u32, what: &'static str, order: &'static str) -> u32 {
+    /// least 1) from the one before; `what`'s order follows it in [`WHAT`].
+    fn id(&mut self, first: bool, prev: u32, what: u8) -> u32 {
         let d = self.varint32(what);
         if first {
             return d;
         }
         if d == 0 {
-            self.fail(ModelError::Bad(order));
+            self.fail(BAD + what + 1);
         }
         prev.checked_add(d).unwrap_or_else(|| {
-            self.fail(ModelError::Bad(what));
+            self.fail(BAD + what);
             0
         })
     }
     /// A count, checked against `max` and against the bytes left (`min_bytes` each).
-    fn count(&mut self, what: &'static str, max: usize, min_bytes: usize) -> usize {
+    fn count(&mut self, what: u8, max: usize, min_bytes: usize) -> usize {
         let n = self.varint32(what) as usize;
         if n > max {
-            self.fail(ModelError::Bad(what));
+            self.fail(BAD + what);
         } else if n.saturating_mul(min_bytes) > self.buf.len().saturating_sub(self.pos) {
-            self.fail(ModelError::Truncated(what));
+            self.fail(what);
         }
-        if self.err.is_some() {
+        if self.err != NO_ERR {
             0
         } else {
             n
@@ -487,35 +519,44 @@ impl Model {
     /// [`Model::encode_shard`] wrote. Never panics; allocates at most a small
     /// multiple of the input.
     pub fn decode(buf: &[u8]) -> Result<Model, ModelError> {
+        Model::decode_code(buf).map_err(|e| match e {
+            MAGIC_ERR => ModelError::BadMagic,
+            e if e >= BAD => ModelError::Bad(WHAT[(e - BAD) as usize]),
+            e => ModelError::Truncated(WHAT[e as usize]),
+        })
+    }
+
+    /// [`Model::decode`] with the error as a code (see [`WHAT`]).
+    pub(crate) fn decode_code(buf: &[u8]) -> Result<Model, u8> {
         if buf.get(..4) != Some(&MAGIC[..]) {
-            return Err(ModelError::BadMagic);
+            return Err(MAGIC_ERR);
         }
-        let mut r = Rd { buf, pos: 4, err: None };
-        let flags = r.byte("flags");
+        let mut r = Rd { buf, pos: 4, err: NO_ERR };
+        let flags = r.byte(FLAGS);
         if flags > 1 {
-            r.fail(ModelError::Bad("flags"));
+            r.fail(BAD + FLAGS);
         }
         let mut m = Model { ids: Vec::new(), starts: Vec::new(), nbr: Vec::new(), wt: Vec::new(), popular: Vec::new() };
         m.starts.push(0);
         if flags == 1 {
-            let n = r.count("popular", MAX_POPULAR, 2);
-            let scale = r.scale("popular scale");
+            let n = r.count(POPULAR, MAX_POPULAR, 2);
+            let scale = r.scale(POPULAR_SCALE);
             for _ in 0..n {
-                let item = r.varint32("popular item");
-                let q = r.byte("popular weight");
+                let item = r.varint32(POPULAR_ITEM);
+                let q = r.byte(POPULAR_WEIGHT);
                 m.popular.push((item, dequantize(q, scale)));
             }
         }
-        let n_items = r.count("items", u32::MAX as usize, 6);
+        let n_items = r.count(ITEMS, u32::MAX as usize, 6);
         let mut item = 0;
         for k in 0..n_items {
-            item = r.id(k == 0, item, "item id", "item order");
-            let n = r.count("neighbours", MAX_NEIGHBOURS, 2);
-            let scale = r.scale("scale");
+            item = r.id(k == 0, item, ITEM_ID);
+            let n = r.count(NEIGHBOURS, MAX_NEIGHBOURS, 2);
+            let scale = r.scale(SCALE);
             let mut nb = 0;
             for j in 0..n {
-                nb = r.id(j == 0, nb, "neighbour id", "neighbour order");
-                let q = r.byte("weight");
+                nb = r.id(j == 0, nb, NEIGHBOUR_ID);
+                let q = r.byte(WEIGHT);
                 if nb != item {
                     m.nbr.push(nb);
                     m.wt.push(dequantize(q, scale));
@@ -525,12 +566,12 @@ impl Model {
             m.starts.push(m.nbr.len() as u32);
         }
         if r.pos != buf.len() {
-            r.fail(ModelError::Bad("trailing bytes"));
+            r.fail(BAD + TRAILING);
         }
-        match r.err {
-            Some(e) => Err(e),
-            None => Ok(m),
+        if r.err != NO_ERR {
+            return Err(r.err);
         }
+        Ok(m)
     }
 
     /// Adds what `other` carries: its lists (replacing this model's list of the
