@@ -248,7 +248,7 @@ impl Core {
 
     /// Takes in model bytes (the head or a shard); false if damaged.
     pub fn add_model(&mut self, bytes: &[u8]) -> bool {
-        match Model::decode_code(bytes) {
+        match Model::decode_code(bytes, false) {
             Ok(m) => {
                 self.r.add_model(m);
                 true
