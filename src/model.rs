@@ -258,11 +258,9 @@ const POPULAR_ITEM: u8 = 3;
 const POPULAR_WEIGHT: u8 = 4;
 const ITEMS: u8 = 5;
 const ITEM_ID: u8 = 6;
-const ITEM_ORDER: u8 = 7;
 const NEIGHBOURS: u8 = 8;
 const SCALE: u8 = 9;
 const NEIGHBOUR_ID: u8 = 10;
-const NEIGHBOUR_ORDER: u8 = 11;
 const WEIGHT: u8 = 12;
 const TRAILING: u8 = 13;
 /// Added to a [`WHAT`] index: a bad value.

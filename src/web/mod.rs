@@ -241,8 +241,7 @@ impl Core {
             return -1;
         }
         let price = crate::event::price_from_f64(price);
-        let (category, brand) = (category.map(str::to_owned), brand.map(str::to_owned));
-        let item = Item { sku: sku.to_owned(), category, brand, price, in_stock, popularity: 0.0, trending: false };
+        let item = Item { sku, category, brand, price, in_stock, popularity: 0.0, trending: false };
         self.r.add_item(item).map_or(-1, |i| i as i32)
     }
 
