@@ -174,6 +174,8 @@ const TRENDING: u8 = 6;
 /// No item named (see [`Why::arg`]).
 pub const NONE: u32 = u32::MAX;
 const NO_REASON: Why = Why { key: POPULAR, arg: NONE };
+/// The reason of an item the model reached, while it is scored.
+const REACHED: u8 = u8::MAX;
 
 /// One recommendation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -288,6 +290,8 @@ struct Feat {
     skip: bool,
     /// The ranking under way: its score and reason.
     sc: (f32, Why),
+    /// The ranking under way: its best contribution from the model.
+    top: f32,
 }
 
 const NO_BAND: u8 = u8::MAX;
@@ -348,11 +352,11 @@ fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node],
 /// [`rank`](crate::rank::rank) gives them with the default [`RankParams`] and
 /// the seeds and items the catalogue lacks excluded — the sum over seeds of
 /// position weight times neighbour weight, the best 200 by score then id —
-/// each divided by the best, with the reason `key` naming the seed that
-/// contributed most. Only what a slot can show is computed: no repeat boost
+/// each divided by the best (returned: see [`relative`]), with the reason
+/// `key` naming the seed that contributed most. Only what a slot can show is computed: no repeat boost
 /// (seeds are excluded) and no popular fill-ins (they score 0). The same
 /// operations in the same order give the same floats (a test checks).
-fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &[Model], seeds: &[u32], key: u8) {
+fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &[Model], seeds: &[u32], key: u8) -> f32 {
     let p = RankParams::default();
     // The distinct seeds of the last `max_items`, by id, with their position
     // weights summed (the most recent first): (weight, id, 0).
@@ -366,46 +370,48 @@ fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], m
         }
         w *= p.position_decay;
     }
-    // Per item reached, in the order reached: (best contribution, the
-    // catalogue index of its seed, its catalogue index); `sc` holds the sum
-    // and, in the reason, the place here.
-    let mut got: Vec<Cand> = Vec::new();
     for &(ws, s, _) in &weights {
+        // Per item reached: `sc` holds the sum, its reason the key [`REACHED`]
+        // and the catalogue index of the seed of its best contribution, `top`
+        // that contribution.
         let Some((nbr, wt)) = neighbours(model, s) else { continue };
         let src = find(by_id, s);
         for (&n, &wn) in nbr.iter().zip(wt) {
-            let (v, i) = (ws * wn, find(by_id, n));
-            let Some(c) = feat.get_mut(i as usize).filter(|_| !has(seeds, n)).map(|f| &mut f.sc) else { continue };
-            if c.1.key == POPULAR {
-                *c = (v, Why { key, arg: got.len() as u32 });
-                got.push((v, src, i));
+            let v = ws * wn;
+            let Some(f) = feat.get_mut(find(by_id, n) as usize).filter(|_| !has(seeds, n)) else { continue };
+            if f.sc.1.key != REACHED {
+                (f.sc, f.top) = ((v, Why { key: REACHED, arg: src }), v);
             } else {
-                c.0 += v;
+                f.sc.0 += v;
                 // Seeds come by id: on a tie the first, smallest, stays.
-                let g = &mut got[c.1.arg as usize];
-                if v > g.0 {
-                    (g.0, g.1) = (v, src);
+                if v > f.top {
+                    (f.top, f.sc.1.arg) = (v, src);
                 }
             }
         }
     }
+    // The best 200 take the reason's key; the others stay [`REACHED`], as if
+    // not reached (`recommend` makes their score 0, and the best's relative).
     best.clear();
-    for &(_, _, i) in &got {
-        let f = &mut feat[i as usize];
-        let c = &mut f.sc;
-        if c.0 > 0.0 && c.0 < f32::INFINITY {
-            keep(best, 200, (c.0, f.id, i));
+    for (i, f) in feat.iter().enumerate() {
+        let c = f.sc;
+        if c.1.key == REACHED && c.0 > 0.0 && c.0 < f32::INFINITY {
+            keep(best, 200, (c.0, f.id, i as u32));
         }
-        c.1.key = POPULAR;
     }
-    // The best 200 keep their reason's key; the others are as if not reached.
     for b in best.iter() {
         feat[b.2 as usize].sc.1.key = key;
     }
-    let top = best.first().map_or(1.0, |c| c.0).max(1e-6);
-    for &(_, src, i) in &got {
-        let c = &mut feat[i as usize].sc;
-        *c = if c.1.key == POPULAR { (0.0, NO_REASON) } else { (0.0 + c.0 / top, Why { key, arg: src }) };
+    best.first().map_or(1.0, |c| c.0).max(1e-6)
+}
+
+/// An item's model score and reason after [`model_scores`], which gave `top`:
+/// relative to the best, or none for an item not among the best 200.
+fn relative(sc: (f32, Why), top: f32) -> (f32, Why) {
+    match sc.1.key {
+        REACHED => (0.0, NO_REASON),
+        POPULAR => sc,
+        _ => (0.0 + sc.0 / top, sc.1),
     }
 }
 
@@ -501,7 +507,7 @@ impl Recommender {
                 self.by_id.insert(p, (id, i as u32));
                 self.skus.push(item.sku.into());
                 let (popularity, trending) = (item.popularity, item.trending);
-                self.feat.push(Feat { id, cat: NONE, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: false, trending, popularity, skip: false, sc: (0.0, NO_REASON) });
+                self.feat.push(Feat { id, cat: NONE, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: false, trending, popularity, skip: false, sc: (0.0, NO_REASON), top: 0.0 });
                 i
             }
         };
@@ -630,11 +636,9 @@ impl Recommender {
                 seeds.push(sku_id(a));
             }
         }
-        if !seeds.is_empty() {
-            // Scores relative to what can be shown: the seeds themselves (every
-            // slot excludes them) and what the page cannot draw are skipped.
-            model_scores(feat, best, by_id, model, &seeds, key);
-        }
+        // Scores relative to what can be shown: the seeds themselves (every
+        // slot excludes them) and what the page cannot draw are skipped.
+        let top = if seeds.is_empty() { 1.0 } else { model_scores(feat, best, by_id, model, &seeds, key) };
 
         // 2. Content: the shopper's interests, or likeness to the anchor. Only
         //    for-you and similar use it (it weighs nothing in the other slots).
@@ -739,7 +743,7 @@ impl Recommender {
             f.skip = true;
         }
         for (i, f) in feat.iter_mut().enumerate() {
-            let (mut x, mut why) = f.sc;
+            let (mut x, mut why) = relative(f.sc, top);
             let excluded = core::mem::take(&mut f.skip);
             if content {
                 // A term that does not apply adds 0 (no sum here is -0).
@@ -1024,7 +1028,7 @@ mod tests {
         for k in 0..10 {
             names.id(NONE, &crate::json::itoa(k), true);
         }
-        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) }).collect();
+        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON), top: 0.0 }).collect();
         let mut sc: Vec<(f32, Why)> = (0..161).map(|i| (if i < 160 { 2.0 - i as f32 / 1000.0 } else { 1.5 }, NO_REASON)).collect();
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
         let (mut want, mut got, sc2) = (Vec::new(), Vec::new(), sc.clone());
@@ -1083,7 +1087,7 @@ mod tests {
                 let cat = if rng.below(8) == 0 { NONE } else { rng.below(nk as u64) as u32 };
                 let s = if cat == NONE || rng.below(10) == 0 { s } else { s * lead[cat as usize] };
                 sc.push((s, Why { key: rng.below(7) as u8, arg: rng.below(9) as u32 }));
-                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) });
+                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON), top: 0.0 });
             }
             let no_cat = nk;
             let keys: Vec<u32> = feat.iter().map(|f| if f.cat == NONE { no_cat } else { f.cat }).collect();
@@ -1128,7 +1132,7 @@ mod tests {
                 x.1 = (n - 1 - j) as u32;
             }
             // What ranking reads of them: only their ids matter here.
-            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) }; n];
+            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON), top: 0.0 }; n];
             for &(id, i) in &by_id {
                 feat[i as usize].id = id;
             }
@@ -1150,8 +1154,8 @@ mod tests {
                     want[i].1 = Why { key, arg: find(src).map_or(NONE, |j| j as u32) };
                 }
             }
-            model_scores(&mut feat, &mut Vec::new(), &by_id, std::slice::from_ref(&model), &seeds, key);
-            let got: Vec<(f32, Why)> = feat.iter().map(|f| f.sc).collect();
+            let top = model_scores(&mut feat, &mut Vec::new(), &by_id, std::slice::from_ref(&model), &seeds, key);
+            let got: Vec<(f32, Why)> = feat.iter().map(|f| relative(f.sc, top)).collect();
             let bits = |v: &[(f32, Why)]| v.iter().map(|x| (x.0.to_bits(), x.1)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}");
         }
