@@ -174,8 +174,10 @@ const TRENDING: u8 = 6;
 /// No item named (see [`Why::arg`]).
 pub const NONE: u32 = u32::MAX;
 const NO_REASON: Why = Why { key: POPULAR, arg: NONE };
-/// The reason of an item the model reached, while it is scored.
+/// The reason of an item the model reached, while it is scored; then of one
+/// among the best 200 ([`KEPT`]).
 const REACHED: u8 = u8::MAX;
+const KEPT: u8 = u8::MAX - 1;
 
 /// One recommendation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -356,7 +358,7 @@ fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node],
 /// `key` naming the seed that contributed most. Only what a slot can show is computed: no repeat boost
 /// (seeds are excluded) and no popular fill-ins (they score 0). The same
 /// operations in the same order give the same floats (a test checks).
-fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &[Model], seeds: &[u32], key: u8) -> f32 {
+fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &[Model], seeds: &[u32]) -> f32 {
     let p = RankParams::default();
     // The distinct seeds of the last `max_items`, by id, with their position
     // weights summed (the most recent first): (weight, id, 0).
@@ -390,8 +392,8 @@ fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], m
             }
         }
     }
-    // The best 200 take the reason's key; the others stay [`REACHED`], as if
-    // not reached (`recommend` makes their score 0, and the best's relative).
+    // The best 200 are [`KEPT`]; the others stay [`REACHED`], as if not
+    // reached (see [`relative`]).
     best.clear();
     for (i, f) in feat.iter().enumerate() {
         let c = f.sc;
@@ -400,18 +402,19 @@ fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], m
         }
     }
     for b in best.iter() {
-        feat[b.2 as usize].sc.1.key = key;
+        feat[b.2 as usize].sc.1.key = KEPT;
     }
     best.first().map_or(1.0, |c| c.0).max(1e-6)
 }
 
 /// An item's model score and reason after [`model_scores`], which gave `top`:
-/// relative to the best, or none for an item not among the best 200.
-fn relative(sc: (f32, Why), top: f32) -> (f32, Why) {
-    match sc.1.key {
-        REACHED => (0.0, NO_REASON),
-        POPULAR => sc,
-        _ => (0.0 + sc.0 / top, sc.1),
+/// for one of the best 200 ([`KEPT`]) relative to the best, with the reason
+/// `key`; else none (what the last ranking left in the item is not read).
+fn relative(sc: (f32, Why), top: f32, key: u8) -> (f32, Why) {
+    if sc.1.key == KEPT {
+        (0.0 + sc.0 / top, Why { key, arg: sc.1.arg })
+    } else {
+        (0.0, NO_REASON)
     }
 }
 
@@ -612,9 +615,6 @@ impl Recommender {
         let anchor_ix = anchor.map_or(NONE, ix);
         let cart = &profile.cart;
         let (for_you, similar) = (slot == Slot::ForYou, slot == Slot::Similar);
-        for f in feat.iter_mut() {
-            f.sc = (0.0, NO_REASON);
-        }
 
         // 1. The model: "people who looked at this looked at that", seeded by
         //    the session (for-you), the anchor (similar), the cart or else the
@@ -638,7 +638,7 @@ impl Recommender {
         }
         // Scores relative to what can be shown: the seeds themselves (every
         // slot excludes them) and what the page cannot draw are skipped.
-        let top = if seeds.is_empty() { 1.0 } else { model_scores(feat, best, by_id, model, &seeds, key) };
+        let top = if seeds.is_empty() { 1.0 } else { model_scores(feat, best, by_id, model, &seeds) };
 
         // 2. Content: the shopper's interests, or likeness to the anchor. Only
         //    for-you and similar use it (it weighs nothing in the other slots).
@@ -743,7 +743,7 @@ impl Recommender {
             f.skip = true;
         }
         for (i, f) in feat.iter_mut().enumerate() {
-            let (mut x, mut why) = relative(f.sc, top);
+            let (mut x, mut why) = relative(f.sc, top, key);
             let excluded = core::mem::take(&mut f.skip);
             if content {
                 // A term that does not apply adds 0 (no sum here is -0).
@@ -1154,8 +1154,8 @@ mod tests {
                     want[i].1 = Why { key, arg: find(src).map_or(NONE, |j| j as u32) };
                 }
             }
-            let top = model_scores(&mut feat, &mut Vec::new(), &by_id, std::slice::from_ref(&model), &seeds, key);
-            let got: Vec<(f32, Why)> = feat.iter().map(|f| relative(f.sc, top)).collect();
+            let top = model_scores(&mut feat, &mut Vec::new(), &by_id, std::slice::from_ref(&model), &seeds);
+            let got: Vec<(f32, Why)> = feat.iter().map(|f| relative(f.sc, top, key)).collect();
             let bits = |v: &[(f32, Why)]| v.iter().map(|x| (x.0.to_bits(), x.1)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}");
         }
