@@ -319,12 +319,12 @@ fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) {
 
 /// Step 5 of [`Recommender::recommend`], after the pins: adds to `out`, up to
 /// `limit`, the candidates (a finite score above 0 in `feat`) of highest value,
-/// first index on equal values, each pick's score then set to -inf. The value
+/// first index on equal values. The value
 /// is the score times 0.7 per item of the same diversity key (the category
 /// node, or `no_cat` without one) picked before (the nodes come with none
 /// shown and a factor of 1: `recommend` resets them). Each round scans the
 /// candidates, gathered once in `best` (a pick's score there becomes 0).
-fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
+fn pick(out: &mut Vec<Rec>, limit: usize, feat: &[Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
     // The candidates, in catalogue order: (score, index, key).
     best.clear();
     for (i, f) in feat.iter().enumerate() {
@@ -341,12 +341,11 @@ fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node],
                 (w, at) = ((v, c.1, c.2), j);
             }
         }
-        let (Some(k), Some(f)) = (nodes.get_mut(w.2 as usize), feat.get_mut(w.1 as usize)) else { break };
+        let (Some(k), Some(f)) = (nodes.get_mut(w.2 as usize), feat.get(w.1 as usize)) else { break };
         best[at].0 = 0.0;
         k.shown += 1;
         k.factor = 0.7f32.powi(k.shown as i32);
         out.push(Rec { index: w.1 as usize, score: w.0, why: f.sc.1 });
-        f.sc.0 = f32::NEG_INFINITY;
     }
 }
 
@@ -815,11 +814,11 @@ impl Recommender {
     /// it gives, or the last level of a category, as text (the glue shows
     /// "running-shoes" as "running shoes"), or null; its price in hundredths,
     /// or null; the reason's text in `lang` (an
-    /// [`i18n::pick`](crate::i18n::pick) result; the texts need no escaping, a
+    /// [`i18n::which`](crate::i18n::which) result; the texts need no escaping, a
     /// test checks). A text with `{x}` and nothing to name is the plain
     /// "popular" one.
     #[allow(clippy::too_many_arguments)]
-    pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: &str) -> String {
+    pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: usize) -> String {
         use crate::json::{push_i64, push_u64};
         let mut out = String::from("[");
         if let Some(kind) = Slot::parse(slot) {
@@ -851,7 +850,7 @@ impl Recommender {
                     p => push_i64(&mut out, p),
                 }
                 out.push_str(",\"");
-                out.push_str(crate::i18n::t(lang, WHY[key as usize]));
+                out.push_str(crate::i18n::text_in(lang, WHY[key as usize]));
                 out.push_str("\"]");
             }
         }
@@ -1499,7 +1498,7 @@ mod tests {
                     );
                 }
                 let want = old.recommend_json(slot, anchor, limit, &p, now, &cfg, lang);
-                let got = new.answer(slot, anchor, limit, &p, now, &cfg, lang);
+                let got = new.answer(slot, anchor, limit, &p, now, &cfg, crate::i18n::which(lang));
                 assert_eq!(as_glue(&got, &glue, slot), want, "case {case}: {slot} {anchor:?} {limit} {lang}\n{got}");
                 runs += 1;
                 nonempty += (want.len() > 2) as u32;

@@ -267,12 +267,12 @@ impl Core {
     /// `[{item, name, image, url, price, reason, rec}]` from it (see
     /// [`Recommender::answer`]): the reason in the page's language.
     pub fn recommend(&mut self, slot: &str, anchor: Option<&str>, limit: u32, lang: &str, now: f64) -> String {
-        self.r.answer(slot, anchor, limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::pick(lang))
+        self.r.answer(slot, anchor, limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::which(lang))
     }
 
     /// A shopper-facing text in the page's language.
     pub fn text(lang: &str, key: &str) -> String {
-        i18n::t(i18n::pick(lang), key).to_owned()
+        i18n::text_in(i18n::which(lang), key).to_owned()
     }
 
     /// The language Vitrina uses for a page language (`es-ES` → `es`).
