@@ -360,8 +360,10 @@ fn pick(out: &mut Vec<Rec>, limit: usize, feat: &[Feat], nodes: &mut [Node], bes
 fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &[Model], seeds: &[u32]) -> f32 {
     let p = RankParams::default();
     // The distinct seeds of the last `max_items`, by id, with their position
-    // weights summed (the most recent first): (weight, id, 0).
-    let mut weights: Vec<Cand> = Vec::new();
+    // weights summed (the most recent first): (weight, id, 0), in `best`
+    // until the cut.
+    let weights = &mut *best;
+    weights.clear();
     let mut w = 1.0f32;
     for &s in seeds.iter().rev().take(p.max_items) {
         let at = weights.iter().position(|e| e.1 >= s).unwrap_or(weights.len());
@@ -371,7 +373,7 @@ fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], m
         }
         w *= p.position_decay;
     }
-    for &(ws, s, _) in &weights {
+    for &(ws, s, _) in weights.iter() {
         // Per item reached: `sc` holds the sum, its reason the key [`REACHED`]
         // and the catalogue index of the seed of its best contribution, `top`
         // that contribution.
@@ -684,11 +686,13 @@ impl Recommender {
             }
         }
         // (Rules: the categories boosted.)
-        let mut boosts: Vec<(u32, f32)> = Vec::new();
+        // (In `best`, free until the pick: (factor, node, 0).)
+        let boosts = best;
+        boosts.clear();
         for (prefix, m) in &rules.boosts {
             let j = names.path(prefix, false);
             if j != NONE {
-                boosts.push((j, if m.is_finite() { m.max(0.0) } else { 1.0 }));
+                boosts.push((if m.is_finite() { m.max(0.0) } else { 1.0 }, j, 0));
             }
         }
         let nodes = &mut names.nodes;
@@ -776,7 +780,7 @@ impl Recommender {
             if excluded || !f.in_stock || (!tops.is_empty() && has(&tops, top_of(f.cat))) {
                 x = f32::NEG_INFINITY;
             } else {
-                for &(b, m) in &boosts {
+                for &(m, b, _) in boosts.iter() {
                     let mut j = f.cat;
                     while j != NONE && j != b {
                         j = up(nodes, j);
@@ -802,7 +806,7 @@ impl Recommender {
                 }
             }
         }
-        pick(&mut out, limit, feat, &mut names.nodes, best, no_cat);
+        pick(&mut out, limit, feat, &mut names.nodes, boosts, no_cat);
         out
     }
 
