@@ -392,8 +392,17 @@ impl Model {
     /// The neighbour list of `item` (ids ascending, weights finite and positive),
     /// or `None` when the model (or the shards loaded so far) has no list for it.
     pub fn neighbours(&self, item: u32) -> Option<(&[u32], &[f32])> {
-        let i = self.ids.binary_search(&item).ok()?;
-        Some(self.list_at(i))
+        // A loop: smaller in the wasm than `binary_search`.
+        let (mut lo, mut hi) = (0, self.ids.len());
+        while lo < hi {
+            let m = (lo + hi) / 2;
+            if self.ids[m] < item {
+                lo = m + 1;
+            } else {
+                hi = m;
+            }
+        }
+        (self.ids.get(lo) == Some(&item)).then(|| self.list_at(lo))
     }
 
     /// The popular items, strongest first, weights in (0, 1].

@@ -469,7 +469,16 @@ fn neighbours(model: &[Model], id: u32) -> Option<(&[u32], &[f32])> {
 /// Where `h` goes in `v`, sorted by its first field: the first place not
 /// below it (`by_id` and the names' index, so one function for both).
 fn lower(v: &[(u32, u32)], h: u32) -> usize {
-    v.partition_point(|e| e.0 < h)
+    let (mut lo, mut hi) = (0, v.len());
+    while lo < hi {
+        let m = (lo + hi) / 2;
+        if v[m].0 < h {
+            lo = m + 1;
+        } else {
+            hi = m;
+        }
+    }
+    lo
 }
 
 /// The catalogue index of a model id ([`NONE`]: not in the catalogue).
