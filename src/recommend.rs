@@ -886,9 +886,9 @@ mod tests {
 
     fn item<'a>(sku: &'a str, cat: &'a str, brand: &'a str, price: i64) -> Item<'a> {
         Item {
-            sku: sku.into(),
-            category: Some(cat.into()),
-            brand: Some(brand.into()),
+            sku,
+            category: Some(cat),
+            brand: Some(brand),
             price: Some(price),
             in_stock: true,
             ..Item::default()
@@ -963,7 +963,7 @@ mod tests {
     fn exclusions_rules_and_diversity() {
         let mut r = shop();
         let cfg = profile::Config::default();
-        r.add_item(Item { sku: "R3".into(), in_stock: false, ..Item::default() });
+        r.add_item(Item { sku: "R3", in_stock: false, ..Item::default() });
         assert!(!r.feat[r.index_of("R3").unwrap()].in_stock);
         let p = profile_of(&[(Kind::ProductView, "R1", "shoes/running"), (Kind::CartAdd, "R2", "shoes/running")]);
         let got = r.recommend(Slot::ForYou, None, 8, &p, T + 10, &cfg);
