@@ -1045,7 +1045,7 @@ mod tests {
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
         let (mut want, mut got, sc2) = (Vec::new(), Vec::new(), sc.clone());
         pick_by_scan(&mut want, 20, &mut sc, &keys);
-        pick(&mut got, 20, &mut with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
+        pick(&mut got, 20, &with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
         assert_eq!(want[8].index, 160);
         assert_eq!(got, want);
 
@@ -1066,7 +1066,7 @@ mod tests {
         for x in names.nodes.iter_mut() {
             (x.shown, x.factor) = (0, 1.0);
         }
-        pick(&mut got, 2, &mut with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
+        pick(&mut got, 2, &with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
         assert_eq!(want[1].index, 3);
         assert_eq!(got, want);
 
@@ -1108,11 +1108,11 @@ mod tests {
             let pins = rng.below(3) as usize;
             let (mut want, mut got) = (vec![Rec { index: 0, score: 0.0, why: NO_REASON }; pins], Vec::new());
             got.clone_from(&want);
-            let mut feat = with_sc(&feat, &sc);
+            let feat = with_sc(&feat, &sc);
             pick_by_scan(&mut want, limit, &mut sc, &keys);
             // The scratch space is dirty.
             let mut best = vec![(1.0, 0, 0); rng.below(100) as usize];
-            pick(&mut got, limit, &mut feat, &mut names.nodes, &mut best, no_cat);
+            pick(&mut got, limit, &feat, &mut names.nodes, &mut best, no_cat);
             let bits = |r: &[Rec]| r.iter().map(|x| (x.index, x.score.to_bits(), x.why)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}: n {n}, keys {nk}, limit {limit}");
         }
