@@ -49,9 +49,9 @@ fn shop(n: u64, rng: &mut Rng) -> Recommender {
     let mut r = Recommender::default();
     for i in 0..n {
         r.add_item(Item {
-            sku: sku(i),
-            category: Some(category(i)),
-            brand: Some(format!("Brand{}", rng.below(30))),
+            sku: &sku(i),
+            category: Some(&category(i)),
+            brand: Some(&format!("Brand{}", rng.below(30))),
             price: Some(500 + rng.below(49_500) as i64),
             in_stock: rng.below(20) != 0,
             popularity: rng.below(1000) as f32,

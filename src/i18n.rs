@@ -132,23 +132,33 @@ const TEXTS: [&str; 2] = [
 /// The primary language subtag Vitrina will use for a page language such as
 /// `es-ES` (English when there is no table for it).
 pub fn pick(lang: &str) -> &'static str {
+    LANGS[which(lang)]
+}
+
+/// [`pick`] as an index in [`LANGS`].
+pub fn which(lang: &str) -> usize {
     let b = lang.as_bytes();
     // The primary subtag, letters compared in lower case (`| 0x20` maps only
     // `A`-`Z` onto the lower-case letters of [`LANGS`], a test checks).
     let end = b.iter().position(|&c| c == b'-' || c == b'_').unwrap_or(b.len());
-    for l in LANGS {
+    for (k, l) in LANGS.iter().enumerate() {
         if end == l.len() && (0..end).all(|i| b[i] | 0x20 == l.as_bytes()[i]) {
-            return l;
+            return k;
         }
     }
-    "en"
+    0
 }
 
 /// The text for `key` in `lang` (as returned by [`pick`]); the key itself when
 /// there is none.
 pub fn t<'a>(lang: &str, key: &'a str) -> &'a str {
+    text_in(LANGS.iter().position(|l| *l == lang).unwrap_or(0), key)
+}
+
+/// [`t`] with the language as an index in [`LANGS`] (a [`which`] result).
+pub fn text_in(lang: usize, key: &str) -> &str {
     // The keys and the texts side by side, entry by entry.
-    let texts = TEXTS[LANGS.iter().position(|l| *l == lang).unwrap_or(0)];
+    let texts = TEXTS[lang];
     let (keys, x) = (KEYS.as_bytes(), texts.as_bytes());
     let (mut k, mut from) = (0, 0);
     let mut i = 0;

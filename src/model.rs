@@ -243,40 +243,70 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// What the decoder reads, as its errors name it: an [`Rd`] error is the
+/// index of one of these, plus [`BAD`] for a bad value (else the input ended).
+/// Only [`Model::decode`] turns a code into a [`ModelError`], so a caller that
+/// wants only "is it a model" (the wasm) carries none of these strings.
+const WHAT: [&str; 14] = [
+    "flags", "popular", "popular scale", "popular item", "popular weight", "items", "item id", "item order", "neighbours", "scale",
+    "neighbour id", "neighbour order", "weight", "trailing bytes",
+];
+const FLAGS: u8 = 0;
+const POPULAR: u8 = 1;
+const POPULAR_SCALE: u8 = 2;
+const POPULAR_ITEM: u8 = 3;
+const POPULAR_WEIGHT: u8 = 4;
+const ITEMS: u8 = 5;
+const ITEM_ID: u8 = 6;
+const NEIGHBOURS: u8 = 8;
+const SCALE: u8 = 9;
+const NEIGHBOUR_ID: u8 = 10;
+const WEIGHT: u8 = 12;
+const TRAILING: u8 = 13;
+/// Added to a [`WHAT`] index: a bad value.
+const BAD: u8 = 16;
+/// Not a model (bad magic or version).
+const MAGIC_ERR: u8 = 255;
+
 /// The decoder's reader. The first error sticks: reads after it give 0 (and
 /// counts 0), so decoding runs on without a check after every read and
-/// reports the first error, as if it had stopped there.
+/// reports the first error, as if it had stopped there. The error is a code
+/// (see [`WHAT`]), [`NO_ERR`] while there is none.
 struct Rd<'a> {
     buf: &'a [u8],
     pos: usize,
-    err: Option<ModelError>,
+    err: u8,
 }
 
+const NO_ERR: u8 = 254;
+
 impl Rd<'_> {
-    fn fail(&mut self, e: ModelError) {
-        self.err.get_or_insert(e);
+    fn fail(&mut self, e: u8) {
+        if self.err == NO_ERR {
+            self.err = e;
+        }
     }
-    fn byte(&mut self, what: &'static str) -> u8 {
+    fn byte(&mut self, what: u8) -> u8 {
         let b = self.buf.get(self.pos).copied();
         self.pos += 1;
         if b.is_none() {
-            self.fail(ModelError::Truncated(what));
+            self.fail(what);
         }
         b.unwrap_or(0)
     }
     /// An `f32` scale: finite, above 0 and at most [`MAX_SCALE`].
-    fn scale(&mut self, what: &'static str) -> f32 {
+    fn scale(&mut self, what: u8) -> f32 {
         let mut b = [0; 4];
         for x in &mut b {
             *x = self.byte(what);
         }
         let s = f32::from_le_bytes(b);
         if !(s.is_finite() && s > 0.0 && s <= MAX_SCALE) {
-            self.fail(ModelError::Bad("scale"));
+            self.fail(BAD + SCALE);
         }
         s
     }
-    fn varint32(&mut self, what: &'static str) -> u32 {
+    fn varint32(&mut self, what: u8) -> u32 {
         let mut v: u64 = 0;
         for i in 0..5 {
             let b = self.byte(what);
@@ -288,33 +318,33 @@ impl Rd<'_> {
                 return v as u32;
             }
         }
-        self.fail(ModelError::Bad(what));
+        self.fail(BAD + what);
         0
     }
     /// An id: the first of a list as it is, the next ones as a delta (at
-    /// least 1) from the one before.
-    fn id(&mut self, first: bool, prev: u32, what: &'static str, order: &'static str) -> u32 {
+    /// least 1) from the one before; `what`'s order follows it in [`WHAT`].
+    fn id(&mut self, first: bool, prev: u32, what: u8) -> u32 {
         let d = self.varint32(what);
         if first {
             return d;
         }
         if d == 0 {
-            self.fail(ModelError::Bad(order));
+            self.fail(BAD + what + 1);
         }
         prev.checked_add(d).unwrap_or_else(|| {
-            self.fail(ModelError::Bad(what));
+            self.fail(BAD + what);
             0
         })
     }
     /// A count, checked against `max` and against the bytes left (`min_bytes` each).
-    fn count(&mut self, what: &'static str, max: usize, min_bytes: usize) -> usize {
+    fn count(&mut self, what: u8, max: usize, min_bytes: usize) -> usize {
         let n = self.varint32(what) as usize;
         if n > max {
-            self.fail(ModelError::Bad(what));
+            self.fail(BAD + what);
         } else if n.saturating_mul(min_bytes) > self.buf.len().saturating_sub(self.pos) {
-            self.fail(ModelError::Truncated(what));
+            self.fail(what);
         }
-        if self.err.is_some() {
+        if self.err != NO_ERR {
             0
         } else {
             n
@@ -362,8 +392,17 @@ impl Model {
     /// The neighbour list of `item` (ids ascending, weights finite and positive),
     /// or `None` when the model (or the shards loaded so far) has no list for it.
     pub fn neighbours(&self, item: u32) -> Option<(&[u32], &[f32])> {
-        let i = self.ids.binary_search(&item).ok()?;
-        Some(self.list_at(i))
+        // A loop: smaller in the wasm than `binary_search`.
+        let (mut lo, mut hi) = (0, self.ids.len());
+        while lo < hi {
+            let m = (lo + hi) / 2;
+            if self.ids[m] < item {
+                lo = m + 1;
+            } else {
+                hi = m;
+            }
+        }
+        (self.ids.get(lo) == Some(&item)).then(|| self.list_at(lo))
     }
 
     /// The popular items, strongest first, weights in (0, 1].
@@ -487,35 +526,48 @@ impl Model {
     /// [`Model::encode_shard`] wrote. Never panics; allocates at most a small
     /// multiple of the input.
     pub fn decode(buf: &[u8]) -> Result<Model, ModelError> {
+        Model::decode_code(buf, true).map_err(|e| match e {
+            MAGIC_ERR => ModelError::BadMagic,
+            e if e >= BAD => ModelError::Bad(WHAT[(e - BAD) as usize]),
+            e => ModelError::Truncated(WHAT[e as usize]),
+        })
+    }
+
+    /// [`Model::decode`] with the error as a code (see [`WHAT`]); the popular
+    /// list is checked but kept only when `popular` (the recommender does not
+    /// read it).
+    pub(crate) fn decode_code(buf: &[u8], popular: bool) -> Result<Model, u8> {
         if buf.get(..4) != Some(&MAGIC[..]) {
-            return Err(ModelError::BadMagic);
+            return Err(MAGIC_ERR);
         }
-        let mut r = Rd { buf, pos: 4, err: None };
-        let flags = r.byte("flags");
+        let mut r = Rd { buf, pos: 4, err: NO_ERR };
+        let flags = r.byte(FLAGS);
         if flags > 1 {
-            r.fail(ModelError::Bad("flags"));
+            r.fail(BAD + FLAGS);
         }
         let mut m = Model { ids: Vec::new(), starts: Vec::new(), nbr: Vec::new(), wt: Vec::new(), popular: Vec::new() };
         m.starts.push(0);
         if flags == 1 {
-            let n = r.count("popular", MAX_POPULAR, 2);
-            let scale = r.scale("popular scale");
+            let n = r.count(POPULAR, MAX_POPULAR, 2);
+            let scale = r.scale(POPULAR_SCALE);
             for _ in 0..n {
-                let item = r.varint32("popular item");
-                let q = r.byte("popular weight");
-                m.popular.push((item, dequantize(q, scale)));
+                let item = r.varint32(POPULAR_ITEM);
+                let q = r.byte(POPULAR_WEIGHT);
+                if popular {
+                    m.popular.push((item, dequantize(q, scale)));
+                }
             }
         }
-        let n_items = r.count("items", u32::MAX as usize, 6);
+        let n_items = r.count(ITEMS, u32::MAX as usize, 6);
         let mut item = 0;
         for k in 0..n_items {
-            item = r.id(k == 0, item, "item id", "item order");
-            let n = r.count("neighbours", MAX_NEIGHBOURS, 2);
-            let scale = r.scale("scale");
+            item = r.id(k == 0, item, ITEM_ID);
+            let n = r.count(NEIGHBOURS, MAX_NEIGHBOURS, 2);
+            let scale = r.scale(SCALE);
             let mut nb = 0;
             for j in 0..n {
-                nb = r.id(j == 0, nb, "neighbour id", "neighbour order");
-                let q = r.byte("weight");
+                nb = r.id(j == 0, nb, NEIGHBOUR_ID);
+                let q = r.byte(WEIGHT);
                 if nb != item {
                     m.nbr.push(nb);
                     m.wt.push(dequantize(q, scale));
@@ -525,12 +577,12 @@ impl Model {
             m.starts.push(m.nbr.len() as u32);
         }
         if r.pos != buf.len() {
-            r.fail(ModelError::Bad("trailing bytes"));
+            r.fail(BAD + TRAILING);
         }
-        match r.err {
-            Some(e) => Err(e),
-            None => Ok(m),
+        if r.err != NO_ERR {
+            return Err(r.err);
         }
+        Ok(m)
     }
 
     /// Adds what `other` carries: its lists (replacing this model's list of the
@@ -1076,6 +1128,14 @@ pub(crate) mod tests {
 
     #[test]
     fn decode_is_the_decoder_of_before() {
+        // The same model or error; without the popular list (the wasm's
+        // decoding), the same but for that list.
+        fn same(b: &[u8]) {
+            let want = old::decode(b);
+            assert_eq!(Model::decode(b), want, "{b:?}");
+            let lists = Model::decode_code(b, false).map(|m| (m.ids, m.starts, m.nbr, m.wt, m.popular.len()));
+            assert_eq!(lists.ok(), want.ok().map(|m| (m.ids, m.starts, m.nbr, m.wt, 0)), "{b:?}");
+        }
         let mut rng = XorShift(0xDEC0_DE00_0BAD_F00D);
         let mut seeds: Vec<Vec<u8>> = vec![sample().encode(), sample().encode_head(), sample().encode_shard(2, 5), Model::default().encode()];
         let lists = Model::from_lists(vec![(5, vec![(1, 0.5), (9, 2.0)]), (3, vec![(4, 1.0), (3, 2.0)]), (u32::MAX, vec![(u32::MAX - 1, 1.0)])], vec![(9, 3.0)]);
@@ -1101,7 +1161,7 @@ pub(crate) mod tests {
         let mut cases = 0;
         for s in &seeds {
             for cut in 0..=s.len() {
-                assert_eq!(Model::decode(&s[..cut]), old::decode(&s[..cut]), "{:?}", &s[..cut]);
+                same(&s[..cut]);
                 cases += 1;
             }
             for _ in 0..3000 {
@@ -1118,13 +1178,13 @@ pub(crate) mod tests {
                 if rng.below(4) == 0 {
                     b.truncate(rng.below(b.len() as u64 + 1) as usize);
                 }
-                assert_eq!(Model::decode(&b), old::decode(&b), "{b:?}");
+                same(&b);
                 cases += 1;
             }
         }
         for _ in 0..20_000 {
             let b: Vec<u8> = b"VTM\x01".iter().copied().chain((0..rng.below(40)).map(|_| [0, 1, 2, 0x80, 0xff, rng.next() as u8][rng.below(6) as usize])).collect();
-            assert_eq!(Model::decode(&b), old::decode(&b), "{b:?}");
+            same(&b);
             cases += 1;
         }
         assert!(cases > 60_000);

@@ -89,15 +89,16 @@ fn fnv(mut h: u32, s: &str) -> u32 {
     h
 }
 
-/// An item the page can show.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Item {
+/// An item the page can show, as [`Recommender::add_item`] takes it (it keeps
+/// the SKU, and of the rest what ranking reads, worked out).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Item<'a> {
     /// SKU.
-    pub sku: String,
+    pub sku: &'a str,
     /// Category path.
-    pub category: Option<String>,
+    pub category: Option<&'a str>,
     /// Brand.
-    pub brand: Option<String>,
+    pub brand: Option<&'a str>,
     /// Price in hundredths.
     pub price: Option<i64>,
     /// Whether it can be bought now.
@@ -173,6 +174,10 @@ const TRENDING: u8 = 6;
 /// No item named (see [`Why::arg`]).
 pub const NONE: u32 = u32::MAX;
 const NO_REASON: Why = Why { key: POPULAR, arg: NONE };
+/// The reason of an item the model reached, while it is scored; then of one
+/// among the best 200 ([`KEPT`]).
+const REACHED: u8 = u8::MAX;
+const KEPT: u8 = u8::MAX - 1;
 
 /// One recommendation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -236,6 +241,18 @@ impl Names {
         j
     }
 
+    /// Interns node `j` of these names, and the levels above it, in `to`:
+    /// `map` holds the ids given so far ([`NONE`]: none yet). [`NONE`] and
+    /// [`BRAND`] stay as they are.
+    fn copy(&self, j: u32, to: &mut Names, map: &mut [u32]) -> u32 {
+        let Some(n) = self.nodes.get(j as usize) else { return j };
+        if map[j as usize] == NONE {
+            let up = self.copy(n.up, to, map);
+            map[j as usize] = to.id(up, &n.text, true);
+        }
+        map[j as usize]
+    }
+
     /// The node of the last level of a category path ([`NONE`]: unknown),
     /// every level interned when `add`.
     fn path(&mut self, path: &str, add: bool) -> u32 {
@@ -254,7 +271,7 @@ impl Names {
 }
 
 /// What ranking reads of an item, kept in step with it by [`Recommender::add_item`]
-/// and [`Recommender::set_popularity`].
+/// and [`Recommender::set_popularity`], and its price.
 #[derive(Clone, Copy, Debug)]
 struct Feat {
     /// Its model id ([`sku_id`]).
@@ -265,6 +282,8 @@ struct Feat {
     brand: u32,
     /// Its price band, or [`NO_BAND`].
     band: u8,
+    /// Its price in hundredths, or [`NO_PRICE`].
+    price: i64,
     in_stock: bool,
     trending: bool,
     popularity: f32,
@@ -273,9 +292,12 @@ struct Feat {
     skip: bool,
     /// The ranking under way: its score and reason.
     sc: (f32, Why),
+    /// The ranking under way: its best contribution from the model.
+    top: f32,
 }
 
 const NO_BAND: u8 = u8::MAX;
+const NO_PRICE: i64 = i64::MIN;
 
 /// A candidate: (score, id, catalogue index).
 type Cand = (f32, u32, u32);
@@ -297,12 +319,12 @@ fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) {
 
 /// Step 5 of [`Recommender::recommend`], after the pins: adds to `out`, up to
 /// `limit`, the candidates (a finite score above 0 in `feat`) of highest value,
-/// first index on equal values, each pick's score then set to -inf. The value
+/// first index on equal values. The value
 /// is the score times 0.7 per item of the same diversity key (the category
 /// node, or `no_cat` without one) picked before (the nodes come with none
 /// shown and a factor of 1: `recommend` resets them). Each round scans the
 /// candidates, gathered once in `best` (a pick's score there becomes 0).
-fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
+fn pick(out: &mut Vec<Rec>, limit: usize, feat: &[Feat], nodes: &mut [Node], best: &mut Vec<Cand>, no_cat: u32) {
     // The candidates, in catalogue order: (score, index, key).
     best.clear();
     for (i, f) in feat.iter().enumerate() {
@@ -319,12 +341,11 @@ fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node],
                 (w, at) = ((v, c.1, c.2), j);
             }
         }
-        let (Some(k), Some(f)) = (nodes.get_mut(w.2 as usize), feat.get_mut(w.1 as usize)) else { break };
+        let (Some(k), Some(f)) = (nodes.get_mut(w.2 as usize), feat.get(w.1 as usize)) else { break };
         best[at].0 = 0.0;
         k.shown += 1;
         k.factor = 0.7f32.powi(k.shown as i32);
         out.push(Rec { index: w.1 as usize, score: w.0, why: f.sc.1 });
-        f.sc.0 = f32::NEG_INFINITY;
     }
 }
 
@@ -332,15 +353,17 @@ fn pick(out: &mut Vec<Rec>, limit: usize, feat: &mut [Feat], nodes: &mut [Node],
 /// [`rank`](crate::rank::rank) gives them with the default [`RankParams`] and
 /// the seeds and items the catalogue lacks excluded — the sum over seeds of
 /// position weight times neighbour weight, the best 200 by score then id —
-/// each divided by the best, with the reason `key` naming the seed that
-/// contributed most. Only what a slot can show is computed: no repeat boost
+/// each divided by the best (returned: see [`relative`]), with the reason
+/// `key` naming the seed that contributed most. Only what a slot can show is computed: no repeat boost
 /// (seeds are excluded) and no popular fill-ins (they score 0). The same
 /// operations in the same order give the same floats (a test checks).
-fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &[Model], seeds: &[u32], key: u8) {
+fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], model: &[Model], seeds: &[u32]) -> f32 {
     let p = RankParams::default();
     // The distinct seeds of the last `max_items`, by id, with their position
-    // weights summed (the most recent first): (weight, id, 0).
-    let mut weights: Vec<Cand> = Vec::new();
+    // weights summed (the most recent first): (weight, id, 0), in `best`
+    // until the cut.
+    let weights = &mut *best;
+    weights.clear();
     let mut w = 1.0f32;
     for &s in seeds.iter().rev().take(p.max_items) {
         let at = weights.iter().position(|e| e.1 >= s).unwrap_or(weights.len());
@@ -350,46 +373,49 @@ fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], m
         }
         w *= p.position_decay;
     }
-    // Per item reached, in the order reached: (best contribution, the
-    // catalogue index of its seed, its catalogue index); `sc` holds the sum
-    // and, in the reason, the place here.
-    let mut got: Vec<Cand> = Vec::new();
-    for &(ws, s, _) in &weights {
+    for &(ws, s, _) in weights.iter() {
+        // Per item reached: `sc` holds the sum, its reason the key [`REACHED`]
+        // and the catalogue index of the seed of its best contribution, `top`
+        // that contribution.
         let Some((nbr, wt)) = neighbours(model, s) else { continue };
         let src = find(by_id, s);
         for (&n, &wn) in nbr.iter().zip(wt) {
-            let (v, i) = (ws * wn, find(by_id, n));
-            let Some(c) = feat.get_mut(i as usize).filter(|_| !has(seeds, n)).map(|f| &mut f.sc) else { continue };
-            if c.1.key == POPULAR {
-                *c = (v, Why { key, arg: got.len() as u32 });
-                got.push((v, src, i));
+            let v = ws * wn;
+            let Some(f) = feat.get_mut(find(by_id, n) as usize).filter(|_| !has(seeds, n)) else { continue };
+            if f.sc.1.key != REACHED {
+                (f.sc, f.top) = ((v, Why { key: REACHED, arg: src }), v);
             } else {
-                c.0 += v;
+                f.sc.0 += v;
                 // Seeds come by id: on a tie the first, smallest, stays.
-                let g = &mut got[c.1.arg as usize];
-                if v > g.0 {
-                    (g.0, g.1) = (v, src);
+                if v > f.top {
+                    (f.top, f.sc.1.arg) = (v, src);
                 }
             }
         }
     }
+    // The best 200 are [`KEPT`]; the others stay [`REACHED`], as if not
+    // reached (see [`relative`]).
     best.clear();
-    for &(_, _, i) in &got {
-        let f = &mut feat[i as usize];
-        let c = &mut f.sc;
-        if c.0 > 0.0 && c.0 < f32::INFINITY {
-            keep(best, 200, (c.0, f.id, i));
+    for (i, f) in feat.iter().enumerate() {
+        let c = f.sc;
+        if c.1.key == REACHED && c.0 > 0.0 && c.0 < f32::INFINITY {
+            keep(best, 200, (c.0, f.id, i as u32));
         }
-        c.1.key = POPULAR;
     }
-    // The best 200 keep their reason's key; the others are as if not reached.
     for b in best.iter() {
-        feat[b.2 as usize].sc.1.key = key;
+        feat[b.2 as usize].sc.1.key = KEPT;
     }
-    let top = best.first().map_or(1.0, |c| c.0).max(1e-6);
-    for &(_, src, i) in &got {
-        let c = &mut feat[i as usize].sc;
-        *c = if c.1.key == POPULAR { (0.0, NO_REASON) } else { (0.0 + c.0 / top, Why { key, arg: src }) };
+    best.first().map_or(1.0, |c| c.0).max(1e-6)
+}
+
+/// An item's model score and reason after [`model_scores`], which gave `top`:
+/// for one of the best 200 ([`KEPT`]) relative to the best, with the reason
+/// `key`; else none (what the last ranking left in the item is not read).
+fn relative(sc: (f32, Why), top: f32, key: u8) -> (f32, Why) {
+    if sc.1.key == KEPT {
+        (0.0 + sc.0 / top, Why { key, arg: sc.1.arg })
+    } else {
+        (0.0, NO_REASON)
     }
 }
 
@@ -397,8 +423,8 @@ fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], m
 /// fetched so far, and reusable ranking buffers.
 #[derive(Debug, Default)]
 pub struct Recommender {
-    /// Items the page knows.
-    items: Vec<Item>,
+    /// The SKUs of the items the page knows.
+    skus: Vec<String>,
     /// What ranking reads of each item.
     feat: Vec<Feat>,
     /// Category levels and brands.
@@ -443,7 +469,16 @@ fn neighbours(model: &[Model], id: u32) -> Option<(&[u32], &[f32])> {
 /// Where `h` goes in `v`, sorted by its first field: the first place not
 /// below it (`by_id` and the names' index, so one function for both).
 fn lower(v: &[(u32, u32)], h: u32) -> usize {
-    v.partition_point(|e| e.0 < h)
+    let (mut lo, mut hi) = (0, v.len());
+    while lo < hi {
+        let m = (lo + hi) / 2;
+        if v[m].0 < h {
+            lo = m + 1;
+        } else {
+            hi = m;
+        }
+    }
+    lo
 }
 
 /// The catalogue index of a model id ([`NONE`]: not in the catalogue).
@@ -455,10 +490,10 @@ fn find(by_id: &[(u32, u32)], id: u32) -> u32 {
 }
 
 /// The catalogue index of a SKU ([`NONE`]: not in the catalogue).
-fn find_sku(by_id: &[(u32, u32)], items: &[Item], sku: &str) -> u32 {
+fn find_sku(by_id: &[(u32, u32)], skus: &[String], sku: &str) -> u32 {
     let i = find(by_id, sku_id(sku));
-    match items.get(i as usize) {
-        Some(it) if it.sku == sku => i,
+    match skus.get(i as usize) {
+        Some(s) if s == sku => i,
         _ => NONE,
     }
 }
@@ -468,71 +503,54 @@ impl Recommender {
     /// What ranking needs of it (its category levels and brand, interned) is
     /// worked out here, once.
     pub fn add_item(&mut self, item: Item) -> Option<usize> {
-        let id = sku_id(&item.sku);
+        let id = sku_id(item.sku);
         let p = lower(&self.by_id, id);
         let i = match self.by_id.get(p) {
             Some(&(x, i)) if x == id => {
-                let i = i as usize;
-                let old = &mut self.items[i];
-                if old.sku != item.sku {
+                if self.skus[i as usize] != item.sku {
                     return None;
                 }
-                // Field by field: what the new data says, else what was known.
-                if item.category.is_some() {
-                    old.category = item.category;
-                }
-                if item.brand.is_some() {
-                    old.brand = item.brand;
-                }
-                if item.price.is_some() {
-                    old.price = item.price;
-                }
-                old.in_stock = item.in_stock;
-                old.popularity = item.popularity.max(old.popularity);
-                old.trending |= item.trending;
-                i
+                i as usize
             }
             _ => {
-                if self.items.len() >= MAX_ITEMS {
+                let i = self.skus.len();
+                if i >= MAX_ITEMS {
                     return None;
                 }
-                self.by_id.insert(p, (id, self.items.len() as u32));
-                self.items.push(item);
-                self.items.len() - 1
+                self.by_id.insert(p, (id, i as u32));
+                self.skus.push(item.sku.into());
+                let (popularity, trending) = (item.popularity, item.trending);
+                self.feat.push(Feat { id, cat: NONE, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: false, trending, popularity, skip: false, sc: (0.0, NO_REASON), top: 0.0 });
+                i
             }
         };
-        self.work_out(i, id);
+        // Field by field: what the new data says, else what was known.
+        let f = &mut self.feat[i];
+        if let Some(c) = item.category {
+            f.cat = self.names.path(c, true);
+        }
+        if let Some(b) = item.brand {
+            f.brand = self.names.id(BRAND, b, true);
+        }
+        if let Some(p) = item.price {
+            (f.price, f.band) = (p, profile::price_band(p) as u8);
+        }
+        f.in_stock = item.in_stock;
+        f.popularity = item.popularity.max(f.popularity);
+        f.trending |= item.trending;
         // Names no item uses any more pile up when items keep changing category
-        // or brand: once they could be half, intern afresh (no id is kept from
-        // one ranking to the next).
+        // or brand: once they could be half, intern afresh those in use (no id
+        // is kept from one ranking to the next).
         if self.names.nodes.len() > 2 * self.fresh + 4096 {
-            self.names = Names::default();
-            for j in 0..self.items.len() {
-                self.work_out(j, self.feat[j].id);
+            let old = core::mem::take(&mut self.names);
+            let mut map = vec![NONE; old.nodes.len()];
+            for f in self.feat.iter_mut() {
+                f.cat = old.copy(f.cat, &mut self.names, &mut map);
+                f.brand = old.copy(f.brand, &mut self.names, &mut map);
             }
             self.fresh = self.names.nodes.len();
         }
         Some(i)
-    }
-
-    /// Works out what ranking reads of item `i` (see [`Feat`]).
-    fn work_out(&mut self, i: usize, id: u32) {
-        let it = &self.items[i];
-        let f = Feat {
-            id,
-            cat: it.category.as_deref().map_or(NONE, |c| self.names.path(c, true)),
-            brand: it.brand.as_deref().map_or(NONE, |b| self.names.id(BRAND, b, true)),
-            band: it.price.map_or(NO_BAND, |p| profile::price_band(p) as u8),
-            in_stock: it.in_stock,
-            trending: it.trending,
-            popularity: it.popularity,
-            skip: false,
-            sc: (0.0, NO_REASON),
-        };
-        match self.feat.get_mut(i) {
-            Some(x) => *x = f,
-            None => self.feat.push(f),
-        }
     }
 
     /// Takes in a part of the public model (the head or a shard). A later
@@ -543,24 +561,23 @@ impl Recommender {
         self.model.push(m);
     }
 
-    /// The items the page knows, by catalogue index (the order they came in).
-    pub fn items(&self) -> &[Item] {
-        &self.items
+    /// The SKU of the item at a catalogue index (the order they came in).
+    pub fn sku(&self, i: usize) -> &str {
+        &self.skus[i]
     }
 
     /// The catalogue index of a SKU.
     pub fn index_of(&self, sku: &str) -> Option<usize> {
-        let i = find_sku(&self.by_id, &self.items, sku);
+        let i = find_sku(&self.by_id, &self.skus, sku);
         (i != NONE).then_some(i as usize)
     }
 
     /// Sets an item's public popularity (from the server's feed).
     pub fn set_popularity(&mut self, sku: &str, popularity: f32, trending: bool) {
         if let Some(i) = self.index_of(sku) {
-            let it = &mut self.items[i];
-            it.popularity = if popularity.is_finite() { popularity.max(0.0) } else { 0.0 };
-            it.trending = trending;
-            (self.feat[i].popularity, self.feat[i].trending) = (it.popularity, trending);
+            let f = &mut self.feat[i];
+            f.popularity = if popularity.is_finite() { popularity.max(0.0) } else { 0.0 };
+            f.trending = trending;
         }
     }
 
@@ -598,20 +615,16 @@ impl Recommender {
     /// module docs for the cost.
     pub fn recommend(&mut self, slot: Slot, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config) -> Vec<Rec> {
         let mut out: Vec<Rec> = Vec::new();
-        let n = self.items.len();
-        if n == 0 || limit == 0 {
+        if self.skus.is_empty() || limit == 0 {
             return out;
         }
         // The diversity key of an item without a category: category "".
         let no_cat = self.names.id(NONE, "", true);
-        let Recommender { items, feat, names, by_id, model, rules, best, .. } = self;
-        let ix = |sku: &str| find_sku(by_id, items, sku);
+        let Recommender { skus, feat, names, by_id, model, rules, best, .. } = self;
+        let ix = |sku: &str| find_sku(by_id, skus, sku);
         let anchor_ix = anchor.map_or(NONE, ix);
         let cart = &profile.cart;
         let (for_you, similar) = (slot == Slot::ForYou, slot == Slot::Similar);
-        for f in feat.iter_mut() {
-            f.sc = (0.0, NO_REASON);
-        }
 
         // 1. The model: "people who looked at this looked at that", seeded by
         //    the session (for-you), the anchor (similar), the cart or else the
@@ -633,11 +646,9 @@ impl Recommender {
                 seeds.push(sku_id(a));
             }
         }
-        if !seeds.is_empty() {
-            // Scores relative to what can be shown: the seeds themselves (every
-            // slot excludes them) and what the page cannot draw are skipped.
-            model_scores(feat, best, by_id, model, &seeds, key);
-        }
+        // Scores relative to what can be shown: the seeds themselves (every
+        // slot excludes them) and what the page cannot draw are skipped.
+        let top = if seeds.is_empty() { 1.0 } else { model_scores(feat, best, by_id, model, &seeds) };
 
         // 2. Content: the shopper's interests, or likeness to the anchor. Only
         //    for-you and similar use it (it weighs nothing in the other slots).
@@ -684,11 +695,13 @@ impl Recommender {
             }
         }
         // (Rules: the categories boosted.)
-        let mut boosts: Vec<(u32, f32)> = Vec::new();
+        // (In `best`, free until the pick: (factor, node, 0).)
+        let boosts = best;
+        boosts.clear();
         for (prefix, m) in &rules.boosts {
             let j = names.path(prefix, false);
             if j != NONE {
-                boosts.push((j, if m.is_finite() { m.max(0.0) } else { 1.0 }));
+                boosts.push((if m.is_finite() { m.max(0.0) } else { 1.0 }, j, 0));
             }
         }
         let nodes = &mut names.nodes;
@@ -742,7 +755,7 @@ impl Recommender {
             f.skip = true;
         }
         for (i, f) in feat.iter_mut().enumerate() {
-            let (mut x, mut why) = f.sc;
+            let (mut x, mut why) = relative(f.sc, top, key);
             let excluded = core::mem::take(&mut f.skip);
             if content {
                 // A term that does not apply adds 0 (no sum here is -0).
@@ -776,7 +789,7 @@ impl Recommender {
             if excluded || !f.in_stock || (!tops.is_empty() && has(&tops, top_of(f.cat))) {
                 x = f32::NEG_INFINITY;
             } else {
-                for &(b, m) in &boosts {
+                for &(m, b, _) in boosts.iter() {
                     let mut j = f.cat;
                     while j != NONE && j != b {
                         j = up(nodes, j);
@@ -802,7 +815,7 @@ impl Recommender {
                 }
             }
         }
-        pick(&mut out, limit, feat, &mut names.nodes, best, no_cat);
+        pick(&mut out, limit, feat, &mut names.nodes, boosts, no_cat);
         out
     }
 
@@ -814,11 +827,11 @@ impl Recommender {
     /// it gives, or the last level of a category, as text (the glue shows
     /// "running-shoes" as "running shoes"), or null; its price in hundredths,
     /// or null; the reason's text in `lang` (an
-    /// [`i18n::pick`](crate::i18n::pick) result; the texts need no escaping, a
+    /// [`i18n::which`](crate::i18n::which) result; the texts need no escaping, a
     /// test checks). A text with `{x}` and nothing to name is the plain
     /// "popular" one.
     #[allow(clippy::too_many_arguments)]
-    pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: &str) -> String {
+    pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: usize) -> String {
         use crate::json::{push_i64, push_u64};
         let mut out = String::from("[");
         if let Some(kind) = Slot::parse(slot) {
@@ -845,12 +858,12 @@ impl Recommender {
                     }
                 }
                 out.push(',');
-                match self.items[rec.index].price {
-                    Some(p) => push_i64(&mut out, p),
-                    None => out.push_str("null"),
+                match self.feat[rec.index].price {
+                    NO_PRICE => out.push_str("null"),
+                    p => push_i64(&mut out, p),
                 }
                 out.push_str(",\"");
-                out.push_str(crate::i18n::t(lang, WHY[key as usize]));
+                out.push_str(crate::i18n::text_in(lang, WHY[key as usize]));
                 out.push_str("\"]");
             }
         }
@@ -871,11 +884,11 @@ mod tests {
 
     const T: u64 = 1_700_000_000_000;
 
-    fn item(sku: &str, cat: &str, brand: &str, price: i64) -> Item {
+    fn item<'a>(sku: &'a str, cat: &'a str, brand: &'a str, price: i64) -> Item<'a> {
         Item {
-            sku: sku.into(),
-            category: Some(cat.into()),
-            brand: Some(brand.into()),
+            sku,
+            category: Some(cat),
+            brand: Some(brand),
             price: Some(price),
             in_stock: true,
             ..Item::default()
@@ -916,7 +929,7 @@ mod tests {
     }
 
     fn skus(r: &Recommender, recs: &[Rec]) -> Vec<String> {
-        recs.iter().map(|x| r.items()[x.index].sku.clone()).collect()
+        recs.iter().map(|x| r.sku(x.index).to_string()).collect()
     }
 
     #[test]
@@ -950,8 +963,8 @@ mod tests {
     fn exclusions_rules_and_diversity() {
         let mut r = shop();
         let cfg = profile::Config::default();
-        r.add_item(Item { sku: "R3".into(), in_stock: false, ..Item::default() });
-        assert!(!r.items()[r.index_of("R3").unwrap()].in_stock);
+        r.add_item(Item { sku: "R3", in_stock: false, ..Item::default() });
+        assert!(!r.feat[r.index_of("R3").unwrap()].in_stock);
         let p = profile_of(&[(Kind::ProductView, "R1", "shoes/running"), (Kind::CartAdd, "R2", "shoes/running")]);
         let got = r.recommend(Slot::ForYou, None, 8, &p, T + 10, &cfg);
         let recs = skus(&r, &got);
@@ -1027,12 +1040,12 @@ mod tests {
         for k in 0..10 {
             names.id(NONE, &crate::json::itoa(k), true);
         }
-        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) }).collect();
+        let feat: Vec<Feat> = (0..161).map(|i| Feat { id: 0, cat: (i / 20).min(8), brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON), top: 0.0 }).collect();
         let mut sc: Vec<(f32, Why)> = (0..161).map(|i| (if i < 160 { 2.0 - i as f32 / 1000.0 } else { 1.5 }, NO_REASON)).collect();
         let keys: Vec<u32> = feat.iter().map(|f| f.cat).collect();
         let (mut want, mut got, sc2) = (Vec::new(), Vec::new(), sc.clone());
         pick_by_scan(&mut want, 20, &mut sc, &keys);
-        pick(&mut got, 20, &mut with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
+        pick(&mut got, 20, &with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
         assert_eq!(want[8].index, 160);
         assert_eq!(got, want);
 
@@ -1053,7 +1066,7 @@ mod tests {
         for x in names.nodes.iter_mut() {
             (x.shown, x.factor) = (0, 1.0);
         }
-        pick(&mut got, 2, &mut with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
+        pick(&mut got, 2, &with_sc(&feat, &sc2), &mut names.nodes, &mut Vec::new(), 9);
         assert_eq!(want[1].index, 3);
         assert_eq!(got, want);
 
@@ -1086,7 +1099,7 @@ mod tests {
                 let cat = if rng.below(8) == 0 { NONE } else { rng.below(nk as u64) as u32 };
                 let s = if cat == NONE || rng.below(10) == 0 { s } else { s * lead[cat as usize] };
                 sc.push((s, Why { key: rng.below(7) as u8, arg: rng.below(9) as u32 }));
-                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) });
+                feat.push(Feat { id: 0, cat, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON), top: 0.0 });
             }
             let no_cat = nk;
             let keys: Vec<u32> = feat.iter().map(|f| if f.cat == NONE { no_cat } else { f.cat }).collect();
@@ -1095,11 +1108,11 @@ mod tests {
             let pins = rng.below(3) as usize;
             let (mut want, mut got) = (vec![Rec { index: 0, score: 0.0, why: NO_REASON }; pins], Vec::new());
             got.clone_from(&want);
-            let mut feat = with_sc(&feat, &sc);
+            let feat = with_sc(&feat, &sc);
             pick_by_scan(&mut want, limit, &mut sc, &keys);
             // The scratch space is dirty.
             let mut best = vec![(1.0, 0, 0); rng.below(100) as usize];
-            pick(&mut got, limit, &mut feat, &mut names.nodes, &mut best, no_cat);
+            pick(&mut got, limit, &feat, &mut names.nodes, &mut best, no_cat);
             let bits = |r: &[Rec]| r.iter().map(|x| (x.index, x.score.to_bits(), x.why)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}: n {n}, keys {nk}, limit {limit}");
         }
@@ -1131,7 +1144,7 @@ mod tests {
                 x.1 = (n - 1 - j) as u32;
             }
             // What ranking reads of them: only their ids matter here.
-            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON) }; n];
+            let mut feat = vec![Feat { id: 0, cat: NONE, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: true, trending: false, popularity: 0.0, skip: false, sc: (0.0, NO_REASON), top: 0.0 }; n];
             for &(id, i) in &by_id {
                 feat[i as usize].id = id;
             }
@@ -1153,8 +1166,8 @@ mod tests {
                     want[i].1 = Why { key, arg: find(src).map_or(NONE, |j| j as u32) };
                 }
             }
-            model_scores(&mut feat, &mut Vec::new(), &by_id, std::slice::from_ref(&model), &seeds, key);
-            let got: Vec<(f32, Why)> = feat.iter().map(|f| f.sc).collect();
+            let top = model_scores(&mut feat, &mut Vec::new(), &by_id, std::slice::from_ref(&model), &seeds);
+            let got: Vec<(f32, Why)> = feat.iter().map(|f| relative(f.sc, top, key)).collect();
             let bits = |v: &[(f32, Why)]| v.iter().map(|x| (x.0.to_bits(), x.1)).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "case {case}");
         }
@@ -1189,7 +1202,8 @@ mod tests {
             let mut r = Recommender::default();
             let n = (rnd() % 40) as usize;
             for i in 0..n {
-                let mut it = item(&["S", &crate::json::itoa(i as u64)].concat(), ["a/b", "a/c", "d"][i % 3], "x", (rnd() % 100_000) as i64);
+                let sku = ["S", &crate::json::itoa(i as u64)].concat();
+                let mut it = item(&sku, ["a/b", "a/c", "d"][i % 3], "x", (rnd() % 100_000) as i64);
                 it.in_stock = rnd() % 5 != 0;
                 it.popularity = (rnd() % 10) as f32;
                 r.add_item(it);
@@ -1202,9 +1216,9 @@ mod tests {
                 let b = r.recommend(slot, Some("S1"), 6, &p, T + 100, &cfg);
                 assert_eq!(a, b);
                 for rec in &a {
-                    let it = &r.items()[rec.index];
+                    let sku = r.sku(rec.index);
                     assert!(rec.score.is_finite());
-                    assert!(it.in_stock && it.sku != "S1" && !p.cart.iter().any(|l| l.item == it.sku));
+                    assert!(r.feat[rec.index].in_stock && sku != "S1" && !p.cart.iter().any(|l| l.item == sku));
                 }
             }
         }
@@ -1331,6 +1345,60 @@ mod tests {
         }
     }
 
+    /// Items that keep changing category and brand make the names be
+    /// interned afresh, more than once: rankings stay those of before.
+    #[test]
+    fn names_interned_afresh_rank_the_same() {
+        use crate::model::tests::XorShift;
+        let mut rng = XorShift(0xF2E5_4A11_0000_0007);
+        let (mut old, mut new) = (old::Recommender::default(), Recommender::default());
+        let cfg = profile::Config::default();
+        let mut p = Profile::default();
+        let cat = |rng: &mut XorShift, k: u64| ["t", &crate::json::itoa(rng.below(5)), "/c", &crate::json::itoa(k), "/d", &crate::json::itoa(rng.below(3))].concat();
+        for sku in ["A", "B", "C", "D"] {
+            p.session.items.push(sku.into());
+        }
+        let mut refreshed = 0;
+        for k in 0..9000u64 {
+            let sku = ["S", &crate::json::itoa(rng.below(300))].concat();
+            let (c, b) = (cat(&mut rng, k), ["b", &crate::json::itoa(k % 700)].concat());
+            let (c, b) = ((rng.below(4) != 0).then_some(c), (rng.below(3) != 0).then_some(b));
+            let (price, pop) = (Some(rng.below(30_000) as i64), rng.below(9) as f32);
+            let before = new.names.nodes.len();
+            old.add_item(old::Item { sku: sku.clone(), category: c.clone(), brand: b.clone(), price, in_stock: true, popularity: pop, ..old::Item::default() });
+            new.add_item(Item { sku: &sku, category: c.as_deref(), brand: b.as_deref(), price, in_stock: true, popularity: pop, trending: false });
+            let fresh = new.names.nodes.len() < before;
+            refreshed += fresh as u32;
+            if k % 1500 == 1499 || fresh {
+                p.affinity.clear();
+                for _ in 0..20 {
+                    let key = match rng.below(3) {
+                        0 => {
+                            let j = rng.below(k);
+                            ["c:", &cat(&mut rng, j)].concat()
+                        }
+                        1 => ["c:t", &crate::json::itoa(rng.below(5))].concat(),
+                        _ => ["b:b", &crate::json::itoa(rng.below(700))].concat(),
+                    };
+                    p.affinity.push(profile::Affinity { key, score: 1.0 + rng.below(5) as f64, ts: T });
+                }
+                for slot in ["for-you", "similar", "cart-complements"] {
+                    let anchor = ["S", &crate::json::itoa(rng.below(300))].concat();
+                    let a = old.recommend(old::Slot::parse(slot).unwrap(), Some(&anchor), 20, &p, T, &cfg);
+                    let b = new.recommend(Slot::parse(slot).unwrap(), Some(&anchor), 20, &p, T, &cfg);
+                    let bits = |v: Vec<(usize, u32, u8, u32)>| v;
+                    assert_eq!(
+                        bits(b.iter().map(|r| (r.index, r.score.to_bits(), r.why.key, r.why.arg)).collect()),
+                        bits(a.iter().map(|r| (r.index, r.score.to_bits(), r.why.key, r.why.arg)).collect()),
+                        "{k} {slot}"
+                    );
+                    assert!(!b.is_empty());
+                }
+            }
+        }
+        assert!(refreshed >= 2, "{refreshed}");
+    }
+
     #[test]
     fn the_answer_is_the_json_of_before() {
         use crate::model::tests::XorShift;
@@ -1359,7 +1427,7 @@ mod tests {
                 };
                 let (in_stock, popularity, trending) = (rng.below(6) != 0, [0.0, 1.0, 5.0, 0.5][rng.below(4) as usize], rng.below(5) == 0);
                 old.add_item(old::Item { sku: sku.into(), name: name.clone(), image: image.clone(), url: url.clone(), category: category.clone(), brand: brand.clone(), price, in_stock, popularity, trending });
-                let got = new.add_item(Item { sku: sku.into(), category: category.clone(), brand, price, in_stock, popularity, trending });
+                let got = new.add_item(Item { sku, category: category.as_deref(), brand: brand.as_deref(), price, in_stock, popularity, trending });
                 assert_eq!(got, old.index_of(sku), "case {case}: {sku}");
                 if let Some(i) = got {
                     if i == glue.len() {
@@ -1443,7 +1511,7 @@ mod tests {
                     );
                 }
                 let want = old.recommend_json(slot, anchor, limit, &p, now, &cfg, lang);
-                let got = new.answer(slot, anchor, limit, &p, now, &cfg, lang);
+                let got = new.answer(slot, anchor, limit, &p, now, &cfg, crate::i18n::which(lang));
                 assert_eq!(as_glue(&got, &glue, slot), want, "case {case}: {slot} {anchor:?} {limit} {lang}\n{got}");
                 runs += 1;
                 nonempty += (want.len() > 2) as u32;

@@ -241,14 +241,13 @@ impl Core {
             return -1;
         }
         let price = crate::event::price_from_f64(price);
-        let (category, brand) = (category.map(str::to_owned), brand.map(str::to_owned));
-        let item = Item { sku: sku.to_owned(), category, brand, price, in_stock, popularity: 0.0, trending: false };
+        let item = Item { sku, category, brand, price, in_stock, popularity: 0.0, trending: false };
         self.r.add_item(item).map_or(-1, |i| i as i32)
     }
 
     /// Takes in model bytes (the head or a shard); false if damaged.
     pub fn add_model(&mut self, bytes: &[u8]) -> bool {
-        match Model::decode(bytes) {
+        match Model::decode_code(bytes, false) {
             Ok(m) => {
                 self.r.add_model(m);
                 true
@@ -268,12 +267,12 @@ impl Core {
     /// `[{item, name, image, url, price, reason, rec}]` from it (see
     /// [`Recommender::answer`]): the reason in the page's language.
     pub fn recommend(&mut self, slot: &str, anchor: Option<&str>, limit: u32, lang: &str, now: f64) -> String {
-        self.r.answer(slot, anchor, limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::pick(lang))
+        self.r.answer(slot, anchor, limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::which(lang))
     }
 
     /// A shopper-facing text in the page's language.
     pub fn text(lang: &str, key: &str) -> String {
-        i18n::t(i18n::pick(lang), key).to_owned()
+        i18n::text_in(i18n::which(lang), key).to_owned()
     }
 
     /// The language Vitrina uses for a page language (`es-ES` → `es`).

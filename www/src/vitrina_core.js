@@ -130,7 +130,7 @@ export class Core {
     return text(x.t(...args(lang, key)));
   }
   static lang(lang) {
-    return text(x.lg(one(lang)));
+    return text(x.t(one(lang), -1));
   }
 }
 
