@@ -459,6 +459,92 @@ struct Kept {
     items_from: usize,
 }
 
+/// The writer of [`Profile::walk`]: the binary form (`o`) or JSON (`s`).
+struct Out {
+    json: bool,
+    o: Vec<u8>,
+    s: String,
+    /// JSON: a value was written in the current object or list (a comma is due).
+    sep: bool,
+    /// Binary: times are written as ages before this.
+    base: u64,
+}
+
+impl Out {
+    /// JSON: the separator and `"k":` (nothing for an empty key), then the value.
+    fn key(&mut self, k: &str) -> &mut String {
+        if self.sep {
+            self.s.push(',');
+        }
+        self.sep = true;
+        if !k.is_empty() {
+            crate::json::push_str(&mut self.s, k);
+            self.s.push(':');
+        }
+        &mut self.s
+    }
+
+    /// Opens a list of `n` entries (binary: its count) or an object (binary: nothing).
+    fn open(&mut self, k: &str, n: usize, c: char) {
+        if self.json {
+            self.key(k).push(c);
+            self.sep = false;
+        } else if c == '[' {
+            put_varint(&mut self.o, n as u64);
+        }
+    }
+
+    fn close(&mut self, c: char) {
+        if self.json {
+            self.s.push(c);
+            self.sep = true;
+        }
+    }
+
+    fn num(&mut self, k: &str, v: u64) {
+        if self.json {
+            crate::json::push_i64(self.key(k), v as i64);
+        } else {
+            put_varint(&mut self.o, v);
+        }
+    }
+
+    fn text(&mut self, k: &str, v: &str) {
+        if self.json {
+            crate::json::push_str(self.key(k), v);
+        } else {
+            put_str(&mut self.o, v);
+        }
+    }
+
+    /// An optional string: JSON leaves it out, binary writes its length plus one, 0 for none.
+    fn opt(&mut self, k: &str, v: &Option<String>) {
+        if self.json {
+            if let Some(v) = v {
+                self.text(k, v);
+            }
+        } else {
+            put_opt(&mut self.o, v);
+        }
+    }
+
+    fn price(&mut self, p: Option<i64>) {
+        if self.json {
+            if let Some(p) = p {
+                crate::json::push_i64(self.key("price"), p);
+            }
+        } else {
+            put_price(&mut self.o, p);
+        }
+    }
+
+    /// A time: JSON as it is, binary as an age.
+    fn time(&mut self, ts: u64) {
+        let v = if self.json { ts } else { self.base.saturating_sub(ts) };
+        self.num("ts", v);
+    }
+}
+
 impl Profile {
     /// Writes the profile in its compact versioned form, evicting the least
     /// informative data until it fits `cfg.max_bytes`.
@@ -515,59 +601,122 @@ impl Profile {
     }
 
     fn encode_raw(&self, k: &Kept) -> Vec<u8> {
-        let mut o = Vec::with_capacity(1024);
-        o.push(PROFILE_VERSION);
-        put_varint(&mut o, self.updated);
-        let base = self.updated;
-        let age = |ts: u64| base.saturating_sub(ts);
+        self.walk(k, None).o
+    }
+
+    /// Everything kept, as JSON, for the shopper's "your data" panel and export.
+    /// Scores are given in thousandths, decayed to `now`.
+    pub fn to_json(&self, now: u64, cfg: &Config) -> String {
+        let k = Kept {
+            recent: self.recent.len(),
+            cart_from: 0,
+            likes: self.likes.len(),
+            purchases: self.purchases.len(),
+            affinity: Vec::new(),
+            past: self.past.len(),
+            items_from: 0,
+        };
+        self.walk(&k, Some((now, cfg))).s
+    }
+
+    /// The one walk of the profile behind both of its forms: the stored binary
+    /// form of what `k` keeps (`json` `None`), or the public JSON as of `now`
+    /// (`json` `Some`), whose interests are decayed and sorted and whose sessions
+    /// are those with events. One walk instead of two is smaller in wasm.
+    fn walk(&self, k: &Kept, json: Option<(u64, &Config)>) -> Out {
+        let mut w = Out { json: json.is_some(), o: Vec::new(), s: String::new(), sep: false, base: self.updated };
+        w.open("", 0, '{');
+        w.num("version", PROFILE_VERSION as u64);
+        w.num("updated", self.updated);
         let recent = &self.recent[..k.recent];
-        put_varint(&mut o, recent.len() as u64);
+        w.open("recent", recent.len(), '[');
         for r in recent {
-            put_str(&mut o, &r.item);
-            put_opt(&mut o, &r.info.name);
-            put_opt(&mut o, &r.info.image);
-            put_opt(&mut o, &r.info.url);
-            put_opt(&mut o, &r.category);
-            put_price(&mut o, r.price);
-            put_varint(&mut o, age(r.ts));
-            put_varint(&mut o, r.views as u64);
-            put_varint(&mut o, r.dwell_ms as u64);
+            w.open("", 0, '{');
+            w.text("item", &r.item);
+            w.opt("name", &r.info.name);
+            w.opt("image", &r.info.image);
+            w.opt("url", &r.info.url);
+            w.opt("category", &r.category);
+            w.price(r.price);
+            w.time(r.ts);
+            w.num("views", r.views as u64);
+            w.num("dwell_ms", r.dwell_ms as u64);
+            w.close('}');
         }
+        w.close(']');
         let cart = &self.cart[k.cart_from..];
-        put_varint(&mut o, cart.len() as u64);
+        w.open("cart", cart.len(), '[');
         for l in cart {
-            put_str(&mut o, &l.item);
-            put_varint(&mut o, l.qty as u64);
-            put_price(&mut o, l.price);
-            put_varint(&mut o, age(l.ts));
+            w.open("", 0, '{');
+            w.text("item", &l.item);
+            w.num("qty", l.qty as u64);
+            w.price(l.price);
+            w.time(l.ts);
+            w.close('}');
         }
-        for list in [&self.likes[..k.likes], &self.purchases[..k.purchases]] {
-            put_varint(&mut o, list.len() as u64);
+        w.close(']');
+        for (name, list) in [("likes", &self.likes[..k.likes]), ("purchases", &self.purchases[..k.purchases])] {
+            w.open(name, list.len(), '[');
             for (i, ts) in list {
-                put_str(&mut o, i);
-                put_varint(&mut o, age(*ts));
+                w.open("", 0, '{');
+                w.text("item", i);
+                w.time(*ts);
+                w.close('}');
             }
+            w.close(']');
         }
-        put_varint(&mut o, k.affinity.len() as u64);
-        for a in k.affinity.iter().filter_map(|&i| self.affinity.get(i)) {
-            put_str(&mut o, &a.key);
-            // Thousandths are plenty for a ranking signal.
-            put_varint(&mut o, (a.score.max(0.0) * 1000.0 + 0.5) as u64);
-            put_varint(&mut o, age(a.ts));
+        // Stored: the interests kept, as they are. Public: decayed to now, strongest first.
+        let top = match json {
+            Some((now, cfg)) => self.top("", usize::MAX, now, cfg),
+            None => Vec::new(),
+        };
+        let n = if w.json { top.len() } else { k.affinity.len() };
+        w.open("interests", n, '[');
+        for i in 0..n {
+            let (key, score, ts) = match top.get(i) {
+                Some((key, v)) => (key, *v, None),
+                None => match self.affinity.get(k.affinity[i]) {
+                    Some(a) => (&a.key, a.score, Some(a.ts)),
+                    None => continue,
+                },
+            };
+            if w.json && !(score >= 0.001) {
+                continue;
+            }
+            w.open("", 0, '{');
+            w.text("key", key);
+            // Thousandths are plenty for a ranking signal (JSON: as an i64).
+            let m = score.max(0.0) * 1000.0 + 0.5;
+            w.num("score_milli", if w.json { m as i64 as u64 } else { m as u64 });
+            if let Some(ts) = ts {
+                w.time(ts);
+            }
+            w.close('}');
         }
-        put_varint(&mut o, 1 + k.past as u64);
-        for (n, s) in std::iter::once(&self.session).chain(&self.past[..k.past]).enumerate() {
-            put_varint(&mut o, s.id as u64);
-            put_varint(&mut o, age(s.start));
-            put_varint(&mut o, s.last.saturating_sub(s.start));
-            put_varint(&mut o, s.events as u64);
-            let items = if n == 0 { &s.items[k.items_from..] } else { &s.items[..] };
-            put_varint(&mut o, items.len() as u64);
+        w.close(']');
+        w.open("sessions", 1 + k.past, '[');
+        for (n, se) in std::iter::once(&self.session).chain(&self.past[..k.past]).enumerate() {
+            if w.json && se.events == 0 {
+                continue;
+            }
+            w.open("", 0, '{');
+            if !w.json {
+                put_varint(&mut w.o, se.id as u64);
+            }
+            w.num("start", if w.json { se.start } else { w.base.saturating_sub(se.start) });
+            w.num("last", if w.json { se.last } else { se.last.saturating_sub(se.start) });
+            w.num("events", se.events as u64);
+            let items = if n == 0 { &se.items[k.items_from..] } else { &se.items[..] };
+            w.open("items", items.len(), '[');
             for i in items {
-                put_str(&mut o, i);
+                w.text("", i);
             }
+            w.close(']');
+            w.close('}');
         }
-        o
+        w.close(']');
+        w.close('}');
+        w
     }
 
     /// Reads a stored profile, migrating from earlier versions.
@@ -722,96 +871,6 @@ impl In<'_> {
 }
 
 impl Profile {
-    /// Everything kept, as JSON, for the shopper's "your data" panel and export.
-    /// Scores are given in thousandths, decayed to `now`.
-    pub fn to_json(&self, now: u64, cfg: &Config) -> String {
-        use crate::json::{push_str, Obj};
-        let mut s = String::with_capacity(2048);
-        let mut o = Obj::new(&mut s);
-        o.int("version", PROFILE_VERSION as i64).int("updated", self.updated as i64);
-        let out = o.key("recent");
-        out.push('[');
-        for (i, r) in self.recent.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let mut x = Obj::new(out);
-            x.str("item", &r.item).opt_str("name", &r.info.name).opt_str("image", &r.info.image);
-            x.opt_str("url", &r.info.url).opt_str("category", &r.category);
-            if let Some(p) = r.price {
-                x.int("price", p);
-            }
-            x.int("ts", r.ts as i64).int("views", r.views as i64).int("dwell_ms", r.dwell_ms as i64);
-            x.end();
-        }
-        out.push(']');
-        let out = o.key("cart");
-        out.push('[');
-        for (i, l) in self.cart.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let mut x = Obj::new(out);
-            x.str("item", &l.item).int("qty", l.qty as i64);
-            if let Some(p) = l.price {
-                x.int("price", p);
-            }
-            x.int("ts", l.ts as i64);
-            x.end();
-        }
-        out.push(']');
-        for (k, list) in [("likes", &self.likes), ("purchases", &self.purchases)] {
-            let out = o.key(k);
-            out.push('[');
-            for (i, (item, ts)) in list.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let mut x = Obj::new(out);
-                x.str("item", item).int("ts", *ts as i64);
-                x.end();
-            }
-            out.push(']');
-        }
-        let out = o.key("interests");
-        out.push('[');
-        let mut all: Vec<(String, f64)> = self.top("", usize::MAX, now, cfg);
-        retain(&mut all, &mut |(_, v)| *v >= 0.001);
-        for (i, (k, v)) in all.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let mut x = Obj::new(out);
-            x.str("key", k).int("score_milli", (v * 1000.0 + 0.5) as i64);
-            x.end();
-        }
-        out.push(']');
-        let out = o.key("sessions");
-        out.push('[');
-        for (i, se) in std::iter::once(&self.session).chain(&self.past).filter(|s| s.events > 0).enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let mut x = Obj::new(out);
-            x.int("start", se.start as i64).int("last", se.last as i64).int("events", se.events as i64);
-            let items = x.key("items");
-            items.push('[');
-            for (j, it) in se.items.iter().enumerate() {
-                if j > 0 {
-                    items.push(',');
-                }
-                push_str(items, it);
-            }
-            items.push(']');
-            x.end();
-        }
-        out.push(']');
-        o.end();
-        s
-    }
-}
-
-impl Profile {
     /// Joins another copy of this shopper's profile (another tab's) into this
     /// one, losing what neither has: recently viewed, cart, likes, purchases,
     /// interests and sessions are united item by item, keeping the newer or
@@ -962,6 +1021,96 @@ mod tests {
             p.apply(e, Some(&ItemInfo { name: Some(format!("Name of {}", e.item.as_deref().unwrap_or(""))), ..ItemInfo::default() }), &cfg);
         }
         p
+    }
+
+    impl Profile {
+    /// `to_json` before it shared the stored form's walk, as a reference.
+    pub fn old_to_json(&self, now: u64, cfg: &Config) -> String {
+        use crate::json::{push_str, Obj};
+        let mut s = String::with_capacity(2048);
+        let mut o = Obj::new(&mut s);
+        o.int("version", PROFILE_VERSION as i64).int("updated", self.updated as i64);
+        let out = o.key("recent");
+        out.push('[');
+        for (i, r) in self.recent.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut x = Obj::new(out);
+            x.str("item", &r.item).opt_str("name", &r.info.name).opt_str("image", &r.info.image);
+            x.opt_str("url", &r.info.url).opt_str("category", &r.category);
+            if let Some(p) = r.price {
+                x.int("price", p);
+            }
+            x.int("ts", r.ts as i64).int("views", r.views as i64).int("dwell_ms", r.dwell_ms as i64);
+            x.end();
+        }
+        out.push(']');
+        let out = o.key("cart");
+        out.push('[');
+        for (i, l) in self.cart.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut x = Obj::new(out);
+            x.str("item", &l.item).int("qty", l.qty as i64);
+            if let Some(p) = l.price {
+                x.int("price", p);
+            }
+            x.int("ts", l.ts as i64);
+            x.end();
+        }
+        out.push(']');
+        for (k, list) in [("likes", &self.likes), ("purchases", &self.purchases)] {
+            let out = o.key(k);
+            out.push('[');
+            for (i, (item, ts)) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let mut x = Obj::new(out);
+                x.str("item", item).int("ts", *ts as i64);
+                x.end();
+            }
+            out.push(']');
+        }
+        let out = o.key("interests");
+        out.push('[');
+        let mut all: Vec<(String, f64)> = self.top("", usize::MAX, now, cfg);
+        retain(&mut all, &mut |(_, v)| *v >= 0.001);
+        for (i, (k, v)) in all.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut x = Obj::new(out);
+            x.str("key", k).int("score_milli", (v * 1000.0 + 0.5) as i64);
+            x.end();
+        }
+        out.push(']');
+        let out = o.key("sessions");
+        out.push('[');
+        for (i, se) in std::iter::once(&self.session).chain(&self.past).filter(|s| s.events > 0).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut x = Obj::new(out);
+            x.int("start", se.start as i64).int("last", se.last as i64).int("events", se.events as i64);
+            let items = x.key("items");
+            items.push('[');
+            for (j, it) in se.items.iter().enumerate() {
+                if j > 0 {
+                    items.push(',');
+                }
+                push_str(items, it);
+            }
+            items.push(']');
+            x.end();
+        }
+        out.push(']');
+        o.end();
+        s
+    }
+
     }
 
     /// The encoder and decoder before the size work, as references.
@@ -1205,6 +1354,18 @@ mod tests {
                 evs.push(e);
             }
             let p = replay(&evs);
+            // The public JSON is the one of before, at any time (interests decay).
+            for now in [T, t, t + rnd(90 * 24 * H), u64::MAX] {
+                assert_eq!(p.to_json(now, &cfg), p.old_to_json(now, &cfg), "round {round}");
+            }
+            let mut cut = p.clone();
+            cut.session = Session::default();
+            cut.past.truncate(rnd(3) as usize);
+            // Scores of every magnitude, around the 0.001 the JSON leaves out and at the edges.
+            for a in &mut cut.affinity {
+                a.score = [0.001, 0.000_999_9, 0.0005, -1.0, 0.0, f64::NAN, 1e300][rnd(8) as usize % 7].max(10f64.powf(-(rnd(70) as f64) / 10.0) * rnd(2) as f64);
+            }
+            assert_eq!(cut.to_json(t, &cfg), cut.old_to_json(t, &cfg), "round {round}");
             for max_bytes in [16 * 1024, 3000, 700, 120, 20] {
                 let c = Config { max_bytes, ..cfg.clone() };
                 let bytes = p.encode(&c);
@@ -1221,6 +1382,10 @@ mod tests {
                     let cut = rnd(b.len() as u64 + 1) as usize;
                     assert_eq!(Profile::decode(&b[..cut]), reference::decode(&b[..cut]));
                     assert_eq!(Profile::decode(&b), reference::decode(&b));
+                    // Damaged copies that still read give any values: the JSON is the one of before.
+                    if let Ok(q) = Profile::decode(&b) {
+                        assert_eq!(q.to_json(t, &cfg), q.old_to_json(t, &cfg), "round {round}");
+                    }
                 }
             }
         }
