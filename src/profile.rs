@@ -722,7 +722,7 @@ impl Profile {
     /// Reads a stored profile, migrating from earlier versions.
     pub fn decode(buf: &[u8]) -> Result<Profile, ProfileError> {
         let mut r = In { r: Reader::new(buf), err: None };
-        let version = r.r.byte("version")?;
+        let version = r.r.byte(named("version"))?;
         match version {
             0 => return Err(ProfileError::Corrupt(DecodeError::UnsupportedVersion(0))),
             PROFILE_VERSION => {}
@@ -792,6 +792,17 @@ struct In<'a> {
     err: Option<DecodeError>,
 }
 
+/// What a decode error names. In the wasm no such error is ever shown (a
+/// profile that cannot be read is `false`), so it names nothing there and the
+/// names cost no data.
+fn named(what: &'static str) -> &'static str {
+    if cfg!(target_arch = "wasm32") {
+        ""
+    } else {
+        what
+    }
+}
+
 impl In<'_> {
     fn take<T: Default>(&mut self, v: Result<T, DecodeError>) -> T {
         match v {
@@ -807,14 +818,14 @@ impl In<'_> {
         if self.err.is_some() {
             return 0;
         }
-        let v = self.r.varint(what);
+        let v = self.r.varint(named(what));
         self.take(v)
     }
 
     fn var32(&mut self, what: &'static str) -> u32 {
         let v = self.var(what);
         if self.err.is_none() && v > u32::MAX as u64 {
-            self.err = Some(DecodeError::BadVarint(what));
+            self.err = Some(DecodeError::BadVarint(named(what)));
         }
         v as u32
     }
@@ -823,7 +834,7 @@ impl In<'_> {
         if self.err.is_some() {
             return 0;
         }
-        let v = self.r.count(what, max, min_bytes);
+        let v = self.r.count(named(what), max, min_bytes);
         self.take(v)
     }
 
@@ -836,7 +847,7 @@ impl In<'_> {
     fn text(&mut self) -> String {
         let n = self.var("string");
         if n > MAX_STRING_LEN as u64 {
-            self.take::<()>(Err(DecodeError::TooMany("bytes in a string")));
+            self.take::<()>(Err(DecodeError::TooMany(named("bytes in a string"))));
         }
         self.bytes(n).unwrap_or_default()
     }
@@ -855,7 +866,7 @@ impl In<'_> {
         if self.err.is_some() {
             return None;
         }
-        let v = self.r.bytes(n.min(usize::MAX as u64) as usize, "string").and_then(|b| crate::codec::utf8(b).map(str::to_owned).ok_or(DecodeError::BadUtf8));
+        let v = self.r.bytes(n.min(usize::MAX as u64) as usize, named("string")).and_then(|b| crate::codec::utf8(b).map(str::to_owned).ok_or(DecodeError::BadUtf8));
         self.take(v.map(Some))
     }
 
