@@ -501,7 +501,7 @@ impl Engine {
         let mut total: usize = self.blobs.iter().map(|b| b.events as usize).sum();
         while total > self.cfg.outbox_max {
             let Some(i) = self.blobs.iter().position(|b| Some(b.id) != self.inflight) else { break };
-            let b = self.blobs.remove(i);
+            let b = profile::remove(&mut self.blobs, i);
             total -= b.events as usize;
             // Its own events, and the earlier drops it was carrying.
             self.dropped = self.dropped.saturating_add(b.events).saturating_add(codec::peek(&b.bytes).map_or(0, |h| h.0));
@@ -582,7 +582,7 @@ impl Engine {
         if !self.acked.contains(&id) {
             self.acked.push(id);
             if self.acked.len() > ACKED_MEMORY {
-                self.acked.remove(0);
+                profile::remove(&mut self.acked, 0);
             }
         }
     }

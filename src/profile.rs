@@ -175,8 +175,40 @@ pub(crate) fn retain<T>(v: &mut Vec<T>, keep: &mut dyn FnMut(&T) -> bool) {
         if keep(&v[i]) {
             i += 1;
         } else {
-            v.remove(i);
+            remove(v, i);
         }
+    }
+}
+
+/// `Vec::remove`: the standard one is instantiated per element type with its
+/// own checks and moves (about 150 bytes of wasm each), this one is a read and
+/// a `memmove`. Panics (a trap in the wasm) when `i` is out of bounds, as the
+/// standard one does.
+pub(crate) fn remove<T>(v: &mut Vec<T>, i: usize) -> T {
+    let len = v.len();
+    assert!(i < len);
+    // SAFETY: `i < len`: the element is read once, the tail moved over it, and
+    // the length shortened, so it is neither dropped twice nor read again.
+    unsafe {
+        let p = v.as_mut_ptr().add(i);
+        let x = core::ptr::read(p);
+        core::ptr::copy(p.add(1), p, len - i - 1);
+        v.set_len(len - 1);
+        x
+    }
+}
+
+/// `v.insert(0, x)`, as small as [`remove`].
+pub(crate) fn push_front<T>(v: &mut Vec<T>, x: T) {
+    v.reserve(1);
+    let len = v.len();
+    // SAFETY: room for one more was reserved; the elements move up by one and
+    // the first slot, now a stale copy, is overwritten without being dropped.
+    unsafe {
+        let p = v.as_mut_ptr();
+        core::ptr::copy(p, p.add(1), len);
+        core::ptr::write(p, x);
+        v.set_len(len + 1);
     }
 }
 
@@ -216,7 +248,7 @@ impl Profile {
         if s.events == 0 || now.saturating_sub(s.last) > SESSION_GAP_MS {
             if s.events > 0 {
                 let old = std::mem::take(s);
-                self.past.insert(0, old);
+                push_front(&mut self.past, old);
                 self.past.truncate(MAX_PAST_SESSIONS);
             }
             self.session = Session { id: rand, start: now, last: now, events: 0, items: Vec::new() };
@@ -290,7 +322,7 @@ impl Profile {
             Kind::ProductView => {
                 let pos = self.recent.iter().position(|r| r.item == item);
                 let mut r = match pos {
-                    Some(i) => self.recent.remove(i),
+                    Some(i) => remove(&mut self.recent, i),
                     None => Recent { item: item.to_owned(), ..Recent::default() },
                 };
                 // A dwell report for a view already counted only adds time.
@@ -300,7 +332,7 @@ impl Profile {
                     if !self.session.items.iter().any(|i| i == item) || self.session.items.last().map(String::as_str) != Some(item) {
                         self.session.items.push(item.to_owned());
                         if self.session.items.len() > 32 {
-                            self.session.items.remove(0);
+                            remove(&mut self.session.items, 0);
                         }
                     }
                 }
@@ -327,7 +359,7 @@ impl Profile {
                     r.price = e.price;
                 }
                 r.ts = now;
-                self.recent.insert(0, r);
+                push_front(&mut self.recent, r);
                 self.recent.truncate(cfg.max_recent);
             }
             Kind::CartAdd => {
@@ -343,7 +375,7 @@ impl Profile {
                     None => {
                         self.cart.push(CartLine { item: item.to_owned(), qty, price: e.price, ts: now });
                         if self.cart.len() > MAX_CART {
-                            self.cart.remove(0);
+                            remove(&mut self.cart, 0);
                         }
                     }
                 }
@@ -354,7 +386,7 @@ impl Profile {
                     match e.qty {
                         Some(q) if q < self.cart[i].qty => self.cart[i].qty -= q,
                         _ => {
-                            self.cart.remove(i);
+                            remove(&mut self.cart, i);
                         }
                     }
                 }
@@ -362,14 +394,14 @@ impl Profile {
             Kind::Purchase => {
                 for l in &e.lines {
                     retain(&mut self.purchases, &mut |(p, _)| *p != l.item);
-                    self.purchases.insert(0, (l.item.clone(), now));
+                    push_front(&mut self.purchases, (l.item.clone(), now));
                     retain(&mut self.cart, &mut |c| c.item != l.item);
                 }
                 self.purchases.truncate(MAX_PURCHASES);
             }
             Kind::Like => {
                 retain(&mut self.likes, &mut |(l, _)| l != item);
-                self.likes.insert(0, (item.to_owned(), now));
+                push_front(&mut self.likes, (item.to_owned(), now));
                 self.likes.truncate(MAX_LIKES);
                 self.bump_item(e, 2.0, now, cfg);
             }
@@ -963,7 +995,7 @@ impl Profile {
                 None if s.last > cur_last || cur_events == 0 => {
                     let old = std::mem::replace(&mut self.session, s.clone());
                     if old.events > 0 {
-                        self.past.insert(0, old);
+                        push_front(&mut self.past, old);
                     }
                 }
                 None => self.past.push(s.clone()),
@@ -1313,6 +1345,27 @@ mod tests {
                 }
                 Ok(p)
             }
+    }
+
+    #[test]
+    fn remove_and_push_front_do_what_the_standard_ones_do() {
+        let mut x: u64 = 99;
+        let (mut mine, mut std): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        for n in 0..20_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            if (x >> 40) % 3 == 0 && !std.is_empty() {
+                let i = (x >> 20) as usize % std.len();
+                assert_eq!(remove(&mut mine, i), std.remove(i));
+            } else {
+                push_front(&mut mine, n.to_string());
+                std.insert(0, n.to_string());
+            }
+            assert_eq!(mine, std);
+        }
+        retain(&mut mine, &mut |s| s.len() % 2 == 0);
+        std.retain(|s| s.len() % 2 == 0);
+        assert_eq!(mine, std);
+        assert!(std::panic::catch_unwind(move || remove(&mut mine.clone(), mine.len())).is_err());
     }
 
     #[test]
