@@ -542,10 +542,20 @@ pub fn parse_client(s: &str) -> Option<[u8; 16]> {
     }
     let mut out = [0u8; 16];
     for (i, pair) in s.as_bytes().chunks(2).enumerate() {
-        let d = |c: u8| (c as char).to_digit(16);
-        out[i] = (d(pair[0])? * 16 + d(pair[1])?) as u8;
+        out[i] = (digit(pair[0], 16)? * 16 + digit(pair[1], 16)?) as u8;
     }
     Some(out)
+}
+
+/// The value of an ASCII digit in `radix` (at most 36), as `char::to_digit`.
+pub(crate) fn digit(c: u8, radix: u64) -> Option<u64> {
+    let d = match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'z' => c - b'a' + 10,
+        b'A'..=b'Z' => c - b'A' + 10,
+        _ => return None,
+    } as u64;
+    (d < radix).then_some(d)
 }
 
 // ---------------------------------------------------------------------------

@@ -533,7 +533,7 @@ impl Engine {
         }
         let mut out = Vec::new();
         for b in &self.blobs {
-            if Some(b.id) != self.inflight && !self.handed.contains(&b.id) {
+            if Some(b.id) != self.inflight && !has(&self.handed, b.id) {
                 self.handed.push(b.id);
                 out.push((b.id, b.bytes.clone()));
             }
@@ -579,7 +579,7 @@ impl Engine {
 
     fn forget(&mut self, id: u64) {
         profile::retain(&mut self.blobs, &mut |b| b.id != id);
-        if !self.acked.contains(&id) {
+        if !has(&self.acked, id) {
             self.acked.push(id);
             if self.acked.len() > ACKED_MEMORY {
                 profile::remove(&mut self.acked, 0);
@@ -643,7 +643,7 @@ impl Engine {
                 Some(b) => {
                     // A batch begun before an erase was written by a tab that had not heard of it.
                     let old = codec::peek(&b.bytes).is_some_and(|h| h.1 < self.erased_at);
-                    if !old && !self.acked.contains(&b.id) && !self.blobs.iter().any(|x| x.id == b.id) {
+                    if !old && !has(&self.acked, b.id) && !self.blobs.iter().any(|x| x.id == b.id) {
                         self.blobs.push(b);
                     }
                 }
@@ -755,10 +755,20 @@ fn parse_int(s: &[u8], radix: u64) -> Option<u64> {
     };
     let mut v: u64 = 0;
     for &c in s {
-        let d = (c as char).to_digit(radix as u32)? as u64;
-        v = v.checked_mul(radix)?.checked_add(d)?;
+        let d = codec::digit(c, radix)?;
+        // The overflow test by a division: `checked_mul` by a radix not known
+        // at compile time is a 128-bit multiplication in wasm.
+        if v > (u64::MAX - d) / radix {
+            return None;
+        }
+        v = v * radix + d;
     }
     Some(v)
+}
+
+/// Whether `v` holds `x` (a loop: `<[u64]>::contains` is unrolled, 170 bytes of wasm).
+fn has(v: &[u64], x: u64) -> bool {
+    v.iter().any(|&y| y == x)
 }
 
 fn whole(v: f64) -> u32 {
@@ -851,6 +861,36 @@ mod tests {
             assert_eq!(parse_int(u.as_bytes(), 16), u64::from_str_radix(u, 16).ok(), "{u:?}");
             assert_eq!(parse_int(u.as_bytes(), 10), u.parse::<u64>().ok(), "{u:?}");
             assert_eq!(parse_int(u.as_bytes(), 10).and_then(|v| u32::try_from(v).ok()), u.parse::<u32>().ok(), "{u:?}");
+        }
+    }
+
+    #[test]
+    fn integers_and_digits_are_read_as_the_standard_library_reads_them() {
+        for c in 0..=255u8 {
+            for r in [10, 16] {
+                assert_eq!(codec::digit(c, r), (c as char).to_digit(r as u32).map(u64::from), "{c} {r}");
+            }
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let alphabet = b"0123456789abcdefABCDEFgxz+- \xff";
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Random strings, and numbers around the overflow points in both radixes.
+            let s: Vec<u8> = if i % 2 == 0 {
+                (0..x % 22).map(|k| alphabet[((x >> (k % 8 * 8)) as usize + k as usize) % alphabet.len()]).collect()
+            } else {
+                let near = [u64::MAX, u64::MAX / 10, u64::MAX / 16, 1 << 63][(x % 4) as usize];
+                let v = near.wrapping_add((x >> 8) % 40).wrapping_sub(20);
+                let t = if x & 8 == 0 { v.to_string() } else { format!("{v:x}") };
+                [t.as_bytes(), if x & 16 == 0 { b"" } else { b"7" }].concat()
+            };
+            let t = String::from_utf8_lossy(&s);
+            for r in [10u64, 16] {
+                let want = if t.contains('\u{fffd}') { None } else { u64::from_str_radix(&t, r as u32).ok() };
+                assert_eq!(parse_int(&s, r), want, "{t:?} {r}");
+            }
         }
     }
 
