@@ -586,10 +586,14 @@ impl Profile {
             cart_from: 0,
             likes: self.likes.len(),
             purchases: self.purchases.len(),
-            affinity: (0..self.affinity.len()).collect(),
+            affinity: Vec::new(),
             past: self.past.len(),
             items_from: 0,
         };
+        // A loop, not `collect`: no `FromIterator` for this one use.
+        for i in 0..self.affinity.len() {
+            k.affinity.push(i);
+        }
         loop {
             let out = self.encode_raw(&k);
             if out.len() <= cfg.max_bytes || !self.evict_one(&mut k, cfg) {
