@@ -443,7 +443,21 @@ impl Engine {
 
     /// Events not yet acknowledged: pending ones and those in sealed batches.
     pub fn waiting_events(&self) -> usize {
-        self.pending.len() + self.reports.len() + self.blobs.iter().map(|b| b.events as usize).sum::<usize>()
+        self.pending.len() + self.reports.len() + self.sealed_events()
+    }
+
+    /// The events in sealed batches (a loop: no `Map`/`sum` instance).
+    fn sealed_events(&self) -> usize {
+        let mut n = 0;
+        for b in &self.blobs {
+            n += b.events as usize;
+        }
+        n
+    }
+
+    /// Whether batch `id` is the one in flight.
+    fn flying(&self, id: u64) -> bool {
+        matches!(self.inflight, Some(f) if f == id)
     }
 
     /// The id of the batch in flight.
@@ -498,9 +512,9 @@ impl Engine {
 
     /// Drops the oldest batches (never the one in flight) beyond the bound.
     fn bound(&mut self) {
-        let mut total: usize = self.blobs.iter().map(|b| b.events as usize).sum();
+        let mut total = self.sealed_events();
         while total > self.cfg.outbox_max {
-            let Some(i) = self.blobs.iter().position(|b| Some(b.id) != self.inflight) else { break };
+            let Some(i) = self.blobs.iter().position(|b| !self.flying(b.id)) else { break };
             let b = profile::remove(&mut self.blobs, i);
             total -= b.events as usize;
             // Its own events, and the earlier drops it was carrying.
@@ -533,7 +547,7 @@ impl Engine {
         }
         let mut out = Vec::new();
         for b in &self.blobs {
-            if Some(b.id) != self.inflight && !has(&self.handed, b.id) {
+            if !self.flying(b.id) && !has(&self.handed, b.id) {
                 self.handed.push(b.id);
                 out.push((b.id, b.bytes.clone()));
             }
@@ -556,7 +570,7 @@ impl Engine {
     /// error) and the server's `Retry-After` in seconds, if any. `rand` in
     /// [0, 1) jitters the backoff.
     pub fn answer(&mut self, id: u64, status: u32, retry_after_s: Option<u32>, rand: f64) -> Next {
-        if self.inflight == Some(id) {
+        if self.flying(id) {
             self.inflight = None;
         }
         // 408 (the server gave up waiting for the body) and 429 mean "again later".
@@ -623,7 +637,7 @@ impl Engine {
         for entry in stored.as_bytes().split(|&b| b == b' ').filter(|e| !e.is_empty()) {
             if let Some((b'!', hex)) = entry.split_first() {
                 match parse_int(hex, 16) {
-                    Some(id) if Some(id) != self.inflight => self.forget(id),
+                    Some(id) if !self.flying(id) => self.forget(id),
                     Some(_) => {}
                     None => ok = false,
                 }
