@@ -578,6 +578,15 @@ impl Out {
 }
 
 impl Profile {
+    /// The current session (0), then the past ones (from 1): an index, where
+    /// `once(..).chain(..)` would be an iterator instance per use.
+    fn session_at(&self, n: usize) -> &Session {
+        match n {
+            0 => &self.session,
+            _ => &self.past[n - 1],
+        }
+    }
+
     /// Writes the profile in its compact versioned form, evicting the least
     /// informative data until it fits `cfg.max_bytes`.
     pub fn encode(&self, cfg: &Config) -> Vec<u8> {
@@ -731,7 +740,8 @@ impl Profile {
         }
         w.close(']');
         w.open("sessions", 1 + k.past, '[');
-        for (n, se) in std::iter::once(&self.session).chain(&self.past[..k.past]).enumerate() {
+        for n in 0..k.past + 1 {
+            let se = self.session_at(n);
             if w.json && se.events == 0 {
                 continue;
             }
@@ -982,11 +992,23 @@ impl Profile {
                 None => self.affinity.push(a.clone()),
             }
         }
-        for s in std::iter::once(&other.session).chain(&other.past).filter(|s| s.events > 0) {
+        for n in 0..other.past.len() + 1 {
+            let s = other.session_at(n);
+            if s.events == 0 {
+                continue;
+            }
             let (cur_last, cur_events) = (self.session.last, self.session.events);
-            let mine = std::iter::once(&mut self.session).chain(self.past.iter_mut()).find(|x| x.id == s.id && x.events > 0);
+            let mut mine = None;
+            for j in 0..self.past.len() + 1 {
+                let x = self.session_at(j);
+                if x.id == s.id && x.events > 0 {
+                    mine = Some(j);
+                    break;
+                }
+            }
             match mine {
-                Some(x) => {
+                Some(j) => {
+                    let x = if j == 0 { &mut self.session } else { &mut self.past[j - 1] };
                     x.start = x.start.min(s.start);
                     x.last = x.last.max(s.last);
                     x.events = x.events.max(s.events);
@@ -1071,6 +1093,97 @@ mod tests {
     }
 
     impl Profile {
+    /// `merge` before its sessions were walked by index, as a reference.
+    pub fn old_merge(&mut self, other: &Profile, cfg: &Config) {
+        for r in &other.recent {
+            match self.recent.iter_mut().find(|x| x.item == r.item) {
+                Some(x) => {
+                    if r.ts > x.ts {
+                        x.info = r.info.clone();
+                        x.category = r.category.clone().or(x.category.take());
+                        x.price = r.price.or(x.price);
+                        x.ts = r.ts;
+                    }
+                    x.views = x.views.max(r.views);
+                    x.dwell_ms = x.dwell_ms.max(r.dwell_ms);
+                }
+                None => self.recent.push(r.clone()),
+            }
+        }
+        // Newest first (insertion sort: short list, small wasm).
+        for i in 1..self.recent.len() {
+            let mut j = i;
+            while j > 0 && self.recent[j].ts > self.recent[j - 1].ts {
+                self.recent.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        self.recent.truncate(cfg.max_recent);
+        for l in &other.cart {
+            match self.cart.iter_mut().find(|x| x.item == l.item) {
+                Some(x) if l.ts > x.ts => *x = l.clone(),
+                Some(_) => {}
+                None => self.cart.push(l.clone()),
+            }
+        }
+        self.cart.truncate(MAX_CART);
+        for (list, theirs, max) in [(&mut self.likes, &other.likes, MAX_LIKES), (&mut self.purchases, &other.purchases, MAX_PURCHASES)] {
+            for (item, ts) in theirs {
+                match list.iter_mut().find(|x| x.0 == *item) {
+                    Some(x) => x.1 = x.1.max(*ts),
+                    None => list.push((item.clone(), *ts)),
+                }
+            }
+            list.truncate(max);
+        }
+        let now = self.updated.max(other.updated);
+        for a in &other.affinity {
+            let theirs = decay(a.score, a.ts, now, cfg.half_life_days);
+            match self.affinity.iter_mut().find(|x| x.key == a.key) {
+                Some(x) => {
+                    let mine = decay(x.score, x.ts, now, cfg.half_life_days);
+                    if theirs > mine {
+                        x.score = theirs;
+                        x.ts = now;
+                    }
+                }
+                None => self.affinity.push(a.clone()),
+            }
+        }
+        for s in std::iter::once(&other.session).chain(&other.past).filter(|s| s.events > 0) {
+            let (cur_last, cur_events) = (self.session.last, self.session.events);
+            let mine = std::iter::once(&mut self.session).chain(self.past.iter_mut()).find(|x| x.id == s.id && x.events > 0);
+            match mine {
+                Some(x) => {
+                    x.start = x.start.min(s.start);
+                    x.last = x.last.max(s.last);
+                    x.events = x.events.max(s.events);
+                    for i in &s.items {
+                        if !x.items.contains(i) {
+                            x.items.push(i.clone());
+                        }
+                    }
+                }
+                None if s.last > cur_last || cur_events == 0 => {
+                    let old = std::mem::replace(&mut self.session, s.clone());
+                    if old.events > 0 {
+                        push_front(&mut self.past, old);
+                    }
+                }
+                None => self.past.push(s.clone()),
+            }
+        }
+        for i in 1..self.past.len() {
+            let mut j = i;
+            while j > 0 && self.past[j].last > self.past[j - 1].last {
+                self.past.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        self.past.truncate(MAX_PAST_SESSIONS);
+        self.updated = now;
+    }
+
     /// `to_json` before it shared the stored form's walk, as a reference.
     pub fn old_to_json(&self, now: u64, cfg: &Config) -> String {
         use crate::json::{push_str, Obj};
@@ -1563,6 +1676,45 @@ mod tests {
         assert!(j.starts_with(r#"{"version":1,"updated":1700000000001,"recent":[{"item":"A\u003cb>","name":"Name of A\u003cb>""#), "{j}");
         assert!(j.contains(r#""likes":[{"item":"A\u003cb>","ts":1700000000001}]"#), "{j}");
         assert!(j.contains(r#"{"key":"c:shoes","score_milli":3000}"#), "{j}");
+    }
+
+    #[test]
+    fn merge_is_the_one_of_before() {
+        let cfg = Config::default();
+        let mut x: u64 = 0xD1B5_4A32_D192_ED03;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..400 {
+            let mut tabs = Vec::new();
+            for _ in 0..2 {
+                let mut p = Profile::default();
+                let mut t = T + rnd(5 * H);
+                for _ in 0..rnd(120) {
+                    t += rnd(2 * H);
+                    let kind = [Kind::ProductView, Kind::CartAdd, Kind::Like, Kind::Purchase, Kind::CartRemove][rnd(5) as usize];
+                    let item = ["S", &rnd(30).to_string()].concat();
+                    let mut e = ev(kind, &item, ["a", "a/b", "c"][rnd(3) as usize], t);
+                    if kind == Kind::Purchase {
+                        e.lines = vec![Line { item: item.clone(), qty: 1, price: None }];
+                    }
+                    // Tabs share session ids now and then.
+                    p.touch_session(t, rnd(4) as u32);
+                    p.apply(&e, None, &cfg);
+                }
+                tabs.push(p);
+            }
+            let (a, b) = (&tabs[0], &tabs[1]);
+            for (x, y) in [(a, b), (b, a), (a, a)] {
+                let (mut new, mut old) = (x.clone(), x.clone());
+                new.merge(y, &cfg);
+                old.old_merge(y, &cfg);
+                assert_eq!(new, old, "round {round}");
+            }
+        }
     }
 
     #[test]
