@@ -305,7 +305,7 @@ impl Event {
             return Err(Invalid::OutOfRange("price"));
         }
         if let Some(c) = &self.currency {
-            if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            if !matches!(c.as_bytes(), [a, b, d] if a.is_ascii_uppercase() && b.is_ascii_uppercase() && d.is_ascii_uppercase()) {
                 return Err(Invalid::BadText("currency"));
             }
         }
@@ -489,7 +489,7 @@ pub fn parse_price(s: &str) -> Option<i64> {
                 }
                 digits += 1;
             }
-            0xC2 if int.get(i + 1) == Some(&0xA0) => i += 1,
+            0xC2 if matches!(int.get(i + 1), Some(0xA0)) => i += 1,
             b' ' | b'\'' | b'.' | b',' => {}
             _ => return None,
         }

@@ -297,8 +297,9 @@ impl Profile {
     fn bump_item(&mut self, e: &Event, weight: f64, now: u64, cfg: &Config) {
         if let Some(c) = &e.category {
             // Every level of the path: `shoes`, `shoes/running`.
-            for (i, b) in c.bytes().chain(Some(b'/')).enumerate() {
-                if b == b'/' {
+            let b = c.as_bytes();
+            for i in 0..b.len() + 1 {
+                if b.get(i).is_none_or(|&b| b == b'/') {
                     self.bump_parts("c:", c.get(..i).unwrap_or(c), weight, now, cfg);
                 }
             }
@@ -329,7 +330,7 @@ impl Profile {
                 if e.dwell_ms.is_none() || pos.is_none() {
                     r.views += 1;
                     self.bump_item(e, 1.0, now, cfg);
-                    if !self.session.items.iter().any(|i| i == item) || self.session.items.last().map(String::as_str) != Some(item) {
+                    if !self.session.items.iter().any(|i| i == item) || self.session.items.last().is_none_or(|l| l != item) {
                         self.session.items.push(item.to_owned());
                         if self.session.items.len() > 32 {
                             remove(&mut self.session.items, 0);
@@ -1676,6 +1677,26 @@ mod tests {
         assert!(j.starts_with(r#"{"version":1,"updated":1700000000001,"recent":[{"item":"A\u003cb>","name":"Name of A\u003cb>""#), "{j}");
         assert!(j.contains(r#""likes":[{"item":"A\u003cb>","ts":1700000000001}]"#), "{j}");
         assert!(j.contains(r#"{"key":"c:shoes","score_milli":3000}"#), "{j}");
+    }
+
+    #[test]
+    fn every_level_of_a_category_is_an_interest_as_before() {
+        let cfg = Config::default();
+        for c in ["a", "shoes/running", "a/b/c", "ü/ñ", "x/", "/x", "a//b", "abc/def/ghi/jkl", "é"] {
+            let mut want: Vec<String> = Vec::new();
+            // The loop before (an iterator chain), as a reference.
+            for (i, b) in c.bytes().chain(Some(b'/')).enumerate() {
+                if b == b'/' {
+                    want.push(["c:", c.get(..i).unwrap_or(c)].concat());
+                }
+            }
+            let mut p = Profile::default();
+            let e = Event { category: Some(c.into()), ..Event::new(Kind::Like, T) };
+            p.bump_item(&e, 1.0, T, &cfg);
+            let got: Vec<String> = p.affinity.iter().map(|a| a.key.clone()).collect();
+            want.dedup();
+            assert_eq!(got, want, "{c:?}");
+        }
     }
 
     #[test]
