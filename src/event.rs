@@ -427,7 +427,7 @@ pub fn normalize_terms(query: &str) -> Vec<String> {
         }
         n = 0;
         let w = core::mem::take(&mut t);
-        if !out.contains(&w) {
+        if !out.iter().any(|o| *o == w) {
             out.push(w);
         }
         if out.len() == limits::MAX_TERMS {
@@ -437,9 +437,11 @@ pub fn normalize_terms(query: &str) -> Vec<String> {
     out
 }
 
+// Comparisons, not `RangeInclusive::contains` (an out-of-line function in wasm).
+#[allow(clippy::manual_range_contains)]
 fn is_word_char(c: char) -> bool {
     let u = c as u32;
-    c.is_ascii_alphanumeric() || (u >= 0xC0 && u != 0xD7 && u != 0xF7 && !(0x2000..=0x2BFF).contains(&u) && !(0x3000..=0x303F).contains(&u) && !(0xFE30..=0xFE4F).contains(&u) && !(0xFF00..=0xFF0F).contains(&u))
+    c.is_ascii_alphanumeric() || (u >= 0xC0 && u != 0xD7 && u != 0xF7 && !(u >= 0x2000 && u <= 0x2BFF) && !(u >= 0x3000 && u <= 0x303F) && !(u >= 0xFE30 && u <= 0xFE4F) && !(u >= 0xFF00 && u <= 0xFF0F))
 }
 
 fn lower(c: char) -> char {
@@ -786,6 +788,20 @@ mod tests {
             if let Some(c) = char::from_u32(u) {
                 let s = ['a', c, 'b'].iter().collect::<String>();
                 assert_eq!(has_control(&s), c.is_control(), "{u:x}");
+            }
+        }
+    }
+
+    #[test]
+    fn word_characters_are_the_ones_of_before() {
+        // The test before it was written with comparisons, as a reference.
+        let old = |c: char| {
+            let u = c as u32;
+            c.is_ascii_alphanumeric() || (u >= 0xC0 && u != 0xD7 && u != 0xF7 && !(0x2000..=0x2BFF).contains(&u) && !(0x3000..=0x303F).contains(&u) && !(0xFE30..=0xFE4F).contains(&u) && !(0xFF00..=0xFF0F).contains(&u))
+        };
+        for u in 0..=0x10FFFFu32 {
+            if let Some(c) = char::from_u32(u) {
+                assert_eq!(is_word_char(c), old(c), "{u:x}");
             }
         }
     }

@@ -1014,7 +1014,7 @@ impl Profile {
                     x.last = x.last.max(s.last);
                     x.events = x.events.max(s.events);
                     for i in &s.items {
-                        if !x.items.contains(i) {
+                        if !x.items.iter().any(|o| o == i) {
                             x.items.push(i.clone());
                         }
                     }
