@@ -280,20 +280,27 @@ impl Engine {
     /// the page is left, with its dwell time); in LDP mode its report is queued
     /// now all the same, since a report carries no dwell time.
     pub fn commit(&mut self, now: u64, send: bool, rand: u32) -> Result<(), Invalid> {
-        let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
-        self.record_as(e, Some(&info), now, send, true, rand)
+        self.commit_as(now, send as u32, rand)
     }
 
     /// Like [`Engine::commit`] for an event another tab of the shop recorded and
     /// sent: it is applied to this tab's profile only (not queued, and not kept
     /// for replay, since the other tab's own saves carry it).
     pub fn commit_replica(&mut self, now: u64, rand: u32) -> Result<(), Invalid> {
+        self.commit_as(now, 2, rand)
+    }
+
+    /// [`Engine::commit`] (`mode` 0, or 1 to send) and
+    /// [`Engine::commit_replica`] (`mode` 2) in one function, as `Core::commit`
+    /// takes them.
+    pub fn commit_as(&mut self, now: u64, mode: u32, rand: u32) -> Result<(), Invalid> {
         let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
-        if now < self.erased_at {
+        let replica = mode == 2;
+        if replica && now < self.erased_at {
             // Recorded before an erase, by a tab that had not yet heard of it.
             return Ok(());
         }
-        self.record_as(e, Some(&info), now, false, false, rand)
+        self.record_as(e, Some(&info), now, mode == 1, !replica, rand)
     }
 
     /// Validates, applies and (when `send`) queues an event.

@@ -646,7 +646,7 @@ mod tests {
         };
         let texts = ["", "a", "shoes/running", "/a", "a/", "a//b", "x\u{7f}", "x\u{85}", "tab\there", "EUR", "eur", "EU", "ü", "<b>"];
         let long = |n: usize| "x".repeat(n);
-        let mut opt = |r: &mut dyn FnMut(u64) -> u64| -> Option<String> {
+        let opt = |r: &mut dyn FnMut(u64) -> u64| -> Option<String> {
             match r(5) {
                 0 => None,
                 1 => Some(long([100, 101, 256, 257][r(4) as usize])),

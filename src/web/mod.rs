@@ -158,8 +158,7 @@ impl Core {
     /// an event another tab recorded (and sends): profile only. Returns "" when
     /// accepted, else why it was rejected.
     pub fn commit(&mut self, now: f64, mode: u32, rand: u32) -> String {
-        let r = if mode == 2 { self.e.commit_replica(ms(now), rand) } else { self.e.commit(ms(now), mode == 1, rand) };
-        match r {
+        match self.e.commit_as(ms(now), mode, rand) {
             Ok(()) => String::new(),
             Err(why) => why.message(),
         }
