@@ -519,7 +519,9 @@ pub fn peek(buf: &[u8]) -> Option<(u32, u64)> {
         let n = r.varint("")?;
         r.bytes(usize::try_from(n).unwrap_or(usize::MAX).saturating_add(16), "")?;
         r.varint("")?;
-        Ok::<_, DecodeError>((r.varint32("")?, r.varint("")?))
+        // The dropped count must fit 32 bits (as `varint32` checks it, not used in the wasm otherwise).
+        let dropped = u32::try_from(r.varint("")?).map_err(|_| DecodeError::BadVarint(""))?;
+        Ok::<_, DecodeError>((dropped, r.varint("")?))
     })()
     .ok()
 }
@@ -635,6 +637,47 @@ mod tests {
     use super::*;
 
     const T: u64 = 1_700_000_000_000;
+
+    /// `peek` before it read the dropped count without `varint32`, as a reference.
+    fn old_peek(buf: &[u8]) -> Option<(u32, u64)> {
+        let mut r = Reader::new(buf);
+        (|| {
+            r.bytes(2, "header")?;
+            let n = r.varint("site")?;
+            r.bytes(usize::try_from(n).unwrap_or(usize::MAX).saturating_add(16), "header")?;
+            r.varint("session")?;
+            Ok::<_, DecodeError>((r.varint32("dropped")?, r.varint("base timestamp")?))
+        })()
+        .ok()
+    }
+
+    #[test]
+    fn peek_reads_what_it_read_before() {
+        let mut x: u64 = 0x0123_4567_89AB_CDEF;
+        for i in 0..50_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut b = sample();
+            b.dropped = [0, 1, 127, 128, u32::MAX][(x % 5) as usize];
+            b.session = (x >> 8) as u32;
+            let mut bytes = encode(&b);
+            // Damaged and cut copies, and dropped counts past 32 bits.
+            match i % 4 {
+                0 => {}
+                1 => {
+                    let k = (x >> 16) as usize % bytes.len();
+                    bytes[k] = (x >> 24) as u8;
+                }
+                2 => bytes.truncate((x >> 16) as usize % (bytes.len() + 1)),
+                _ => {
+                    let at = 2 + 1 + b.site.len() + 16 + 5;
+                    bytes.splice(at.min(bytes.len())..at.min(bytes.len()), [0xff, 0xff, 0xff, 0xff, 0x8f | (x as u8 & 0x70), 0x01]);
+                }
+            }
+            assert_eq!(peek(&bytes), old_peek(&bytes), "{bytes:?}");
+        }
+    }
 
     fn sample() -> Batch {
         let view = |i: u64| Event {
