@@ -703,8 +703,19 @@ impl Engine {
     /// Joins a profile another tab stored into this one. False (nothing
     /// changed) if it cannot be read.
     pub fn absorb(&mut self, stored: &str, now: u64) -> bool {
+        self.take_in(stored, now, true)
+    }
+
+    /// [`Engine::absorb`] (`join`) or [`Engine::load_profile`] in one function,
+    /// as `Core::load` takes them: false (nothing changed) if the profile
+    /// cannot be read.
+    pub fn take_in(&mut self, stored: &str, now: u64, join: bool) -> bool {
         let Ok(p) = self.read_stored(stored, now) else { return false };
-        self.profile.merge(&p, &self.cfg.profile);
+        if join {
+            self.profile.merge(&p, &self.cfg.profile);
+        } else {
+            self.profile = p;
+        }
         true
     }
 
@@ -882,6 +893,42 @@ mod tests {
             assert_eq!(parse_int(u.as_bytes(), 16), u64::from_str_radix(u, 16).ok(), "{u:?}");
             assert_eq!(parse_int(u.as_bytes(), 10), u.parse::<u64>().ok(), "{u:?}");
             assert_eq!(parse_int(u.as_bytes(), 10).and_then(|v| u32::try_from(v).ok()), u.parse::<u32>().ok(), "{u:?}");
+        }
+    }
+
+    #[test]
+    fn take_in_is_load_profile_or_absorb() {
+        let mut src = engine();
+        for i in 0..30 {
+            view(&mut src, &["S", &crate::json::itoa(i % 7)].concat(), T + i * 1000).unwrap();
+        }
+        let good = src.profile_string();
+        let mut cases = vec![good.clone(), String::new(), "!!".into(), good[..good.len() / 2].into()];
+        for k in 0..good.len() {
+            let mut b = good.clone().into_bytes();
+            b[k] = b"AZaz09+/="[k % 9];
+            cases.push(String::from_utf8(b).unwrap());
+        }
+        for stored in &cases {
+            let fresh = || {
+                let mut e = engine();
+                view(&mut e, "MINE", T + 5).unwrap();
+                e
+            };
+            let (mut a, mut b) = (fresh(), fresh());
+            assert_eq!(a.take_in(stored, T + 99, false), b.load_profile(stored, T + 99).is_ok());
+            assert_eq!(a.profile, b.profile);
+            let (mut a, mut b) = (fresh(), fresh());
+            // `absorb` before it was `take_in`, as a reference.
+            let old_absorb = |e: &mut Engine| match e.read_stored(stored, T + 99) {
+                Ok(p) => {
+                    e.profile.merge(&p, &e.cfg.profile);
+                    true
+                }
+                Err(_) => false,
+            };
+            assert_eq!(a.take_in(stored, T + 99, true), old_absorb(&mut b));
+            assert_eq!(a.profile, b.profile);
         }
     }
 

@@ -220,10 +220,9 @@ impl Core {
     /// (see [`Core::likes`]; one export for both).
     pub fn load(&mut self, stored: &str, now: f64, what: u32) -> bool {
         match what {
-            1 => self.e.absorb(stored, ms(now)),
             2 => self.e.merge_outbox(stored),
             3 => self.likes(stored),
-            _ => self.e.load_profile(stored, ms(now)).is_ok(),
+            _ => self.e.take_in(stored, ms(now), what == 1),
         }
     }
 
