@@ -528,13 +528,18 @@ pub fn peek(buf: &[u8]) -> Option<(u32, u64)> {
 
 /// Lower-case hex of a client id, as used in JSON, storage and the server.
 pub fn hex(bytes: &[u8]) -> String {
-    const D: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut s, bytes);
+    s
+}
+
+/// Appends [`hex`] of `bytes` (no string of its own: the outbox writes ids so).
+pub fn push_hex(s: &mut String, bytes: &[u8]) {
+    const D: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         s.push(D[(b >> 4) as usize] as char);
         s.push(D[(b & 15) as usize] as char);
     }
-    s
 }
 
 /// Parses 32 hex digits into a client id.
@@ -568,13 +573,18 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 /// Encodes bytes as base64 without padding.
 pub fn b64_encode(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    push_b64(&mut s, bytes);
+    s
+}
+
+/// Appends [`b64_encode`] of `bytes` (no string of its own: the outbox writes batches so).
+pub fn push_b64(s: &mut String, bytes: &[u8]) {
     for c in bytes.chunks(3) {
         let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..=c.len() {
             s.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
     }
-    s
 }
 
 /// Decodes base64 (padding optional); `None` on any other character.

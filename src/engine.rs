@@ -619,18 +619,18 @@ impl Engine {
         let mut s = String::new();
         for id in &self.acked {
             s.push('!');
-            s.push_str(&codec::hex(&id.to_be_bytes()));
+            codec::push_hex(&mut s, &id.to_be_bytes());
             s.push(' ');
         }
         for b in &self.blobs {
             if !s.is_empty() {
                 s.push(' ');
             }
-            s.push_str(&codec::hex(&b.id.to_be_bytes()));
+            codec::push_hex(&mut s, &b.id.to_be_bytes());
             s.push(':');
             crate::json::push_u64(&mut s, b.events as u64);
             s.push(':');
-            s.push_str(&codec::b64_encode(&b.bytes));
+            codec::push_b64(&mut s, &b.bytes);
         }
         s
     }
@@ -894,6 +894,38 @@ mod tests {
             assert_eq!(parse_int(u.as_bytes(), 10), u.parse::<u64>().ok(), "{u:?}");
             assert_eq!(parse_int(u.as_bytes(), 10).and_then(|v| u32::try_from(v).ok()), u.parse::<u32>().ok(), "{u:?}");
         }
+    }
+
+    #[test]
+    fn the_stored_outbox_is_written_as_before() {
+        let mut e = engine();
+        for i in 0..5 {
+            view(&mut e, "A", T + i).unwrap();
+            e.seal();
+        }
+        let (id, _) = e.next_request().unwrap();
+        e.answer(id, 200, None, 0.0);
+        view(&mut e, "B", T + 9).unwrap();
+        let got = e.outbox_string();
+        // The writer before it appended hex and base64 in place, as a reference.
+        let mut want = String::new();
+        for id in &e.acked {
+            want.push('!');
+            want.push_str(&codec::hex(&id.to_be_bytes()));
+            want.push(' ');
+        }
+        for b in &e.blobs {
+            if !want.is_empty() {
+                want.push(' ');
+            }
+            want.push_str(&codec::hex(&b.id.to_be_bytes()));
+            want.push(':');
+            want.push_str(&crate::json::itoa(b.events as u64));
+            want.push(':');
+            want.push_str(&codec::b64_encode(&b.bytes));
+        }
+        assert_eq!(got, want);
+        assert_eq!(e.blobs.len(), 5);
     }
 
     #[test]
