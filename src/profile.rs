@@ -212,6 +212,14 @@ pub(crate) fn push_front<T>(v: &mut Vec<T>, x: T) {
     }
 }
 
+/// Takes `new` when it is there (one function for the four fields of a view).
+#[inline(never)]
+fn newer(old: &mut Option<String>, new: &Option<String>) {
+    if new.is_some() {
+        *old = new.clone();
+    }
+}
+
 fn decay(score: f64, from: u64, to: u64, half_life_days: f64) -> f64 {
     if to <= from || half_life_days <= 0.0 {
         return score;
@@ -343,19 +351,11 @@ impl Profile {
                     self.bump_item(e, (d as f64 / 60_000.0).min(1.0), now, cfg);
                 }
                 if let Some(i) = info {
-                    if i.name.is_some() {
-                        r.info.name = i.name.clone();
-                    }
-                    if i.image.is_some() {
-                        r.info.image = i.image.clone();
-                    }
-                    if i.url.is_some() {
-                        r.info.url = i.url.clone();
-                    }
+                    newer(&mut r.info.name, &i.name);
+                    newer(&mut r.info.image, &i.image);
+                    newer(&mut r.info.url, &i.url);
                 }
-                if e.category.is_some() {
-                    r.category = e.category.clone();
-                }
+                newer(&mut r.category, &e.category);
                 if e.price.is_some() {
                     r.price = e.price;
                 }
