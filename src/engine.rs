@@ -280,20 +280,27 @@ impl Engine {
     /// the page is left, with its dwell time); in LDP mode its report is queued
     /// now all the same, since a report carries no dwell time.
     pub fn commit(&mut self, now: u64, send: bool, rand: u32) -> Result<(), Invalid> {
-        let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
-        self.record_as(e, Some(&info), now, send, true, rand)
+        self.commit_as(now, send as u32, rand)
     }
 
     /// Like [`Engine::commit`] for an event another tab of the shop recorded and
     /// sent: it is applied to this tab's profile only (not queued, and not kept
     /// for replay, since the other tab's own saves carry it).
     pub fn commit_replica(&mut self, now: u64, rand: u32) -> Result<(), Invalid> {
+        self.commit_as(now, 2, rand)
+    }
+
+    /// [`Engine::commit`] (`mode` 0, or 1 to send) and
+    /// [`Engine::commit_replica`] (`mode` 2) in one function, as `Core::commit`
+    /// takes them.
+    pub fn commit_as(&mut self, now: u64, mode: u32, rand: u32) -> Result<(), Invalid> {
         let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
-        if now < self.erased_at {
+        let replica = mode == 2;
+        if replica && now < self.erased_at {
             // Recorded before an erase, by a tab that had not yet heard of it.
             return Ok(());
         }
-        self.record_as(e, Some(&info), now, false, false, rand)
+        self.record_as(e, Some(&info), now, mode == 1, !replica, rand)
     }
 
     /// Validates, applies and (when `send`) queues an event.
@@ -443,7 +450,21 @@ impl Engine {
 
     /// Events not yet acknowledged: pending ones and those in sealed batches.
     pub fn waiting_events(&self) -> usize {
-        self.pending.len() + self.reports.len() + self.blobs.iter().map(|b| b.events as usize).sum::<usize>()
+        self.pending.len() + self.reports.len() + self.sealed_events()
+    }
+
+    /// The events in sealed batches (a loop: no `Map`/`sum` instance).
+    fn sealed_events(&self) -> usize {
+        let mut n = 0;
+        for b in &self.blobs {
+            n += b.events as usize;
+        }
+        n
+    }
+
+    /// Whether batch `id` is the one in flight.
+    fn flying(&self, id: u64) -> bool {
+        matches!(self.inflight, Some(f) if f == id)
     }
 
     /// The id of the batch in flight.
@@ -498,10 +519,10 @@ impl Engine {
 
     /// Drops the oldest batches (never the one in flight) beyond the bound.
     fn bound(&mut self) {
-        let mut total: usize = self.blobs.iter().map(|b| b.events as usize).sum();
+        let mut total = self.sealed_events();
         while total > self.cfg.outbox_max {
-            let Some(i) = self.blobs.iter().position(|b| Some(b.id) != self.inflight) else { break };
-            let b = self.blobs.remove(i);
+            let Some(i) = self.blobs.iter().position(|b| !self.flying(b.id)) else { break };
+            let b = profile::remove(&mut self.blobs, i);
             total -= b.events as usize;
             // Its own events, and the earlier drops it was carrying.
             self.dropped = self.dropped.saturating_add(b.events).saturating_add(codec::peek(&b.bytes).map_or(0, |h| h.0));
@@ -533,7 +554,7 @@ impl Engine {
         }
         let mut out = Vec::new();
         for b in &self.blobs {
-            if Some(b.id) != self.inflight && !self.handed.contains(&b.id) {
+            if !self.flying(b.id) && !has(&self.handed, b.id) {
                 self.handed.push(b.id);
                 out.push((b.id, b.bytes.clone()));
             }
@@ -556,7 +577,7 @@ impl Engine {
     /// error) and the server's `Retry-After` in seconds, if any. `rand` in
     /// [0, 1) jitters the backoff.
     pub fn answer(&mut self, id: u64, status: u32, retry_after_s: Option<u32>, rand: f64) -> Next {
-        if self.inflight == Some(id) {
+        if self.flying(id) {
             self.inflight = None;
         }
         // 408 (the server gave up waiting for the body) and 429 mean "again later".
@@ -579,10 +600,10 @@ impl Engine {
 
     fn forget(&mut self, id: u64) {
         profile::retain(&mut self.blobs, &mut |b| b.id != id);
-        if !self.acked.contains(&id) {
+        if !has(&self.acked, id) {
             self.acked.push(id);
             if self.acked.len() > ACKED_MEMORY {
-                self.acked.remove(0);
+                profile::remove(&mut self.acked, 0);
             }
         }
     }
@@ -598,18 +619,18 @@ impl Engine {
         let mut s = String::new();
         for id in &self.acked {
             s.push('!');
-            s.push_str(&codec::hex(&id.to_be_bytes()));
+            codec::push_hex(&mut s, &id.to_be_bytes());
             s.push(' ');
         }
         for b in &self.blobs {
             if !s.is_empty() {
                 s.push(' ');
             }
-            s.push_str(&codec::hex(&b.id.to_be_bytes()));
+            codec::push_hex(&mut s, &b.id.to_be_bytes());
             s.push(':');
             crate::json::push_u64(&mut s, b.events as u64);
             s.push(':');
-            s.push_str(&codec::b64_encode(&b.bytes));
+            codec::push_b64(&mut s, &b.bytes);
         }
         s
     }
@@ -623,7 +644,7 @@ impl Engine {
         for entry in stored.as_bytes().split(|&b| b == b' ').filter(|e| !e.is_empty()) {
             if let Some((b'!', hex)) = entry.split_first() {
                 match parse_int(hex, 16) {
-                    Some(id) if Some(id) != self.inflight => self.forget(id),
+                    Some(id) if !self.flying(id) => self.forget(id),
                     Some(_) => {}
                     None => ok = false,
                 }
@@ -643,7 +664,7 @@ impl Engine {
                 Some(b) => {
                     // A batch begun before an erase was written by a tab that had not heard of it.
                     let old = codec::peek(&b.bytes).is_some_and(|h| h.1 < self.erased_at);
-                    if !old && !self.acked.contains(&b.id) && !self.blobs.iter().any(|x| x.id == b.id) {
+                    if !old && !has(&self.acked, b.id) && !self.blobs.iter().any(|x| x.id == b.id) {
                         self.blobs.push(b);
                     }
                 }
@@ -682,8 +703,19 @@ impl Engine {
     /// Joins a profile another tab stored into this one. False (nothing
     /// changed) if it cannot be read.
     pub fn absorb(&mut self, stored: &str, now: u64) -> bool {
+        self.take_in(stored, now, true)
+    }
+
+    /// [`Engine::absorb`] (`join`) or [`Engine::load_profile`] in one function,
+    /// as `Core::load` takes them: false (nothing changed) if the profile
+    /// cannot be read.
+    pub fn take_in(&mut self, stored: &str, now: u64, join: bool) -> bool {
         let Ok(p) = self.read_stored(stored, now) else { return false };
-        self.profile.merge(&p, &self.cfg.profile);
+        if join {
+            self.profile.merge(&p, &self.cfg.profile);
+        } else {
+            self.profile = p;
+        }
         true
     }
 
@@ -755,10 +787,20 @@ fn parse_int(s: &[u8], radix: u64) -> Option<u64> {
     };
     let mut v: u64 = 0;
     for &c in s {
-        let d = (c as char).to_digit(radix as u32)? as u64;
-        v = v.checked_mul(radix)?.checked_add(d)?;
+        let d = codec::digit(c, radix)?;
+        // The overflow test by a division: `checked_mul` by a radix not known
+        // at compile time is a 128-bit multiplication in wasm.
+        if v > (u64::MAX - d) / radix {
+            return None;
+        }
+        v = v * radix + d;
     }
     Some(v)
+}
+
+/// Whether `v` holds `x` (a loop: `<[u64]>::contains` is unrolled, 170 bytes of wasm).
+fn has(v: &[u64], x: u64) -> bool {
+    v.iter().any(|&y| y == x)
 }
 
 fn whole(v: f64) -> u32 {
@@ -851,6 +893,104 @@ mod tests {
             assert_eq!(parse_int(u.as_bytes(), 16), u64::from_str_radix(u, 16).ok(), "{u:?}");
             assert_eq!(parse_int(u.as_bytes(), 10), u.parse::<u64>().ok(), "{u:?}");
             assert_eq!(parse_int(u.as_bytes(), 10).and_then(|v| u32::try_from(v).ok()), u.parse::<u32>().ok(), "{u:?}");
+        }
+    }
+
+    #[test]
+    fn the_stored_outbox_is_written_as_before() {
+        let mut e = engine();
+        for i in 0..5 {
+            view(&mut e, "A", T + i).unwrap();
+            e.seal();
+        }
+        let (id, _) = e.next_request().unwrap();
+        e.answer(id, 200, None, 0.0);
+        view(&mut e, "B", T + 9).unwrap();
+        let got = e.outbox_string();
+        // The writer before it appended hex and base64 in place, as a reference.
+        let mut want = String::new();
+        for id in &e.acked {
+            want.push('!');
+            want.push_str(&codec::hex(&id.to_be_bytes()));
+            want.push(' ');
+        }
+        for b in &e.blobs {
+            if !want.is_empty() {
+                want.push(' ');
+            }
+            want.push_str(&codec::hex(&b.id.to_be_bytes()));
+            want.push(':');
+            want.push_str(&crate::json::itoa(b.events as u64));
+            want.push(':');
+            want.push_str(&codec::b64_encode(&b.bytes));
+        }
+        assert_eq!(got, want);
+        assert_eq!(e.blobs.len(), 5);
+    }
+
+    #[test]
+    fn take_in_is_load_profile_or_absorb() {
+        let mut src = engine();
+        for i in 0..30 {
+            view(&mut src, &["S", &crate::json::itoa(i % 7)].concat(), T + i * 1000).unwrap();
+        }
+        let good = src.profile_string();
+        let mut cases = vec![good.clone(), String::new(), "!!".into(), good[..good.len() / 2].into()];
+        for k in 0..good.len() {
+            let mut b = good.clone().into_bytes();
+            b[k] = b"AZaz09+/="[k % 9];
+            cases.push(String::from_utf8(b).unwrap());
+        }
+        for stored in &cases {
+            let fresh = || {
+                let mut e = engine();
+                view(&mut e, "MINE", T + 5).unwrap();
+                e
+            };
+            let (mut a, mut b) = (fresh(), fresh());
+            assert_eq!(a.take_in(stored, T + 99, false), b.load_profile(stored, T + 99).is_ok());
+            assert_eq!(a.profile, b.profile);
+            let (mut a, mut b) = (fresh(), fresh());
+            // `absorb` before it was `take_in`, as a reference.
+            let old_absorb = |e: &mut Engine| match e.read_stored(stored, T + 99) {
+                Ok(p) => {
+                    e.profile.merge(&p, &e.cfg.profile);
+                    true
+                }
+                Err(_) => false,
+            };
+            assert_eq!(a.take_in(stored, T + 99, true), old_absorb(&mut b));
+            assert_eq!(a.profile, b.profile);
+        }
+    }
+
+    #[test]
+    fn integers_and_digits_are_read_as_the_standard_library_reads_them() {
+        for c in 0..=255u8 {
+            for r in [10, 16] {
+                assert_eq!(codec::digit(c, r), (c as char).to_digit(r as u32).map(u64::from), "{c} {r}");
+            }
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let alphabet = b"0123456789abcdefABCDEFgxz+- \xff";
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Random strings, and numbers around the overflow points in both radixes.
+            let s: Vec<u8> = if i % 2 == 0 {
+                (0..x % 22).map(|k| alphabet[((x >> (k % 8 * 8)) as usize + k as usize) % alphabet.len()]).collect()
+            } else {
+                let near = [u64::MAX, u64::MAX / 10, u64::MAX / 16, 1 << 63][(x % 4) as usize];
+                let v = near.wrapping_add((x >> 8) % 40).wrapping_sub(20);
+                let t = if x & 8 == 0 { v.to_string() } else { format!("{v:x}") };
+                [t.as_bytes(), if x & 16 == 0 { b"" } else { b"7" }].concat()
+            };
+            let t = String::from_utf8_lossy(&s);
+            for r in [10u64, 16] {
+                let want = if t.contains('\u{fffd}') { None } else { u64::from_str_radix(&t, r as u32).ok() };
+                assert_eq!(parse_int(&s, r), want, "{t:?} {r}");
+            }
         }
     }
 

@@ -251,18 +251,16 @@ fn has_control(s: &str) -> bool {
     b.iter().enumerate().any(|(i, &c)| c < 0x20 || c == 0x7f || c == 0xc2 && matches!(b.get(i + 1), Some(0x80..=0x9f)))
 }
 
-fn check_text(v: &Option<String>, max: usize, what: &'static str) -> Result<(), Invalid> {
-    match v {
-        Some(s) if !text_ok(s, max) => Err(Invalid::BadText(what)),
-        _ => Ok(()),
-    }
+/// Whether an optional text is present and bad (empty, too long, control
+/// characters). A flag rather than a `Result`: the caller builds the error,
+/// with no error value passed back through memory per field (smaller wasm).
+#[inline(never)]
+fn bad_text(v: &Option<String>, max: usize) -> bool {
+    matches!(v, Some(s) if !text_ok(s, max))
 }
 
-fn check_price(v: Option<i64>, what: &'static str) -> Result<(), Invalid> {
-    match v {
-        Some(p) if !(0..=limits::MAX_PRICE).contains(&p) => Err(Invalid::OutOfRange(what)),
-        _ => Ok(()),
-    }
+fn bad_price(v: Option<i64>) -> bool {
+    matches!(v, Some(p) if !(0..=limits::MAX_PRICE).contains(&p))
 }
 
 impl Event {
@@ -281,8 +279,12 @@ impl Event {
         if self.kind.needs_item() && self.item.is_none() {
             return Err(Invalid::Missing("item"));
         }
-        check_text(&self.item, ID_LEN, "item")?;
-        check_text(&self.category, TEXT_LEN, "category")?;
+        if bad_text(&self.item, ID_LEN) {
+            return Err(Invalid::BadText("item"));
+        }
+        if bad_text(&self.category, TEXT_LEN) {
+            return Err(Invalid::BadText("category"));
+        }
         if let Some(c) = &self.category {
             // No empty level: no leading, trailing or doubled '/'.
             let mut prev = b'/';
@@ -296,10 +298,14 @@ impl Event {
                 return Err(Invalid::BadText("category"));
             }
         }
-        check_text(&self.brand, TEXT_LEN, "brand")?;
-        check_price(self.price, "price")?;
+        if bad_text(&self.brand, TEXT_LEN) {
+            return Err(Invalid::BadText("brand"));
+        }
+        if bad_price(self.price) {
+            return Err(Invalid::OutOfRange("price"));
+        }
         if let Some(c) = &self.currency {
-            if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            if !matches!(c.as_bytes(), [a, b, d] if a.is_ascii_uppercase() && b.is_ascii_uppercase() && d.is_ascii_uppercase()) {
                 return Err(Invalid::BadText("currency"));
             }
         }
@@ -308,16 +314,26 @@ impl Event {
                 return Err(Invalid::OutOfRange("quantity"));
             }
         }
-        check_text(&self.url, TEXT_LEN, "url")?;
-        check_text(&self.slot, ID_LEN, "slot")?;
-        check_text(&self.rec, ID_LEN, "rec")?;
+        if bad_text(&self.url, TEXT_LEN) {
+            return Err(Invalid::BadText("url"));
+        }
+        if bad_text(&self.slot, ID_LEN) {
+            return Err(Invalid::BadText("slot"));
+        }
+        if bad_text(&self.rec, ID_LEN) {
+            return Err(Invalid::BadText("rec"));
+        }
         if let Some(d) = self.dwell_ms {
             if d > MAX_DWELL_MS {
                 return Err(Invalid::OutOfRange("dwell"));
             }
         }
-        check_text(&self.order, ID_LEN, "order")?;
-        check_text(&self.name, ID_LEN, "name")?;
+        if bad_text(&self.order, ID_LEN) {
+            return Err(Invalid::BadText("order"));
+        }
+        if bad_text(&self.name, ID_LEN) {
+            return Err(Invalid::BadText("name"));
+        }
         match self.kind {
             Kind::Purchase if self.lines.is_empty() => return Err(Invalid::Missing("lines")),
             // A search names its terms, or (when the shop sends only where searches
@@ -336,7 +352,9 @@ impl Event {
             if l.qty == 0 || l.qty > MAX_QTY {
                 return Err(Invalid::OutOfRange("line quantity"));
             }
-            check_price(l.price, "line price")?;
+            if bad_price(l.price) {
+                return Err(Invalid::OutOfRange("line price"));
+            }
         }
         if self.terms.len() > MAX_TERMS {
             return Err(Invalid::TooMany("terms"));
@@ -371,9 +389,16 @@ impl ItemInfo {
     /// The same rules as every other text of an event: at most
     /// [`limits::TEXT_LEN`] bytes, no control characters.
     pub fn validate(&self) -> Result<(), Invalid> {
-        check_text(&self.name, limits::TEXT_LEN, "name")?;
-        check_text(&self.image, limits::TEXT_LEN, "image")?;
-        check_text(&self.url, limits::TEXT_LEN, "url")
+        if bad_text(&self.name, limits::TEXT_LEN) {
+            return Err(Invalid::BadText("name"));
+        }
+        if bad_text(&self.image, limits::TEXT_LEN) {
+            return Err(Invalid::BadText("image"));
+        }
+        if bad_text(&self.url, limits::TEXT_LEN) {
+            return Err(Invalid::BadText("url"));
+        }
+        Ok(())
     }
 }
 
@@ -402,7 +427,7 @@ pub fn normalize_terms(query: &str) -> Vec<String> {
         }
         n = 0;
         let w = core::mem::take(&mut t);
-        if !out.contains(&w) {
+        if !out.iter().any(|o| *o == w) {
             out.push(w);
         }
         if out.len() == limits::MAX_TERMS {
@@ -412,9 +437,11 @@ pub fn normalize_terms(query: &str) -> Vec<String> {
     out
 }
 
+// Comparisons, not `RangeInclusive::contains` (an out-of-line function in wasm).
+#[allow(clippy::manual_range_contains)]
 fn is_word_char(c: char) -> bool {
     let u = c as u32;
-    c.is_ascii_alphanumeric() || (u >= 0xC0 && u != 0xD7 && u != 0xF7 && !(0x2000..=0x2BFF).contains(&u) && !(0x3000..=0x303F).contains(&u) && !(0xFE30..=0xFE4F).contains(&u) && !(0xFF00..=0xFF0F).contains(&u))
+    c.is_ascii_alphanumeric() || (u >= 0xC0 && u != 0xD7 && u != 0xF7 && !(u >= 0x2000 && u <= 0x2BFF) && !(u >= 0x3000 && u <= 0x303F) && !(u >= 0xFE30 && u <= 0xFE4F) && !(u >= 0xFF00 && u <= 0xFF0F))
 }
 
 fn lower(c: char) -> char {
@@ -464,7 +491,7 @@ pub fn parse_price(s: &str) -> Option<i64> {
                 }
                 digits += 1;
             }
-            0xC2 if int.get(i + 1) == Some(&0xA0) => i += 1,
+            0xC2 if matches!(int.get(i + 1), Some(0xA0)) => i += 1,
             b' ' | b'\'' | b'.' | b',' => {}
             _ => return None,
         }
@@ -504,6 +531,159 @@ pub fn price_from_f64(x: f64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The validation before it used flags (`bad_text`), as a reference.
+    fn check_text(v: &Option<String>, max: usize, what: &'static str) -> Result<(), Invalid> {
+        match v {
+            Some(s) if !text_ok(s, max) => Err(Invalid::BadText(what)),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_price(v: Option<i64>, what: &'static str) -> Result<(), Invalid> {
+        match v {
+            Some(p) if !(0..=limits::MAX_PRICE).contains(&p) => Err(Invalid::OutOfRange(what)),
+            _ => Ok(()),
+        }
+    }
+
+    fn old_validate(e: &Event) -> Result<(), Invalid> {
+    use limits::*;
+    if !(MIN_TS..=MAX_TS).contains(&e.ts) {
+        return Err(Invalid::OutOfRange("timestamp"));
+    }
+    if e.kind.needs_item() && e.item.is_none() {
+        return Err(Invalid::Missing("item"));
+    }
+    check_text(&e.item, ID_LEN, "item")?;
+    check_text(&e.category, TEXT_LEN, "category")?;
+    if let Some(c) = &e.category {
+        // No empty level: no leading, trailing or doubled '/'.
+        let mut prev = b'/';
+        for &b in c.as_bytes() {
+            if b == b'/' && prev == b'/' {
+                return Err(Invalid::BadText("category"));
+            }
+            prev = b;
+        }
+        if prev == b'/' {
+            return Err(Invalid::BadText("category"));
+        }
+    }
+    check_text(&e.brand, TEXT_LEN, "brand")?;
+    check_price(e.price, "price")?;
+    if let Some(c) = &e.currency {
+        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(Invalid::BadText("currency"));
+        }
+    }
+    if let Some(q) = e.qty {
+        if q == 0 || q > MAX_QTY {
+            return Err(Invalid::OutOfRange("quantity"));
+        }
+    }
+    check_text(&e.url, TEXT_LEN, "url")?;
+    check_text(&e.slot, ID_LEN, "slot")?;
+    check_text(&e.rec, ID_LEN, "rec")?;
+    if let Some(d) = e.dwell_ms {
+        if d > MAX_DWELL_MS {
+            return Err(Invalid::OutOfRange("dwell"));
+        }
+    }
+    check_text(&e.order, ID_LEN, "order")?;
+    check_text(&e.name, ID_LEN, "name")?;
+    match e.kind {
+        Kind::Purchase if e.lines.is_empty() => return Err(Invalid::Missing("lines")),
+        // A search names its terms, or (when the shop sends only where searches
+        // lead) the category it led to.
+        Kind::Search if e.terms.is_empty() && e.category.is_none() => return Err(Invalid::Missing("terms")),
+        Kind::Custom if e.name.is_none() => return Err(Invalid::Missing("name")),
+        _ => {}
+    }
+    if e.lines.len() > MAX_LINES {
+        return Err(Invalid::TooMany("lines"));
+    }
+    for l in &e.lines {
+        if !text_ok(&l.item, ID_LEN) {
+            return Err(Invalid::BadText("line item"));
+        }
+        if l.qty == 0 || l.qty > MAX_QTY {
+            return Err(Invalid::OutOfRange("line quantity"));
+        }
+        check_price(l.price, "line price")?;
+    }
+    if e.terms.len() > MAX_TERMS {
+        return Err(Invalid::TooMany("terms"));
+    }
+    if e.terms.iter().any(|t| !text_ok(t, ID_LEN)) {
+        return Err(Invalid::BadText("term"));
+    }
+    if e.props.len() > MAX_PROPS {
+        return Err(Invalid::TooMany("props"));
+    }
+    for (k, v) in &e.props {
+        if !text_ok(k, ID_LEN) || v.len() > TEXT_LEN || has_control(v) {
+            return Err(Invalid::BadText("prop"));
+        }
+    }
+    Ok(())
+}
+
+    fn old_validate_info(i: &ItemInfo) -> Result<(), Invalid> {
+    check_text(&i.name, limits::TEXT_LEN, "name")?;
+    check_text(&i.image, limits::TEXT_LEN, "image")?;
+    check_text(&i.url, limits::TEXT_LEN, "url")
+}
+
+    #[test]
+    fn validation_is_the_one_of_before() {
+        let mut x: u64 = 0x5DEE_CE66_D1CE_B00C;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let texts = ["", "a", "shoes/running", "/a", "a/", "a//b", "x\u{7f}", "x\u{85}", "tab\there", "EUR", "eur", "EU", "ü", "<b>"];
+        let long = |n: usize| "x".repeat(n);
+        let opt = |r: &mut dyn FnMut(u64) -> u64| -> Option<String> {
+            match r(5) {
+                0 => None,
+                1 => Some(long([100, 101, 256, 257][r(4) as usize])),
+                _ => Some(texts[r(texts.len() as u64) as usize].to_owned()),
+            }
+        };
+        for _ in 0..100_000 {
+            let mut e = Event::new(Kind::ALL[rnd(12) as usize], [T, 0, limits::MAX_TS, limits::MAX_TS + 1, limits::MIN_TS][rnd(5) as usize % 5 * (rnd(4) == 0) as usize]);
+            let r = &mut rnd;
+            e.item = opt(r);
+            e.category = opt(r);
+            e.brand = opt(r);
+            e.currency = opt(r);
+            e.url = opt(r);
+            e.slot = opt(r);
+            e.rec = opt(r);
+            e.order = opt(r);
+            e.name = opt(r);
+            let num = |r: &mut dyn FnMut(u64) -> u64| [0i64, 1, -1, limits::MAX_PRICE, limits::MAX_PRICE + 1][r(5) as usize];
+            e.price = (r(3) > 0).then(|| num(r));
+            e.qty = (r(3) == 0).then(|| [0u32, 1, limits::MAX_QTY, limits::MAX_QTY + 1][r(4) as usize]);
+            e.dwell_ms = (r(3) == 0).then(|| [0u32, limits::MAX_DWELL_MS, limits::MAX_DWELL_MS + 1][r(3) as usize]);
+            for _ in 0..[0, 1, 2, 101][r(4) as usize] {
+                let item = opt(r).unwrap_or_default();
+                e.lines.push(Line { item, qty: [0u32, 1, limits::MAX_QTY + 1][r(3) as usize], price: (r(2) == 0).then(|| num(r)) });
+            }
+            for _ in 0..[0, 1, 17][r(3) as usize] {
+                e.terms.push(opt(r).unwrap_or_default());
+            }
+            for _ in 0..[0, 1, 17][r(3) as usize] {
+                e.props.push((opt(r).unwrap_or_default(), opt(r).unwrap_or_default()));
+            }
+            assert_eq!(e.validate(), old_validate(&e), "{e:?}");
+            let info = ItemInfo { name: opt(r), image: opt(r), url: opt(r) };
+            assert_eq!(info.validate(), old_validate_info(&info), "{info:?}");
+        }
+    }
 
     const T: u64 = 1_700_000_000_000;
 
@@ -608,6 +788,20 @@ mod tests {
             if let Some(c) = char::from_u32(u) {
                 let s = ['a', c, 'b'].iter().collect::<String>();
                 assert_eq!(has_control(&s), c.is_control(), "{u:x}");
+            }
+        }
+    }
+
+    #[test]
+    fn word_characters_are_the_ones_of_before() {
+        // The test before it was written with comparisons, as a reference.
+        let old = |c: char| {
+            let u = c as u32;
+            c.is_ascii_alphanumeric() || (u >= 0xC0 && u != 0xD7 && u != 0xF7 && !(0x2000..=0x2BFF).contains(&u) && !(0x3000..=0x303F).contains(&u) && !(0xFE30..=0xFE4F).contains(&u) && !(0xFF00..=0xFF0F).contains(&u))
+        };
+        for u in 0..=0x10FFFFu32 {
+            if let Some(c) = char::from_u32(u) {
+                assert_eq!(is_word_char(c), old(c), "{u:x}");
             }
         }
     }

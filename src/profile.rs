@@ -175,8 +175,48 @@ pub(crate) fn retain<T>(v: &mut Vec<T>, keep: &mut dyn FnMut(&T) -> bool) {
         if keep(&v[i]) {
             i += 1;
         } else {
-            v.remove(i);
+            remove(v, i);
         }
+    }
+}
+
+/// `Vec::remove`: the standard one is instantiated per element type with its
+/// own checks and moves (about 150 bytes of wasm each), this one is a read and
+/// a `memmove`. Panics (a trap in the wasm) when `i` is out of bounds, as the
+/// standard one does.
+pub(crate) fn remove<T>(v: &mut Vec<T>, i: usize) -> T {
+    let len = v.len();
+    assert!(i < len);
+    // SAFETY: `i < len`: the element is read once, the tail moved over it, and
+    // the length shortened, so it is neither dropped twice nor read again.
+    unsafe {
+        let p = v.as_mut_ptr().add(i);
+        let x = core::ptr::read(p);
+        core::ptr::copy(p.add(1), p, len - i - 1);
+        v.set_len(len - 1);
+        x
+    }
+}
+
+/// `v.insert(0, x)`, as small as [`remove`].
+pub(crate) fn push_front<T>(v: &mut Vec<T>, x: T) {
+    v.reserve(1);
+    let len = v.len();
+    // SAFETY: room for one more was reserved; the elements move up by one and
+    // the first slot, now a stale copy, is overwritten without being dropped.
+    unsafe {
+        let p = v.as_mut_ptr();
+        core::ptr::copy(p, p.add(1), len);
+        core::ptr::write(p, x);
+        v.set_len(len + 1);
+    }
+}
+
+/// Takes `new` when it is there (one function for the four fields of a view).
+#[inline(never)]
+fn newer(old: &mut Option<String>, new: &Option<String>) {
+    if new.is_some() {
+        *old = new.clone();
     }
 }
 
@@ -216,7 +256,7 @@ impl Profile {
         if s.events == 0 || now.saturating_sub(s.last) > SESSION_GAP_MS {
             if s.events > 0 {
                 let old = std::mem::take(s);
-                self.past.insert(0, old);
+                push_front(&mut self.past, old);
                 self.past.truncate(MAX_PAST_SESSIONS);
             }
             self.session = Session { id: rand, start: now, last: now, events: 0, items: Vec::new() };
@@ -265,8 +305,9 @@ impl Profile {
     fn bump_item(&mut self, e: &Event, weight: f64, now: u64, cfg: &Config) {
         if let Some(c) = &e.category {
             // Every level of the path: `shoes`, `shoes/running`.
-            for (i, b) in c.bytes().chain(Some(b'/')).enumerate() {
-                if b == b'/' {
+            let b = c.as_bytes();
+            for i in 0..b.len() + 1 {
+                if b.get(i).is_none_or(|&b| b == b'/') {
                     self.bump_parts("c:", c.get(..i).unwrap_or(c), weight, now, cfg);
                 }
             }
@@ -290,17 +331,17 @@ impl Profile {
             Kind::ProductView => {
                 let pos = self.recent.iter().position(|r| r.item == item);
                 let mut r = match pos {
-                    Some(i) => self.recent.remove(i),
+                    Some(i) => remove(&mut self.recent, i),
                     None => Recent { item: item.to_owned(), ..Recent::default() },
                 };
                 // A dwell report for a view already counted only adds time.
                 if e.dwell_ms.is_none() || pos.is_none() {
                     r.views += 1;
                     self.bump_item(e, 1.0, now, cfg);
-                    if !self.session.items.iter().any(|i| i == item) || self.session.items.last().map(String::as_str) != Some(item) {
+                    if !self.session.items.iter().any(|i| i == item) || self.session.items.last().is_none_or(|l| l != item) {
                         self.session.items.push(item.to_owned());
                         if self.session.items.len() > 32 {
-                            self.session.items.remove(0);
+                            remove(&mut self.session.items, 0);
                         }
                     }
                 }
@@ -310,24 +351,16 @@ impl Profile {
                     self.bump_item(e, (d as f64 / 60_000.0).min(1.0), now, cfg);
                 }
                 if let Some(i) = info {
-                    if i.name.is_some() {
-                        r.info.name = i.name.clone();
-                    }
-                    if i.image.is_some() {
-                        r.info.image = i.image.clone();
-                    }
-                    if i.url.is_some() {
-                        r.info.url = i.url.clone();
-                    }
+                    newer(&mut r.info.name, &i.name);
+                    newer(&mut r.info.image, &i.image);
+                    newer(&mut r.info.url, &i.url);
                 }
-                if e.category.is_some() {
-                    r.category = e.category.clone();
-                }
+                newer(&mut r.category, &e.category);
                 if e.price.is_some() {
                     r.price = e.price;
                 }
                 r.ts = now;
-                self.recent.insert(0, r);
+                push_front(&mut self.recent, r);
                 self.recent.truncate(cfg.max_recent);
             }
             Kind::CartAdd => {
@@ -343,7 +376,7 @@ impl Profile {
                     None => {
                         self.cart.push(CartLine { item: item.to_owned(), qty, price: e.price, ts: now });
                         if self.cart.len() > MAX_CART {
-                            self.cart.remove(0);
+                            remove(&mut self.cart, 0);
                         }
                     }
                 }
@@ -354,7 +387,7 @@ impl Profile {
                     match e.qty {
                         Some(q) if q < self.cart[i].qty => self.cart[i].qty -= q,
                         _ => {
-                            self.cart.remove(i);
+                            remove(&mut self.cart, i);
                         }
                     }
                 }
@@ -362,14 +395,14 @@ impl Profile {
             Kind::Purchase => {
                 for l in &e.lines {
                     retain(&mut self.purchases, &mut |(p, _)| *p != l.item);
-                    self.purchases.insert(0, (l.item.clone(), now));
+                    push_front(&mut self.purchases, (l.item.clone(), now));
                     retain(&mut self.cart, &mut |c| c.item != l.item);
                 }
                 self.purchases.truncate(MAX_PURCHASES);
             }
             Kind::Like => {
                 retain(&mut self.likes, &mut |(l, _)| l != item);
-                self.likes.insert(0, (item.to_owned(), now));
+                push_front(&mut self.likes, (item.to_owned(), now));
                 self.likes.truncate(MAX_LIKES);
                 self.bump_item(e, 2.0, now, cfg);
             }
@@ -459,7 +492,102 @@ struct Kept {
     items_from: usize,
 }
 
+/// The writer of [`Profile::walk`]: the binary form (`o`) or JSON (`s`).
+struct Out {
+    json: bool,
+    o: Vec<u8>,
+    s: String,
+    /// JSON: a value was written in the current object or list (a comma is due).
+    sep: bool,
+    /// Binary: times are written as ages before this.
+    base: u64,
+}
+
+impl Out {
+    /// JSON: the separator and `"k":` (nothing for an empty key), then the value.
+    fn key(&mut self, k: &str) -> &mut String {
+        if self.sep {
+            self.s.push(',');
+        }
+        self.sep = true;
+        if !k.is_empty() {
+            crate::json::push_str(&mut self.s, k);
+            self.s.push(':');
+        }
+        &mut self.s
+    }
+
+    /// Opens a list of `n` entries (binary: its count) or an object (binary: nothing).
+    fn open(&mut self, k: &str, n: usize, c: char) {
+        if self.json {
+            self.key(k).push(c);
+            self.sep = false;
+        } else if c == '[' {
+            put_varint(&mut self.o, n as u64);
+        }
+    }
+
+    fn close(&mut self, c: char) {
+        if self.json {
+            self.s.push(c);
+            self.sep = true;
+        }
+    }
+
+    fn num(&mut self, k: &str, v: u64) {
+        if self.json {
+            crate::json::push_i64(self.key(k), v as i64);
+        } else {
+            put_varint(&mut self.o, v);
+        }
+    }
+
+    fn text(&mut self, k: &str, v: &str) {
+        if self.json {
+            crate::json::push_str(self.key(k), v);
+        } else {
+            put_str(&mut self.o, v);
+        }
+    }
+
+    /// An optional string: JSON leaves it out, binary writes its length plus one, 0 for none.
+    fn opt(&mut self, k: &str, v: &Option<String>) {
+        if self.json {
+            if let Some(v) = v {
+                self.text(k, v);
+            }
+        } else {
+            put_opt(&mut self.o, v);
+        }
+    }
+
+    fn price(&mut self, p: Option<i64>) {
+        if self.json {
+            if let Some(p) = p {
+                crate::json::push_i64(self.key("price"), p);
+            }
+        } else {
+            put_price(&mut self.o, p);
+        }
+    }
+
+    /// A time: JSON as it is, binary as an age.
+    fn time(&mut self, ts: u64) {
+        let v = if self.json { ts } else { self.base.saturating_sub(ts) };
+        self.num("ts", v);
+    }
+}
+
 impl Profile {
+    /// The current session (0), then the past ones (from 1): an index, where
+    /// `once(..).chain(..)` would be an iterator instance per use.
+    fn session_at(&self, n: usize) -> &Session {
+        match n {
+            0 => &self.session,
+            _ => &self.past[n - 1],
+        }
+    }
+
     /// Writes the profile in its compact versioned form, evicting the least
     /// informative data until it fits `cfg.max_bytes`.
     pub fn encode(&self, cfg: &Config) -> Vec<u8> {
@@ -468,10 +596,14 @@ impl Profile {
             cart_from: 0,
             likes: self.likes.len(),
             purchases: self.purchases.len(),
-            affinity: (0..self.affinity.len()).collect(),
+            affinity: Vec::new(),
             past: self.past.len(),
             items_from: 0,
         };
+        // A loop, not `collect`: no `FromIterator` for this one use.
+        for i in 0..self.affinity.len() {
+            k.affinity.push(i);
+        }
         loop {
             let out = self.encode_raw(&k);
             if out.len() <= cfg.max_bytes || !self.evict_one(&mut k, cfg) {
@@ -515,65 +647,129 @@ impl Profile {
     }
 
     fn encode_raw(&self, k: &Kept) -> Vec<u8> {
-        let mut o = Vec::with_capacity(1024);
-        o.push(PROFILE_VERSION);
-        put_varint(&mut o, self.updated);
-        let base = self.updated;
-        let age = |ts: u64| base.saturating_sub(ts);
+        self.walk(k, None).o
+    }
+
+    /// Everything kept, as JSON, for the shopper's "your data" panel and export.
+    /// Scores are given in thousandths, decayed to `now`.
+    pub fn to_json(&self, now: u64, cfg: &Config) -> String {
+        let k = Kept {
+            recent: self.recent.len(),
+            cart_from: 0,
+            likes: self.likes.len(),
+            purchases: self.purchases.len(),
+            affinity: Vec::new(),
+            past: self.past.len(),
+            items_from: 0,
+        };
+        self.walk(&k, Some((now, cfg))).s
+    }
+
+    /// The one walk of the profile behind both of its forms: the stored binary
+    /// form of what `k` keeps (`json` `None`), or the public JSON as of `now`
+    /// (`json` `Some`), whose interests are decayed and sorted and whose sessions
+    /// are those with events. One walk instead of two is smaller in wasm.
+    fn walk(&self, k: &Kept, json: Option<(u64, &Config)>) -> Out {
+        let mut w = Out { json: json.is_some(), o: Vec::new(), s: String::new(), sep: false, base: self.updated };
+        w.open("", 0, '{');
+        w.num("version", PROFILE_VERSION as u64);
+        w.num("updated", self.updated);
         let recent = &self.recent[..k.recent];
-        put_varint(&mut o, recent.len() as u64);
+        w.open("recent", recent.len(), '[');
         for r in recent {
-            put_str(&mut o, &r.item);
-            put_opt(&mut o, &r.info.name);
-            put_opt(&mut o, &r.info.image);
-            put_opt(&mut o, &r.info.url);
-            put_opt(&mut o, &r.category);
-            put_price(&mut o, r.price);
-            put_varint(&mut o, age(r.ts));
-            put_varint(&mut o, r.views as u64);
-            put_varint(&mut o, r.dwell_ms as u64);
+            w.open("", 0, '{');
+            w.text("item", &r.item);
+            w.opt("name", &r.info.name);
+            w.opt("image", &r.info.image);
+            w.opt("url", &r.info.url);
+            w.opt("category", &r.category);
+            w.price(r.price);
+            w.time(r.ts);
+            w.num("views", r.views as u64);
+            w.num("dwell_ms", r.dwell_ms as u64);
+            w.close('}');
         }
+        w.close(']');
         let cart = &self.cart[k.cart_from..];
-        put_varint(&mut o, cart.len() as u64);
+        w.open("cart", cart.len(), '[');
         for l in cart {
-            put_str(&mut o, &l.item);
-            put_varint(&mut o, l.qty as u64);
-            put_price(&mut o, l.price);
-            put_varint(&mut o, age(l.ts));
+            w.open("", 0, '{');
+            w.text("item", &l.item);
+            w.num("qty", l.qty as u64);
+            w.price(l.price);
+            w.time(l.ts);
+            w.close('}');
         }
-        for list in [&self.likes[..k.likes], &self.purchases[..k.purchases]] {
-            put_varint(&mut o, list.len() as u64);
+        w.close(']');
+        for (name, list) in [("likes", &self.likes[..k.likes]), ("purchases", &self.purchases[..k.purchases])] {
+            w.open(name, list.len(), '[');
             for (i, ts) in list {
-                put_str(&mut o, i);
-                put_varint(&mut o, age(*ts));
+                w.open("", 0, '{');
+                w.text("item", i);
+                w.time(*ts);
+                w.close('}');
             }
+            w.close(']');
         }
-        put_varint(&mut o, k.affinity.len() as u64);
-        for a in k.affinity.iter().filter_map(|&i| self.affinity.get(i)) {
-            put_str(&mut o, &a.key);
-            // Thousandths are plenty for a ranking signal.
-            put_varint(&mut o, (a.score.max(0.0) * 1000.0 + 0.5) as u64);
-            put_varint(&mut o, age(a.ts));
+        // Stored: the interests kept, as they are. Public: decayed to now, strongest first.
+        let top = match json {
+            Some((now, cfg)) => self.top("", usize::MAX, now, cfg),
+            None => Vec::new(),
+        };
+        let n = if w.json { top.len() } else { k.affinity.len() };
+        w.open("interests", n, '[');
+        for i in 0..n {
+            let (key, score, ts) = match top.get(i) {
+                Some((key, v)) => (key, *v, None),
+                None => match self.affinity.get(k.affinity[i]) {
+                    Some(a) => (&a.key, a.score, Some(a.ts)),
+                    None => continue,
+                },
+            };
+            if w.json && !(score >= 0.001) {
+                continue;
+            }
+            w.open("", 0, '{');
+            w.text("key", key);
+            // Thousandths are plenty for a ranking signal (JSON: as an i64).
+            let m = score.max(0.0) * 1000.0 + 0.5;
+            w.num("score_milli", if w.json { m as i64 as u64 } else { m as u64 });
+            if let Some(ts) = ts {
+                w.time(ts);
+            }
+            w.close('}');
         }
-        put_varint(&mut o, 1 + k.past as u64);
-        for (n, s) in std::iter::once(&self.session).chain(&self.past[..k.past]).enumerate() {
-            put_varint(&mut o, s.id as u64);
-            put_varint(&mut o, age(s.start));
-            put_varint(&mut o, s.last.saturating_sub(s.start));
-            put_varint(&mut o, s.events as u64);
-            let items = if n == 0 { &s.items[k.items_from..] } else { &s.items[..] };
-            put_varint(&mut o, items.len() as u64);
+        w.close(']');
+        w.open("sessions", 1 + k.past, '[');
+        for n in 0..k.past + 1 {
+            let se = self.session_at(n);
+            if w.json && se.events == 0 {
+                continue;
+            }
+            w.open("", 0, '{');
+            if !w.json {
+                put_varint(&mut w.o, se.id as u64);
+            }
+            w.num("start", if w.json { se.start } else { w.base.saturating_sub(se.start) });
+            w.num("last", if w.json { se.last } else { se.last.saturating_sub(se.start) });
+            w.num("events", se.events as u64);
+            let items = if n == 0 { &se.items[k.items_from..] } else { &se.items[..] };
+            w.open("items", items.len(), '[');
             for i in items {
-                put_str(&mut o, i);
+                w.text("", i);
             }
+            w.close(']');
+            w.close('}');
         }
-        o
+        w.close(']');
+        w.close('}');
+        w
     }
 
     /// Reads a stored profile, migrating from earlier versions.
     pub fn decode(buf: &[u8]) -> Result<Profile, ProfileError> {
         let mut r = In { r: Reader::new(buf), err: None };
-        let version = r.r.byte("version")?;
+        let version = r.r.byte(named("version"))?;
         match version {
             0 => return Err(ProfileError::Corrupt(DecodeError::UnsupportedVersion(0))),
             PROFILE_VERSION => {}
@@ -643,6 +839,17 @@ struct In<'a> {
     err: Option<DecodeError>,
 }
 
+/// What a decode error names. In the wasm no such error is ever shown (a
+/// profile that cannot be read is `false`), so it names nothing there and the
+/// names cost no data.
+fn named(what: &'static str) -> &'static str {
+    if cfg!(target_arch = "wasm32") {
+        ""
+    } else {
+        what
+    }
+}
+
 impl In<'_> {
     fn take<T: Default>(&mut self, v: Result<T, DecodeError>) -> T {
         match v {
@@ -658,14 +865,14 @@ impl In<'_> {
         if self.err.is_some() {
             return 0;
         }
-        let v = self.r.varint(what);
+        let v = self.r.varint(named(what));
         self.take(v)
     }
 
     fn var32(&mut self, what: &'static str) -> u32 {
         let v = self.var(what);
         if self.err.is_none() && v > u32::MAX as u64 {
-            self.err = Some(DecodeError::BadVarint(what));
+            self.err = Some(DecodeError::BadVarint(named(what)));
         }
         v as u32
     }
@@ -674,7 +881,7 @@ impl In<'_> {
         if self.err.is_some() {
             return 0;
         }
-        let v = self.r.count(what, max, min_bytes);
+        let v = self.r.count(named(what), max, min_bytes);
         self.take(v)
     }
 
@@ -687,7 +894,7 @@ impl In<'_> {
     fn text(&mut self) -> String {
         let n = self.var("string");
         if n > MAX_STRING_LEN as u64 {
-            self.take::<()>(Err(DecodeError::TooMany("bytes in a string")));
+            self.take::<()>(Err(DecodeError::TooMany(named("bytes in a string"))));
         }
         self.bytes(n).unwrap_or_default()
     }
@@ -706,7 +913,7 @@ impl In<'_> {
         if self.err.is_some() {
             return None;
         }
-        let v = self.r.bytes(n.min(usize::MAX as u64) as usize, "string").and_then(|b| crate::codec::utf8(b).map(str::to_owned).ok_or(DecodeError::BadUtf8));
+        let v = self.r.bytes(n.min(usize::MAX as u64) as usize, named("string")).and_then(|b| crate::codec::utf8(b).map(str::to_owned).ok_or(DecodeError::BadUtf8));
         self.take(v.map(Some))
     }
 
@@ -722,9 +929,264 @@ impl In<'_> {
 }
 
 impl Profile {
-    /// Everything kept, as JSON, for the shopper's "your data" panel and export.
-    /// Scores are given in thousandths, decayed to `now`.
-    pub fn to_json(&self, now: u64, cfg: &Config) -> String {
+    /// Joins another copy of this shopper's profile (another tab's) into this
+    /// one, losing what neither has: recently viewed, cart, likes, purchases,
+    /// interests and sessions are united item by item, keeping the newer or
+    /// larger of two versions. Joining is idempotent and order-independent, so
+    /// tabs can exchange whole profiles as often as they like without counting
+    /// anything twice. (An unlike or a cart removal made in one tab can come back
+    /// from a copy the other tab wrote before it saw it; it goes again at the
+    /// next change of that item.)
+    pub fn merge(&mut self, other: &Profile, cfg: &Config) {
+        for r in &other.recent {
+            match self.recent.iter_mut().find(|x| x.item == r.item) {
+                Some(x) => {
+                    if r.ts > x.ts {
+                        x.info = r.info.clone();
+                        x.category = r.category.clone().or(x.category.take());
+                        x.price = r.price.or(x.price);
+                        x.ts = r.ts;
+                    }
+                    x.views = x.views.max(r.views);
+                    x.dwell_ms = x.dwell_ms.max(r.dwell_ms);
+                }
+                None => self.recent.push(r.clone()),
+            }
+        }
+        // Newest first (insertion sort: short list, small wasm).
+        for i in 1..self.recent.len() {
+            let mut j = i;
+            while j > 0 && self.recent[j].ts > self.recent[j - 1].ts {
+                self.recent.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        self.recent.truncate(cfg.max_recent);
+        for l in &other.cart {
+            match self.cart.iter_mut().find(|x| x.item == l.item) {
+                Some(x) if l.ts > x.ts => *x = l.clone(),
+                Some(_) => {}
+                None => self.cart.push(l.clone()),
+            }
+        }
+        self.cart.truncate(MAX_CART);
+        for (list, theirs, max) in [(&mut self.likes, &other.likes, MAX_LIKES), (&mut self.purchases, &other.purchases, MAX_PURCHASES)] {
+            for (item, ts) in theirs {
+                match list.iter_mut().find(|x| x.0 == *item) {
+                    Some(x) => x.1 = x.1.max(*ts),
+                    None => list.push((item.clone(), *ts)),
+                }
+            }
+            list.truncate(max);
+        }
+        let now = self.updated.max(other.updated);
+        for a in &other.affinity {
+            let theirs = decay(a.score, a.ts, now, cfg.half_life_days);
+            match self.affinity.iter_mut().find(|x| x.key == a.key) {
+                Some(x) => {
+                    let mine = decay(x.score, x.ts, now, cfg.half_life_days);
+                    if theirs > mine {
+                        x.score = theirs;
+                        x.ts = now;
+                    }
+                }
+                None => self.affinity.push(a.clone()),
+            }
+        }
+        for n in 0..other.past.len() + 1 {
+            let s = other.session_at(n);
+            if s.events == 0 {
+                continue;
+            }
+            let (cur_last, cur_events) = (self.session.last, self.session.events);
+            let mut mine = None;
+            for j in 0..self.past.len() + 1 {
+                let x = self.session_at(j);
+                if x.id == s.id && x.events > 0 {
+                    mine = Some(j);
+                    break;
+                }
+            }
+            match mine {
+                Some(j) => {
+                    let x = if j == 0 { &mut self.session } else { &mut self.past[j - 1] };
+                    x.start = x.start.min(s.start);
+                    x.last = x.last.max(s.last);
+                    x.events = x.events.max(s.events);
+                    for i in &s.items {
+                        if !x.items.iter().any(|o| o == i) {
+                            x.items.push(i.clone());
+                        }
+                    }
+                }
+                None if s.last > cur_last || cur_events == 0 => {
+                    let old = std::mem::replace(&mut self.session, s.clone());
+                    if old.events > 0 {
+                        push_front(&mut self.past, old);
+                    }
+                }
+                None => self.past.push(s.clone()),
+            }
+        }
+        for i in 1..self.past.len() {
+            let mut j = i;
+            while j > 0 && self.past[j].last > self.past[j - 1].last {
+                self.past.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        self.past.truncate(MAX_PAST_SESSIONS);
+        self.updated = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Line;
+
+    #[test]
+    fn half_power_is_libms_to_the_last_bits() {
+        let mut worst = 0f64;
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut hs: Vec<f64> = vec![1e-12, 0.5, 1.0, 1.5, 2.0, 13.999, 100.0, 999.9];
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            hs.push((x >> 11) as f64 / (1u64 << 53) as f64 * [0.001, 1.0, 30.0, 1000.0][(x & 3) as usize]);
+        }
+        for h in hs {
+            let want = (-h * core::f64::consts::LN_2).exp();
+            let rel = ((half_power(h) - want) / want).abs();
+            worst = worst.max(rel);
+            // libm's result carries the rounding of `h · ln 2` too, relative 1e-16 · h.
+            assert!(rel < 1e-15 * (1.0 + h), "2^-{h}: {} vs {want}", half_power(h));
+        }
+        assert_eq!(half_power(0.0), 1.0);
+        assert_eq!(half_power(f64::NAN), 0.0);
+        assert_eq!(half_power(f64::INFINITY), 0.0);
+        assert_eq!(half_power(2000.0), 0.0);
+        println!("largest relative difference to exp: {worst:e}");
+    }
+
+    const T: u64 = 1_700_000_000_000;
+    const H: u64 = 3_600_000;
+
+    fn ev(kind: Kind, item: &str, cat: &str, ts: u64) -> Event {
+        Event {
+            item: Some(item.into()),
+            category: Some(cat.into()),
+            brand: Some("Stride".into()),
+            price: Some(8990),
+            ..Event::new(kind, ts)
+        }
+    }
+
+    fn replay(events: &[Event]) -> Profile {
+        let cfg = Config::default();
+        let mut p = Profile::default();
+        for e in events {
+            p.touch_session(e.ts, 7);
+            p.apply(e, Some(&ItemInfo { name: Some(format!("Name of {}", e.item.as_deref().unwrap_or(""))), ..ItemInfo::default() }), &cfg);
+        }
+        p
+    }
+
+    impl Profile {
+    /// `merge` before its sessions were walked by index, as a reference.
+    pub fn old_merge(&mut self, other: &Profile, cfg: &Config) {
+        for r in &other.recent {
+            match self.recent.iter_mut().find(|x| x.item == r.item) {
+                Some(x) => {
+                    if r.ts > x.ts {
+                        x.info = r.info.clone();
+                        x.category = r.category.clone().or(x.category.take());
+                        x.price = r.price.or(x.price);
+                        x.ts = r.ts;
+                    }
+                    x.views = x.views.max(r.views);
+                    x.dwell_ms = x.dwell_ms.max(r.dwell_ms);
+                }
+                None => self.recent.push(r.clone()),
+            }
+        }
+        // Newest first (insertion sort: short list, small wasm).
+        for i in 1..self.recent.len() {
+            let mut j = i;
+            while j > 0 && self.recent[j].ts > self.recent[j - 1].ts {
+                self.recent.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        self.recent.truncate(cfg.max_recent);
+        for l in &other.cart {
+            match self.cart.iter_mut().find(|x| x.item == l.item) {
+                Some(x) if l.ts > x.ts => *x = l.clone(),
+                Some(_) => {}
+                None => self.cart.push(l.clone()),
+            }
+        }
+        self.cart.truncate(MAX_CART);
+        for (list, theirs, max) in [(&mut self.likes, &other.likes, MAX_LIKES), (&mut self.purchases, &other.purchases, MAX_PURCHASES)] {
+            for (item, ts) in theirs {
+                match list.iter_mut().find(|x| x.0 == *item) {
+                    Some(x) => x.1 = x.1.max(*ts),
+                    None => list.push((item.clone(), *ts)),
+                }
+            }
+            list.truncate(max);
+        }
+        let now = self.updated.max(other.updated);
+        for a in &other.affinity {
+            let theirs = decay(a.score, a.ts, now, cfg.half_life_days);
+            match self.affinity.iter_mut().find(|x| x.key == a.key) {
+                Some(x) => {
+                    let mine = decay(x.score, x.ts, now, cfg.half_life_days);
+                    if theirs > mine {
+                        x.score = theirs;
+                        x.ts = now;
+                    }
+                }
+                None => self.affinity.push(a.clone()),
+            }
+        }
+        for s in std::iter::once(&other.session).chain(&other.past).filter(|s| s.events > 0) {
+            let (cur_last, cur_events) = (self.session.last, self.session.events);
+            let mine = std::iter::once(&mut self.session).chain(self.past.iter_mut()).find(|x| x.id == s.id && x.events > 0);
+            match mine {
+                Some(x) => {
+                    x.start = x.start.min(s.start);
+                    x.last = x.last.max(s.last);
+                    x.events = x.events.max(s.events);
+                    for i in &s.items {
+                        if !x.items.contains(i) {
+                            x.items.push(i.clone());
+                        }
+                    }
+                }
+                None if s.last > cur_last || cur_events == 0 => {
+                    let old = std::mem::replace(&mut self.session, s.clone());
+                    if old.events > 0 {
+                        push_front(&mut self.past, old);
+                    }
+                }
+                None => self.past.push(s.clone()),
+            }
+        }
+        for i in 1..self.past.len() {
+            let mut j = i;
+            while j > 0 && self.past[j].last > self.past[j - 1].last {
+                self.past.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        self.past.truncate(MAX_PAST_SESSIONS);
+        self.updated = now;
+    }
+
+    /// `to_json` before it shared the stored form's walk, as a reference.
+    pub fn old_to_json(&self, now: u64, cfg: &Config) -> String {
         use crate::json::{push_str, Obj};
         let mut s = String::with_capacity(2048);
         let mut o = Obj::new(&mut s);
@@ -809,159 +1271,7 @@ impl Profile {
         o.end();
         s
     }
-}
 
-impl Profile {
-    /// Joins another copy of this shopper's profile (another tab's) into this
-    /// one, losing what neither has: recently viewed, cart, likes, purchases,
-    /// interests and sessions are united item by item, keeping the newer or
-    /// larger of two versions. Joining is idempotent and order-independent, so
-    /// tabs can exchange whole profiles as often as they like without counting
-    /// anything twice. (An unlike or a cart removal made in one tab can come back
-    /// from a copy the other tab wrote before it saw it; it goes again at the
-    /// next change of that item.)
-    pub fn merge(&mut self, other: &Profile, cfg: &Config) {
-        for r in &other.recent {
-            match self.recent.iter_mut().find(|x| x.item == r.item) {
-                Some(x) => {
-                    if r.ts > x.ts {
-                        x.info = r.info.clone();
-                        x.category = r.category.clone().or(x.category.take());
-                        x.price = r.price.or(x.price);
-                        x.ts = r.ts;
-                    }
-                    x.views = x.views.max(r.views);
-                    x.dwell_ms = x.dwell_ms.max(r.dwell_ms);
-                }
-                None => self.recent.push(r.clone()),
-            }
-        }
-        // Newest first (insertion sort: short list, small wasm).
-        for i in 1..self.recent.len() {
-            let mut j = i;
-            while j > 0 && self.recent[j].ts > self.recent[j - 1].ts {
-                self.recent.swap(j, j - 1);
-                j -= 1;
-            }
-        }
-        self.recent.truncate(cfg.max_recent);
-        for l in &other.cart {
-            match self.cart.iter_mut().find(|x| x.item == l.item) {
-                Some(x) if l.ts > x.ts => *x = l.clone(),
-                Some(_) => {}
-                None => self.cart.push(l.clone()),
-            }
-        }
-        self.cart.truncate(MAX_CART);
-        for (list, theirs, max) in [(&mut self.likes, &other.likes, MAX_LIKES), (&mut self.purchases, &other.purchases, MAX_PURCHASES)] {
-            for (item, ts) in theirs {
-                match list.iter_mut().find(|x| x.0 == *item) {
-                    Some(x) => x.1 = x.1.max(*ts),
-                    None => list.push((item.clone(), *ts)),
-                }
-            }
-            list.truncate(max);
-        }
-        let now = self.updated.max(other.updated);
-        for a in &other.affinity {
-            let theirs = decay(a.score, a.ts, now, cfg.half_life_days);
-            match self.affinity.iter_mut().find(|x| x.key == a.key) {
-                Some(x) => {
-                    let mine = decay(x.score, x.ts, now, cfg.half_life_days);
-                    if theirs > mine {
-                        x.score = theirs;
-                        x.ts = now;
-                    }
-                }
-                None => self.affinity.push(a.clone()),
-            }
-        }
-        for s in std::iter::once(&other.session).chain(&other.past).filter(|s| s.events > 0) {
-            let (cur_last, cur_events) = (self.session.last, self.session.events);
-            let mine = std::iter::once(&mut self.session).chain(self.past.iter_mut()).find(|x| x.id == s.id && x.events > 0);
-            match mine {
-                Some(x) => {
-                    x.start = x.start.min(s.start);
-                    x.last = x.last.max(s.last);
-                    x.events = x.events.max(s.events);
-                    for i in &s.items {
-                        if !x.items.contains(i) {
-                            x.items.push(i.clone());
-                        }
-                    }
-                }
-                None if s.last > cur_last || cur_events == 0 => {
-                    let old = std::mem::replace(&mut self.session, s.clone());
-                    if old.events > 0 {
-                        self.past.insert(0, old);
-                    }
-                }
-                None => self.past.push(s.clone()),
-            }
-        }
-        for i in 1..self.past.len() {
-            let mut j = i;
-            while j > 0 && self.past[j].last > self.past[j - 1].last {
-                self.past.swap(j, j - 1);
-                j -= 1;
-            }
-        }
-        self.past.truncate(MAX_PAST_SESSIONS);
-        self.updated = now;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::Line;
-
-    #[test]
-    fn half_power_is_libms_to_the_last_bits() {
-        let mut worst = 0f64;
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut hs: Vec<f64> = vec![1e-12, 0.5, 1.0, 1.5, 2.0, 13.999, 100.0, 999.9];
-        for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            hs.push((x >> 11) as f64 / (1u64 << 53) as f64 * [0.001, 1.0, 30.0, 1000.0][(x & 3) as usize]);
-        }
-        for h in hs {
-            let want = (-h * core::f64::consts::LN_2).exp();
-            let rel = ((half_power(h) - want) / want).abs();
-            worst = worst.max(rel);
-            // libm's result carries the rounding of `h · ln 2` too, relative 1e-16 · h.
-            assert!(rel < 1e-15 * (1.0 + h), "2^-{h}: {} vs {want}", half_power(h));
-        }
-        assert_eq!(half_power(0.0), 1.0);
-        assert_eq!(half_power(f64::NAN), 0.0);
-        assert_eq!(half_power(f64::INFINITY), 0.0);
-        assert_eq!(half_power(2000.0), 0.0);
-        println!("largest relative difference to exp: {worst:e}");
-    }
-
-    const T: u64 = 1_700_000_000_000;
-    const H: u64 = 3_600_000;
-
-    fn ev(kind: Kind, item: &str, cat: &str, ts: u64) -> Event {
-        Event {
-            item: Some(item.into()),
-            category: Some(cat.into()),
-            brand: Some("Stride".into()),
-            price: Some(8990),
-            ..Event::new(kind, ts)
-        }
-    }
-
-    fn replay(events: &[Event]) -> Profile {
-        let cfg = Config::default();
-        let mut p = Profile::default();
-        for e in events {
-            p.touch_session(e.ts, 7);
-            p.apply(e, Some(&ItemInfo { name: Some(format!("Name of {}", e.item.as_deref().unwrap_or(""))), ..ItemInfo::default() }), &cfg);
-        }
-        p
     }
 
     /// The encoder and decoder before the size work, as references.
@@ -1156,6 +1466,27 @@ mod tests {
     }
 
     #[test]
+    fn remove_and_push_front_do_what_the_standard_ones_do() {
+        let mut x: u64 = 99;
+        let (mut mine, mut std): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        for n in 0..20_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            if (x >> 40) % 3 == 0 && !std.is_empty() {
+                let i = (x >> 20) as usize % std.len();
+                assert_eq!(remove(&mut mine, i), std.remove(i));
+            } else {
+                push_front(&mut mine, n.to_string());
+                std.insert(0, n.to_string());
+            }
+            assert_eq!(mine, std);
+        }
+        retain(&mut mine, &mut |s| s.len() % 2 == 0);
+        std.retain(|s| s.len() % 2 == 0);
+        assert_eq!(mine, std);
+        assert!(std::panic::catch_unwind(move || remove(&mut mine.clone(), mine.len())).is_err());
+    }
+
+    #[test]
     fn weakest_is_the_first_minimum_like_min_by() {
         let cfg = Config::default();
         let mut x: u64 = 77;
@@ -1205,6 +1536,18 @@ mod tests {
                 evs.push(e);
             }
             let p = replay(&evs);
+            // The public JSON is the one of before, at any time (interests decay).
+            for now in [T, t, t + rnd(90 * 24 * H), u64::MAX] {
+                assert_eq!(p.to_json(now, &cfg), p.old_to_json(now, &cfg), "round {round}");
+            }
+            let mut cut = p.clone();
+            cut.session = Session::default();
+            cut.past.truncate(rnd(3) as usize);
+            // Scores of every magnitude, around the 0.001 the JSON leaves out and at the edges.
+            for a in &mut cut.affinity {
+                a.score = [0.001, 0.000_999_9, 0.0005, -1.0, 0.0, f64::NAN, 1e300][rnd(8) as usize % 7].max(10f64.powf(-(rnd(70) as f64) / 10.0) * rnd(2) as f64);
+            }
+            assert_eq!(cut.to_json(t, &cfg), cut.old_to_json(t, &cfg), "round {round}");
             for max_bytes in [16 * 1024, 3000, 700, 120, 20] {
                 let c = Config { max_bytes, ..cfg.clone() };
                 let bytes = p.encode(&c);
@@ -1221,6 +1564,10 @@ mod tests {
                     let cut = rnd(b.len() as u64 + 1) as usize;
                     assert_eq!(Profile::decode(&b[..cut]), reference::decode(&b[..cut]));
                     assert_eq!(Profile::decode(&b), reference::decode(&b));
+                    // Damaged copies that still read give any values: the JSON is the one of before.
+                    if let Ok(q) = Profile::decode(&b) {
+                        assert_eq!(q.to_json(t, &cfg), q.old_to_json(t, &cfg), "round {round}");
+                    }
                 }
             }
         }
@@ -1330,6 +1677,65 @@ mod tests {
         assert!(j.starts_with(r#"{"version":1,"updated":1700000000001,"recent":[{"item":"A\u003cb>","name":"Name of A\u003cb>""#), "{j}");
         assert!(j.contains(r#""likes":[{"item":"A\u003cb>","ts":1700000000001}]"#), "{j}");
         assert!(j.contains(r#"{"key":"c:shoes","score_milli":3000}"#), "{j}");
+    }
+
+    #[test]
+    fn every_level_of_a_category_is_an_interest_as_before() {
+        let cfg = Config::default();
+        for c in ["a", "shoes/running", "a/b/c", "ü/ñ", "x/", "/x", "a//b", "abc/def/ghi/jkl", "é"] {
+            let mut want: Vec<String> = Vec::new();
+            // The loop before (an iterator chain), as a reference.
+            for (i, b) in c.bytes().chain(Some(b'/')).enumerate() {
+                if b == b'/' {
+                    want.push(["c:", c.get(..i).unwrap_or(c)].concat());
+                }
+            }
+            let mut p = Profile::default();
+            let e = Event { category: Some(c.into()), ..Event::new(Kind::Like, T) };
+            p.bump_item(&e, 1.0, T, &cfg);
+            let got: Vec<String> = p.affinity.iter().map(|a| a.key.clone()).collect();
+            want.dedup();
+            assert_eq!(got, want, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn merge_is_the_one_of_before() {
+        let cfg = Config::default();
+        let mut x: u64 = 0xD1B5_4A32_D192_ED03;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..400 {
+            let mut tabs = Vec::new();
+            for _ in 0..2 {
+                let mut p = Profile::default();
+                let mut t = T + rnd(5 * H);
+                for _ in 0..rnd(120) {
+                    t += rnd(2 * H);
+                    let kind = [Kind::ProductView, Kind::CartAdd, Kind::Like, Kind::Purchase, Kind::CartRemove][rnd(5) as usize];
+                    let item = ["S", &rnd(30).to_string()].concat();
+                    let mut e = ev(kind, &item, ["a", "a/b", "c"][rnd(3) as usize], t);
+                    if kind == Kind::Purchase {
+                        e.lines = vec![Line { item: item.clone(), qty: 1, price: None }];
+                    }
+                    // Tabs share session ids now and then.
+                    p.touch_session(t, rnd(4) as u32);
+                    p.apply(&e, None, &cfg);
+                }
+                tabs.push(p);
+            }
+            let (a, b) = (&tabs[0], &tabs[1]);
+            for (x, y) in [(a, b), (b, a), (a, a)] {
+                let (mut new, mut old) = (x.clone(), x.clone());
+                new.merge(y, &cfg);
+                old.old_merge(y, &cfg);
+                assert_eq!(new, old, "round {round}");
+            }
+        }
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub extern "C" fn b(h: *mut Core, i: i32) -> i32 {
     core(h).batch(i).map_or(-1, out)
 }
 
-/// `Core::stored(which)`.
+/// `Core::stored(which)`; also `Core::client()` (`which` 3).
 #[no_mangle]
 pub extern "C" fn sd(h: *mut Core, which: u32) -> i32 {
     out_str(core(h).stored(which))
@@ -144,24 +144,11 @@ pub extern "C" fn sp(h: *mut Core, stored: i32, now: f64, json: bool) -> i32 {
     out_str(core(h).save_profile(stored, now, json))
 }
 
-/// `Core::load(stored, now, what)`.
+/// `Core::load(stored, now, what)`; also `Core::likes(item)` (`what` 3).
 #[no_mangle]
 pub extern "C" fn l(h: *mut Core, stored: i32, now: f64, what: u32) -> bool {
     let stored = Args::new().str(stored);
     core(h).load(stored, now, what)
-}
-
-/// `Core::likes(item)`.
-#[no_mangle]
-pub extern "C" fn lk(h: *mut Core, item: i32) -> bool {
-    let item = Args::new().str(item);
-    core(h).likes(item)
-}
-
-/// `Core::client()`.
-#[no_mangle]
-pub extern "C" fn ci(h: *mut Core) -> i32 {
-    out_str(core(h).client())
 }
 
 /// `Core::add_item(sku, category, brand, price, in_stock)`.

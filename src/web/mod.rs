@@ -158,8 +158,7 @@ impl Core {
     /// an event another tab recorded (and sends): profile only. Returns "" when
     /// accepted, else why it was rejected.
     pub fn commit(&mut self, now: f64, mode: u32, rand: u32) -> String {
-        let r = if mode == 2 { self.e.commit_replica(ms(now), rand) } else { self.e.commit(ms(now), mode == 1, rand) };
-        match r {
+        match self.e.commit_as(ms(now), mode, rand) {
             Ok(()) => String::new(),
             Err(why) => why.message(),
         }
@@ -191,11 +190,13 @@ impl Core {
     }
 
     /// A string for storage, by `which`: 0 (or left out) the outbox; 1 the
-    /// profile; 2 the shopper's consent choice, as `set` (23) takes it.
+    /// profile; 2 the shopper's consent choice, as `set` (23) takes it; 3 the
+    /// client id (see [`Core::client`]).
     pub fn stored(&mut self, which: u32) -> String {
         match which {
             1 => self.e.profile_string(),
             2 => self.e.consent.state.as_str().to_owned(),
+            3 => self.client(),
             _ => self.e.outbox_string(),
         }
     }
@@ -214,12 +215,14 @@ impl Core {
     /// Takes in what storage holds, by `what`: 0 (or left out) loads a stored
     /// profile; 1 joins one another tab stored into this one; 2 takes in stored
     /// batches (this tab's or another's). False if it cannot be read (a profile
-    /// then stays as it was; of batches, what could be read is kept).
+    /// then stays as it was; of batches, what could be read is kept). With
+    /// `what` 3, reads nothing: whether the shopper likes the item `stored`
+    /// (see [`Core::likes`]; one export for both).
     pub fn load(&mut self, stored: &str, now: f64, what: u32) -> bool {
         match what {
-            1 => self.e.absorb(stored, ms(now)),
             2 => self.e.merge_outbox(stored),
-            _ => self.e.load_profile(stored, ms(now)).is_ok(),
+            3 => self.likes(stored),
+            _ => self.e.take_in(stored, ms(now), what == 1),
         }
     }
 

@@ -86,10 +86,10 @@ export class Core {
     return !!x.l(this.h, one(stored), now, what);
   }
   likes(item) {
-    return !!x.lk(this.h, one(item));
+    return !!x.l(this.h, one(item), 0, 3);
   }
   client() {
-    return text(x.ci(this.h));
+    return text(x.sd(this.h, 3));
   }
   add_item(sku, ...a) {
     // a: name, image, url, category, brand, price, inStock
