@@ -710,9 +710,9 @@ impl Engine {
     /// as `Core::load` takes them: false (nothing changed) if the profile
     /// cannot be read.
     pub fn take_in(&mut self, stored: &str, now: u64, join: bool) -> bool {
-        let Ok(p) = self.read_stored(stored, now) else { return false };
+        let Ok(mut p) = self.read_stored(stored, now) else { return false };
         if join {
-            self.profile.merge(&p, &self.cfg.profile);
+            self.profile.merge(&mut p, &self.cfg.profile);
         } else {
             self.profile = p;
         }
@@ -954,7 +954,7 @@ mod tests {
             // `absorb` before it was `take_in`, as a reference.
             let old_absorb = |e: &mut Engine| match e.read_stored(stored, T + 99) {
                 Ok(p) => {
-                    e.profile.merge(&p, &e.cfg.profile);
+                    e.profile.old_merge(&p, &e.cfg.profile);
                     true
                 }
                 Err(_) => false,

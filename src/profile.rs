@@ -937,20 +937,21 @@ impl Profile {
     /// anything twice. (An unlike or a cart removal made in one tab can come back
     /// from a copy the other tab wrote before it saw it; it goes again at the
     /// next change of that item.)
-    pub fn merge(&mut self, other: &Profile, cfg: &Config) {
-        for r in &other.recent {
+    pub fn merge(&mut self, other: &mut Profile, cfg: &Config) {
+        use std::mem::take;
+        for r in &mut other.recent {
             match self.recent.iter_mut().find(|x| x.item == r.item) {
                 Some(x) => {
                     if r.ts > x.ts {
-                        x.info = r.info.clone();
-                        x.category = r.category.clone().or(x.category.take());
+                        x.info = take(&mut r.info);
+                        x.category = r.category.take().or(x.category.take());
                         x.price = r.price.or(x.price);
                         x.ts = r.ts;
                     }
                     x.views = x.views.max(r.views);
                     x.dwell_ms = x.dwell_ms.max(r.dwell_ms);
                 }
-                None => self.recent.push(r.clone()),
+                None => self.recent.push(take(r)),
             }
         }
         // Newest first (insertion sort: short list, small wasm).
@@ -962,25 +963,25 @@ impl Profile {
             }
         }
         self.recent.truncate(cfg.max_recent);
-        for l in &other.cart {
+        for l in &mut other.cart {
             match self.cart.iter_mut().find(|x| x.item == l.item) {
-                Some(x) if l.ts > x.ts => *x = l.clone(),
+                Some(x) if l.ts > x.ts => *x = take(l),
                 Some(_) => {}
-                None => self.cart.push(l.clone()),
+                None => self.cart.push(take(l)),
             }
         }
         self.cart.truncate(MAX_CART);
-        for (list, theirs, max) in [(&mut self.likes, &other.likes, MAX_LIKES), (&mut self.purchases, &other.purchases, MAX_PURCHASES)] {
+        for (list, theirs, max) in [(&mut self.likes, &mut other.likes, MAX_LIKES), (&mut self.purchases, &mut other.purchases, MAX_PURCHASES)] {
             for (item, ts) in theirs {
                 match list.iter_mut().find(|x| x.0 == *item) {
                     Some(x) => x.1 = x.1.max(*ts),
-                    None => list.push((item.clone(), *ts)),
+                    None => list.push((take(item), *ts)),
                 }
             }
             list.truncate(max);
         }
         let now = self.updated.max(other.updated);
-        for a in &other.affinity {
+        for a in &mut other.affinity {
             let theirs = decay(a.score, a.ts, now, cfg.half_life_days);
             match self.affinity.iter_mut().find(|x| x.key == a.key) {
                 Some(x) => {
@@ -990,11 +991,11 @@ impl Profile {
                         x.ts = now;
                     }
                 }
-                None => self.affinity.push(a.clone()),
+                None => self.affinity.push(take(a)),
             }
         }
         for n in 0..other.past.len() + 1 {
-            let s = other.session_at(n);
+            let s = if n == 0 { &mut other.session } else { &mut other.past[n - 1] };
             if s.events == 0 {
                 continue;
             }
@@ -1013,19 +1014,19 @@ impl Profile {
                     x.start = x.start.min(s.start);
                     x.last = x.last.max(s.last);
                     x.events = x.events.max(s.events);
-                    for i in &s.items {
+                    for i in &mut s.items {
                         if !x.items.iter().any(|o| o == i) {
-                            x.items.push(i.clone());
+                            x.items.push(take(i));
                         }
                     }
                 }
                 None if s.last > cur_last || cur_events == 0 => {
-                    let old = std::mem::replace(&mut self.session, s.clone());
+                    let old = std::mem::replace(&mut self.session, take(s));
                     if old.events > 0 {
                         push_front(&mut self.past, old);
                     }
                 }
-                None => self.past.push(s.clone()),
+                None => self.past.push(take(s)),
             }
         }
         for i in 1..self.past.len() {
@@ -1731,7 +1732,7 @@ mod tests {
             let (a, b) = (&tabs[0], &tabs[1]);
             for (x, y) in [(a, b), (b, a), (a, a)] {
                 let (mut new, mut old) = (x.clone(), x.clone());
-                new.merge(y, &cfg);
+                new.merge(&mut y.clone(), &cfg);
                 old.old_merge(y, &cfg);
                 assert_eq!(new, old, "round {round}");
             }
@@ -1744,17 +1745,17 @@ mod tests {
         let a = replay(&[ev(Kind::ProductView, "A1", "shoes/running", T), ev(Kind::Like, "L", "x", T + 2)]);
         let b = replay(&[ev(Kind::ProductView, "B1", "camping/tents", T + 1), ev(Kind::CartAdd, "C", "x", T + 3)]);
         let mut ab = a.clone();
-        ab.merge(&b, &cfg);
+        ab.merge(&mut b.clone(), &cfg);
         let mut ba = b.clone();
-        ba.merge(&a, &cfg);
+        ba.merge(&mut a.clone(), &cfg);
         let items = |p: &Profile| p.recent.iter().map(|r| r.item.clone()).collect::<Vec<_>>();
         assert_eq!(items(&ab), ["B1", "A1"]);
         assert_eq!(items(&ab), items(&ba));
         assert!(ab.likes("L") && ab.cart.len() == 1);
         // Idempotent: merging again changes nothing (no double counting).
         let mut again = ab.clone();
-        again.merge(&b, &cfg);
-        again.merge(&a, &cfg);
+        again.merge(&mut b.clone(), &cfg);
+        again.merge(&mut a.clone(), &cfg);
         assert_eq!(again, ab);
         assert_eq!(ab.recent[1].views, 1);
     }
