@@ -701,7 +701,8 @@ impl Profile {
             w.close('}');
         }
         w.close(']');
-        for (name, list) in [("likes", &self.likes[..k.likes]), ("purchases", &self.purchases[..k.purchases])] {
+        for n in 0..2 {
+            let (name, list) = if n == 0 { ("likes", &self.likes[..k.likes]) } else { ("purchases", &self.purchases[..k.purchases]) };
             w.open(name, list.len(), '[');
             for (i, ts) in list {
                 w.open("", 0, '{');
@@ -971,7 +972,9 @@ impl Profile {
             }
         }
         self.cart.truncate(MAX_CART);
-        for (list, theirs, max) in [(&mut self.likes, &mut other.likes, MAX_LIKES), (&mut self.purchases, &mut other.purchases, MAX_PURCHASES)] {
+        // By index, not over an array (no `IndexRange` iterator in the wasm).
+        for n in 0..2 {
+            let (list, theirs, max) = if n == 0 { (&mut self.likes, &mut other.likes, MAX_LIKES) } else { (&mut self.purchases, &mut other.purchases, MAX_PURCHASES) };
             for (item, ts) in theirs {
                 match list.iter_mut().find(|x| x.0 == *item) {
                     Some(x) => x.1 = x.1.max(*ts),
