@@ -710,9 +710,9 @@ impl Engine {
     /// as `Core::load` takes them: false (nothing changed) if the profile
     /// cannot be read.
     pub fn take_in(&mut self, stored: &str, now: u64, join: bool) -> bool {
-        let Ok(mut p) = self.read_stored(stored, now) else { return false };
+        let Ok(p) = self.read_stored(stored, now) else { return false };
         if join {
-            self.profile.merge(&mut p, &self.cfg.profile);
+            self.profile.merge(&p, &self.cfg.profile);
         } else {
             self.profile = p;
         }

@@ -938,21 +938,20 @@ impl Profile {
     /// anything twice. (An unlike or a cart removal made in one tab can come back
     /// from a copy the other tab wrote before it saw it; it goes again at the
     /// next change of that item.)
-    pub fn merge(&mut self, other: &mut Profile, cfg: &Config) {
-        use std::mem::take;
-        for r in &mut other.recent {
+    pub fn merge(&mut self, other: &Profile, cfg: &Config) {
+        for r in &other.recent {
             match self.recent.iter_mut().find(|x| x.item == r.item) {
                 Some(x) => {
                     if r.ts > x.ts {
-                        x.info = take(&mut r.info);
-                        x.category = r.category.take().or(x.category.take());
+                        x.info = r.info.clone();
+                        x.category = r.category.clone().or(x.category.take());
                         x.price = r.price.or(x.price);
                         x.ts = r.ts;
                     }
                     x.views = x.views.max(r.views);
                     x.dwell_ms = x.dwell_ms.max(r.dwell_ms);
                 }
-                None => self.recent.push(take(r)),
+                None => self.recent.push(r.clone()),
             }
         }
         // Newest first (insertion sort: short list, small wasm).
@@ -964,27 +963,27 @@ impl Profile {
             }
         }
         self.recent.truncate(cfg.max_recent);
-        for l in &mut other.cart {
+        for l in &other.cart {
             match self.cart.iter_mut().find(|x| x.item == l.item) {
-                Some(x) if l.ts > x.ts => *x = take(l),
+                Some(x) if l.ts > x.ts => *x = l.clone(),
                 Some(_) => {}
-                None => self.cart.push(take(l)),
+                None => self.cart.push(l.clone()),
             }
         }
         self.cart.truncate(MAX_CART);
         // By index, not over an array (no `IndexRange` iterator in the wasm).
         for n in 0..2 {
-            let (list, theirs, max) = if n == 0 { (&mut self.likes, &mut other.likes, MAX_LIKES) } else { (&mut self.purchases, &mut other.purchases, MAX_PURCHASES) };
+            let (list, theirs, max) = if n == 0 { (&mut self.likes, &other.likes, MAX_LIKES) } else { (&mut self.purchases, &other.purchases, MAX_PURCHASES) };
             for (item, ts) in theirs {
                 match list.iter_mut().find(|x| x.0 == *item) {
                     Some(x) => x.1 = x.1.max(*ts),
-                    None => list.push((take(item), *ts)),
+                    None => list.push((item.clone(), *ts)),
                 }
             }
             list.truncate(max);
         }
         let now = self.updated.max(other.updated);
-        for a in &mut other.affinity {
+        for a in &other.affinity {
             let theirs = decay(a.score, a.ts, now, cfg.half_life_days);
             match self.affinity.iter_mut().find(|x| x.key == a.key) {
                 Some(x) => {
@@ -994,11 +993,11 @@ impl Profile {
                         x.ts = now;
                     }
                 }
-                None => self.affinity.push(take(a)),
+                None => self.affinity.push(a.clone()),
             }
         }
         for n in 0..other.past.len() + 1 {
-            let s = if n == 0 { &mut other.session } else { &mut other.past[n - 1] };
+            let s = other.session_at(n);
             if s.events == 0 {
                 continue;
             }
@@ -1017,19 +1016,19 @@ impl Profile {
                     x.start = x.start.min(s.start);
                     x.last = x.last.max(s.last);
                     x.events = x.events.max(s.events);
-                    for i in &mut s.items {
+                    for i in &s.items {
                         if !x.items.iter().any(|o| o == i) {
-                            x.items.push(take(i));
+                            x.items.push(i.clone());
                         }
                     }
                 }
                 None if s.last > cur_last || cur_events == 0 => {
-                    let old = std::mem::replace(&mut self.session, take(s));
+                    let old = std::mem::replace(&mut self.session, s.clone());
                     if old.events > 0 {
                         push_front(&mut self.past, old);
                     }
                 }
-                None => self.past.push(take(s)),
+                None => self.past.push(s.clone()),
             }
         }
         for i in 1..self.past.len() {
@@ -1735,7 +1734,7 @@ mod tests {
             let (a, b) = (&tabs[0], &tabs[1]);
             for (x, y) in [(a, b), (b, a), (a, a)] {
                 let (mut new, mut old) = (x.clone(), x.clone());
-                new.merge(&mut y.clone(), &cfg);
+                new.merge(y, &cfg);
                 old.old_merge(y, &cfg);
                 assert_eq!(new, old, "round {round}");
             }
@@ -1748,17 +1747,17 @@ mod tests {
         let a = replay(&[ev(Kind::ProductView, "A1", "shoes/running", T), ev(Kind::Like, "L", "x", T + 2)]);
         let b = replay(&[ev(Kind::ProductView, "B1", "camping/tents", T + 1), ev(Kind::CartAdd, "C", "x", T + 3)]);
         let mut ab = a.clone();
-        ab.merge(&mut b.clone(), &cfg);
+        ab.merge(&b, &cfg);
         let mut ba = b.clone();
-        ba.merge(&mut a.clone(), &cfg);
+        ba.merge(&a, &cfg);
         let items = |p: &Profile| p.recent.iter().map(|r| r.item.clone()).collect::<Vec<_>>();
         assert_eq!(items(&ab), ["B1", "A1"]);
         assert_eq!(items(&ab), items(&ba));
         assert!(ab.likes("L") && ab.cart.len() == 1);
         // Idempotent: merging again changes nothing (no double counting).
         let mut again = ab.clone();
-        again.merge(&mut b.clone(), &cfg);
-        again.merge(&mut a.clone(), &cfg);
+        again.merge(&b, &cfg);
+        again.merge(&a, &cfg);
         assert_eq!(again, ab);
         assert_eq!(ab.recent[1].views, 1);
     }
