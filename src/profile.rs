@@ -329,7 +329,7 @@ impl Profile {
         let item = e.item.as_deref().unwrap_or("");
         match e.kind {
             Kind::ProductView => {
-                let pos = self.recent.iter().position(|r| r.item == item);
+                let pos = self.recent.iter().position(|r| *r.item == *item);
                 let mut r = match pos {
                     Some(i) => remove(&mut self.recent, i),
                     None => Recent { item: item.to_owned(), ..Recent::default() },
@@ -338,7 +338,7 @@ impl Profile {
                 if e.dwell_ms.is_none() || pos.is_none() {
                     r.views += 1;
                     self.bump_item(e, 1.0, now, cfg);
-                    if !self.session.items.iter().any(|i| i == item) || self.session.items.last().is_none_or(|l| l != item) {
+                    if !self.session.items.iter().any(|i| **i == *item) || self.session.items.last().is_none_or(|l| **l != *item) {
                         self.session.items.push(item.to_owned());
                         if self.session.items.len() > 32 {
                             remove(&mut self.session.items, 0);
@@ -365,7 +365,7 @@ impl Profile {
             }
             Kind::CartAdd => {
                 let qty = e.qty.unwrap_or(1);
-                match self.cart.iter_mut().find(|l| l.item == item) {
+                match self.cart.iter_mut().find(|l| *l.item == *item) {
                     Some(l) => {
                         l.qty = l.qty.saturating_add(qty).min(crate::event::limits::MAX_QTY);
                         l.ts = now;
@@ -383,7 +383,7 @@ impl Profile {
                 self.bump_item(e, 3.0, now, cfg);
             }
             Kind::CartRemove => {
-                if let Some(i) = self.cart.iter().position(|l| l.item == item) {
+                if let Some(i) = self.cart.iter().position(|l| *l.item == *item) {
                     match e.qty {
                         Some(q) if q < self.cart[i].qty => self.cart[i].qty -= q,
                         _ => {
@@ -394,26 +394,26 @@ impl Profile {
             }
             Kind::Purchase => {
                 for l in &e.lines {
-                    retain(&mut self.purchases, &mut |(p, _)| *p != l.item);
+                    retain(&mut self.purchases, &mut |(p, _)| **p != *l.item);
                     push_front(&mut self.purchases, (l.item.clone(), now));
-                    retain(&mut self.cart, &mut |c| c.item != l.item);
+                    retain(&mut self.cart, &mut |c| *c.item != *l.item);
                 }
                 self.purchases.truncate(MAX_PURCHASES);
             }
             Kind::Like => {
-                retain(&mut self.likes, &mut |(l, _)| l != item);
+                retain(&mut self.likes, &mut |(l, _)| **l != *item);
                 push_front(&mut self.likes, (item.to_owned(), now));
                 self.likes.truncate(MAX_LIKES);
                 self.bump_item(e, 2.0, now, cfg);
             }
-            Kind::Unlike => retain(&mut self.likes, &mut |(l, _)| l != item),
+            Kind::Unlike => retain(&mut self.likes, &mut |(l, _)| **l != *item),
             _ => {}
         }
     }
 
     /// Whether the shopper likes `item`.
     pub fn likes(&self, item: &str) -> bool {
-        self.likes.iter().any(|(l, _)| l == item)
+        self.likes.iter().any(|(l, _)| **l == *item)
     }
 
     /// The strongest interests as of `now` whose keys start with `prefix`
