@@ -467,8 +467,6 @@ fn neighbours(model: &[Model], id: u32) -> Option<(&[u32], &[f32])> {
     None
 }
 
-/// Where `h` goes in `v`, sorted by its first field: the first place not
-/// below it (`by_id` and the names' index, so one function for both).
 /// `v.insert(i, x)` for the plain pairs and candidates here: a reserve and one
 /// move (the standard one's checked moves are instantiated per type, about
 /// 110 B each in the wasm); `i` past the end still panics.
@@ -486,6 +484,8 @@ fn insert<T: Copy>(v: &mut Vec<T>, i: usize, x: T) {
     }
 }
 
+/// Where `h` goes in `v`, sorted by its first field: the first place not
+/// below it (`by_id` and the names' index, so one function for both).
 fn lower(v: &[(u32, u32)], h: u32) -> usize {
     let (mut lo, mut hi) = (0, v.len());
     while lo < hi {
