@@ -260,14 +260,17 @@ impl Names {
     /// every level interned when `add`.
     fn path(&mut self, path: &str, add: bool) -> u32 {
         let (b, mut j, mut from) = (path.as_bytes(), NONE, 0);
-        for i in 0..=b.len() {
+        // A plain loop (no RangeInclusive iterator): up to and with `b.len()`.
+        let mut i = 0;
+        loop {
             if i == b.len() || b[i] == b'/' {
                 j = self.id(j, path.get(from..i).unwrap_or(""), add);
-                if j == NONE {
+                if j == NONE || i == b.len() {
                     break;
                 }
                 from = i + 1;
             }
+            i += 1;
         }
         j
     }
@@ -622,8 +625,13 @@ impl Recommender {
                 out.push(s);
             }
         };
-        for sku in profile.session.items.iter().rev().take(20) {
-            add(sku);
+        // The last 20 of the session, most recent first (by index: no
+        // Rev<Take> iterator in the wasm).
+        let items = &profile.session.items;
+        let mut k = items.len();
+        while k > items.len().saturating_sub(20) {
+            k -= 1;
+            add(&items[k]);
         }
         for l in &profile.cart {
             add(&l.item);
@@ -949,6 +957,54 @@ mod tests {
         }
         // The published value: FNV-1a 32 of "a".
         assert_eq!(sku_id("a"), 0xe40c_292c);
+    }
+
+    #[test]
+    fn shards_needed_take_the_last_20_most_recent_first() {
+        let r = shop();
+        for n in [0usize, 1, 19, 20, 21, 45] {
+            let ev: Vec<String> = (0..n).map(|k| ["S", &crate::json::itoa(k as u64 * 7 % 60)].concat()).collect();
+            let mut evs: Vec<(Kind, &str, &str)> = ev.iter().map(|s| (Kind::ProductView, s.as_str(), "a/b")).collect();
+            evs.push((Kind::CartAdd, "C9", "a"));
+            let p = profile_of(&evs);
+            // The previous walk: an iterator chain.
+            let mut want: Vec<u32> = Vec::new();
+            let skus = p.session.items.iter().rev().take(20).chain(p.cart.iter().map(|l| &l.item)).map(|s| s.as_str()).chain(Some("R1"));
+            for sku in skus {
+                let s = crate::model::shard_of(sku_id(sku), 16);
+                if neighbours(&r.model, sku_id(sku)).is_none() && !want.contains(&s) {
+                    want.push(s);
+                }
+            }
+            assert_eq!(r.shards_needed(&p, Some("R1"), 16), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn path_interns_what_it_did_before() {
+        fn old_path(n: &mut Names, path: &str, add: bool) -> u32 {
+            let (b, mut j, mut from) = (path.as_bytes(), NONE, 0);
+            for i in 0..=b.len() {
+                if i == b.len() || b[i] == b'/' {
+                    j = n.id(j, path.get(from..i).unwrap_or(""), add);
+                    if j == NONE {
+                        break;
+                    }
+                    from = i + 1;
+                }
+            }
+            j
+        }
+        let (mut a, mut b) = (Names::default(), Names::default());
+        let mut x: u64 = 17;
+        for _ in 0..5_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let p: String = (0..(x >> 60) as usize).map(|k| ["a", "b", "/", "", "\u{e9}", "/"][x.rotate_right(4 * k as u32 + 8) as usize % 6]).collect();
+            let add = (x >> 3) % 3 != 0;
+            assert_eq!(a.path(&p, add), old_path(&mut b, &p, add), "{p:?}");
+            assert_eq!((a.nodes.len(), &a.index), (b.nodes.len(), &b.index));
+        }
+        assert!(a.nodes.len() > 20);
     }
 
     #[test]
