@@ -1000,7 +1000,7 @@ mod tests {
         for _ in 0..5_000 {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let p: String = (0..(x >> 60) as usize).map(|k| ["a", "b", "/", "", "\u{e9}", "/"][x.rotate_right(4 * k as u32 + 8) as usize % 6]).collect();
-            let add = (x >> 3) % 3 != 0;
+            let add = !(x >> 3).is_multiple_of(3);
             assert_eq!(a.path(&p, add), old_path(&mut b, &p, add), "{p:?}");
             assert_eq!((a.nodes.len(), &a.index), (b.nodes.len(), &b.index));
         }
@@ -1010,8 +1010,8 @@ mod tests {
     #[test]
     fn insert_does_what_vec_insert_does() {
         let mut x: u64 = 7;
-        let (mut a, mut b): (Vec<(f32, u32, u32)>, Vec<(f32, u32, u32)>) = (Vec::new(), Vec::new());
-        let (mut c, mut d): (Vec<(u32, u32)>, Vec<(u32, u32)>) = (Vec::new(), Vec::new());
+        let (mut a, mut b): (Vec<Cand>, Vec<Cand>) = (Vec::new(), Vec::new());
+        let (mut c, mut d) = (Vec::<(u32, u32)>::new(), Vec::<(u32, u32)>::new());
         for n in 0..20_000u32 {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let i = (x >> 33) as usize % (a.len() + 1);
