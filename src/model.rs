@@ -380,13 +380,12 @@ impl Model {
         self.nbr.len()
     }
 
+    /// List `i` (`i < ids.len()`). Every constructor keeps `starts` one
+    /// longer than `ids`, ascending, ending at `nbr.len() == wt.len()`: plain
+    /// indexing (still checked) finds what the checked `get`s found.
     fn list_at(&self, i: usize) -> (&[u32], &[f32]) {
-        let a = self.starts.get(i).copied().unwrap_or(0) as usize;
-        let b = self.starts.get(i + 1).copied().unwrap_or(0) as usize;
-        match (self.nbr.get(a..b), self.wt.get(a..b)) {
-            (Some(n), Some(w)) => (n, w),
-            _ => (&[], &[]),
-        }
+        let (a, b) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        (&self.nbr[a..b], &self.wt[a..b])
     }
 
     /// The neighbour list of `item` (ids ascending, weights finite and positive),
@@ -1126,6 +1125,26 @@ pub(crate) mod tests {
 
     }
 
+    /// `list_at` by plain indexing finds what the checked `get`s found (and
+    /// the invariant that makes it so holds).
+    fn lists_are_those_of_before(m: &Model) {
+        fn old_list_at(m: &Model, i: usize) -> (&[u32], &[f32]) {
+            let a = m.starts.get(i).copied().unwrap_or(0) as usize;
+            let b = m.starts.get(i + 1).copied().unwrap_or(0) as usize;
+            match (m.nbr.get(a..b), m.wt.get(a..b)) {
+                (Some(n), Some(w)) => (n, w),
+                _ => (&[], &[]),
+            }
+        }
+        assert_eq!(m.starts.len(), m.ids.len() + 1);
+        assert_eq!((m.starts[m.ids.len()] as usize, m.nbr.len()), (m.wt.len(), m.wt.len()));
+        assert!(m.starts.windows(2).all(|x| x[0] <= x[1]));
+        for (i, &id) in m.ids.iter().enumerate() {
+            assert_eq!(m.list_at(i), old_list_at(m, i));
+            assert_eq!(m.neighbours(id), Some(old_list_at(m, i)));
+        }
+    }
+
     #[test]
     fn decode_is_the_decoder_of_before() {
         // The same model or error; without the popular list (the wasm's
@@ -1133,6 +1152,12 @@ pub(crate) mod tests {
         fn same(b: &[u8]) {
             let want = old::decode(b);
             assert_eq!(Model::decode(b), want, "{b:?}");
+            if let Ok(m) = Model::decode_code(b, false) {
+                lists_are_those_of_before(&m);
+                let mut both = sample();
+                both.merge(&m);
+                lists_are_those_of_before(&both);
+            }
             let lists = Model::decode_code(b, false).map(|m| (m.ids, m.starts, m.nbr, m.wt, m.popular.len()));
             assert_eq!(lists.ok(), want.ok().map(|m| (m.ids, m.starts, m.nbr, m.wt, 0)), "{b:?}");
         }

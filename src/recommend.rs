@@ -82,9 +82,12 @@ pub fn sku_id(sku: &str) -> u32 {
 
 /// FNV-1a of `s` continuing from the state `h`.
 fn fnv(mut h: u32, s: &str) -> u32 {
-    for b in s.bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(0x0100_0193);
+    // By index: `bytes()` kept its iterator in memory in the wasm (177 B).
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        h = (h ^ b[i] as u32).wrapping_mul(0x0100_0193);
+        i += 1;
     }
     h
 }
@@ -237,7 +240,7 @@ impl Names {
         }
         let j = self.nodes.len() as u32;
         self.nodes.push(Node { up, text: text.into(), num: 0.0, shown: 0, factor: 1.0 });
-        self.index.insert(at, (h, j));
+        insert(&mut self.index, at, (h, j));
         j
     }
 
@@ -257,14 +260,17 @@ impl Names {
     /// every level interned when `add`.
     fn path(&mut self, path: &str, add: bool) -> u32 {
         let (b, mut j, mut from) = (path.as_bytes(), NONE, 0);
-        for i in 0..=b.len() {
+        // A plain loop (no RangeInclusive iterator): up to and with `b.len()`.
+        let mut i = 0;
+        loop {
             if i == b.len() || b[i] == b'/' {
                 j = self.id(j, path.get(from..i).unwrap_or(""), add);
-                if j == NONE {
+                if j == NONE || i == b.len() {
                     break;
                 }
                 from = i + 1;
             }
+            i += 1;
         }
         j
     }
@@ -312,7 +318,16 @@ fn keep(best: &mut Vec<Cand>, cap: usize, c: Cand) {
     if best.len() < cap || worse(&best[cap - 1], &c) {
         // After those not worse, found by halving: a linear search here (62 B
         // less gzip) made a for-you slot over 20,000 items 0.2 ms slower in wasm.
-        best.insert(best.partition_point(|x| !worse(x, &c)), c);
+        let (mut lo, mut hi) = (0, best.len());
+        while lo < hi {
+            let m = (lo + hi) / 2;
+            if worse(&best[m], &c) {
+                hi = m;
+            } else {
+                lo = m + 1;
+            }
+        }
+        insert(best, lo, c);
         best.truncate(cap);
     }
 }
@@ -369,7 +384,7 @@ fn model_scores(feat: &mut [Feat], best: &mut Vec<Cand>, by_id: &[(u32, u32)], m
         let at = weights.iter().position(|e| e.1 >= s).unwrap_or(weights.len());
         match weights.get_mut(at) {
             Some(e) if e.1 == s => e.0 += w,
-            _ => weights.insert(at, (w, s, 0)),
+            _ => insert(weights, at, (w, s, 0)),
         }
         w *= p.position_decay;
     }
@@ -466,6 +481,23 @@ fn neighbours(model: &[Model], id: u32) -> Option<(&[u32], &[f32])> {
     None
 }
 
+/// `v.insert(i, x)` for the plain pairs and candidates here: a reserve and one
+/// move (the standard one's checked moves are instantiated per type, about
+/// 110 B each in the wasm); `i` past the end still panics.
+fn insert<T: Copy>(v: &mut Vec<T>, i: usize, x: T) {
+    let len = v.len();
+    assert!(i <= len);
+    v.reserve(1);
+    // SAFETY: `i <= len` and room for one more was reserved: the tail moves up
+    // by one and `x` is written in the gap (`T: Copy`: nothing to drop).
+    unsafe {
+        let p = v.as_mut_ptr().add(i);
+        core::ptr::copy(p, p.add(1), len - i);
+        core::ptr::write(p, x);
+        v.set_len(len + 1);
+    }
+}
+
 /// Where `h` goes in `v`, sorted by its first field: the first place not
 /// below it (`by_id` and the names' index, so one function for both).
 fn lower(v: &[(u32, u32)], h: u32) -> usize {
@@ -517,7 +549,7 @@ impl Recommender {
                 if i >= MAX_ITEMS {
                     return None;
                 }
-                self.by_id.insert(p, (id, i as u32));
+                insert(&mut self.by_id, p, (id, i as u32));
                 self.skus.push(item.sku.into());
                 let (popularity, trending) = (item.popularity, item.trending);
                 self.feat.push(Feat { id, cat: NONE, brand: NONE, band: NO_BAND, price: NO_PRICE, in_stock: false, trending, popularity, skip: false, sc: (0.0, NO_REASON), top: 0.0 });
@@ -593,8 +625,13 @@ impl Recommender {
                 out.push(s);
             }
         };
-        for sku in profile.session.items.iter().rev().take(20) {
-            add(sku);
+        // The last 20 of the session, most recent first (by index: no
+        // Rev<Take> iterator in the wasm).
+        let items = &profile.session.items;
+        let mut k = items.len();
+        while k > items.len().saturating_sub(20) {
+            k -= 1;
+            add(&items[k]);
         }
         for l in &profile.cart {
             add(&l.item);
@@ -883,6 +920,116 @@ mod tests {
     use crate::event::{Event, Kind};
 
     const T: u64 = 1_700_000_000_000;
+
+    #[test]
+    fn keep_keeps_what_partition_point_kept() {
+        let mut x: u64 = 11;
+        for cap in [1usize, 3, 200] {
+            let (mut mine, mut std): (Vec<Cand>, Vec<Cand>) = (Vec::new(), Vec::new());
+            for i in 0..5_000u32 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                // Few distinct scores and ids: many ties on both.
+                let c = (((x >> 40) % 50) as f32 / 7.0, ((x >> 20) % 300) as u32, i);
+                keep(&mut mine, cap, c);
+                if std.len() < cap || worse(&std[cap - 1], &c) {
+                    std.insert(std.partition_point(|y| !worse(y, &c)), c);
+                    std.truncate(cap);
+                }
+                assert_eq!(mine, std);
+            }
+        }
+    }
+
+    #[test]
+    fn fnv_is_the_fnv_of_before() {
+        fn old_fnv(mut h: u32, s: &str) -> u32 {
+            for b in s.bytes() {
+                h ^= b as u32;
+                h = h.wrapping_mul(0x0100_0193);
+            }
+            h
+        }
+        let mut x: u64 = 3;
+        for n in 0..20_000u32 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let s: String = (0..(x >> 58) as u32).map(|k| char::from_u32(((x >> (k % 40)) as u32 ^ k) % 0x800).unwrap_or('x')).collect();
+            assert_eq!(fnv(n.wrapping_mul(0x9e37_79b1), &s), old_fnv(n.wrapping_mul(0x9e37_79b1), &s), "{s:?}");
+        }
+        // The published value: FNV-1a 32 of "a".
+        assert_eq!(sku_id("a"), 0xe40c_292c);
+    }
+
+    #[test]
+    fn shards_needed_take_the_last_20_most_recent_first() {
+        let r = shop();
+        for n in [0usize, 1, 19, 20, 21, 45] {
+            let ev: Vec<String> = (0..n).map(|k| ["S", &crate::json::itoa(k as u64 * 7 % 60)].concat()).collect();
+            let mut evs: Vec<(Kind, &str, &str)> = ev.iter().map(|s| (Kind::ProductView, s.as_str(), "a/b")).collect();
+            evs.push((Kind::CartAdd, "C9", "a"));
+            let p = profile_of(&evs);
+            // The previous walk: an iterator chain.
+            let mut want: Vec<u32> = Vec::new();
+            let skus = p.session.items.iter().rev().take(20).chain(p.cart.iter().map(|l| &l.item)).map(|s| s.as_str()).chain(Some("R1"));
+            for sku in skus {
+                let s = crate::model::shard_of(sku_id(sku), 16);
+                if neighbours(&r.model, sku_id(sku)).is_none() && !want.contains(&s) {
+                    want.push(s);
+                }
+            }
+            assert_eq!(r.shards_needed(&p, Some("R1"), 16), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn path_interns_what_it_did_before() {
+        fn old_path(n: &mut Names, path: &str, add: bool) -> u32 {
+            let (b, mut j, mut from) = (path.as_bytes(), NONE, 0);
+            for i in 0..=b.len() {
+                if i == b.len() || b[i] == b'/' {
+                    j = n.id(j, path.get(from..i).unwrap_or(""), add);
+                    if j == NONE {
+                        break;
+                    }
+                    from = i + 1;
+                }
+            }
+            j
+        }
+        let (mut a, mut b) = (Names::default(), Names::default());
+        let mut x: u64 = 17;
+        for _ in 0..5_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let p: String = (0..(x >> 60) as usize).map(|k| ["a", "b", "/", "", "\u{e9}", "/"][x.rotate_right(4 * k as u32 + 8) as usize % 6]).collect();
+            let add = !(x >> 3).is_multiple_of(3);
+            assert_eq!(a.path(&p, add), old_path(&mut b, &p, add), "{p:?}");
+            assert_eq!((a.nodes.len(), &a.index), (b.nodes.len(), &b.index));
+        }
+        assert!(a.nodes.len() > 20);
+    }
+
+    #[test]
+    fn insert_does_what_vec_insert_does() {
+        let mut x: u64 = 7;
+        let (mut a, mut b): (Vec<Cand>, Vec<Cand>) = (Vec::new(), Vec::new());
+        let (mut c, mut d) = (Vec::<(u32, u32)>::new(), Vec::<(u32, u32)>::new());
+        for n in 0..20_000u32 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let i = (x >> 33) as usize % (a.len() + 1);
+            insert(&mut a, i, (n as f32 / 3.0, n, (x >> 7) as u32));
+            b.insert(i, (n as f32 / 3.0, n, (x >> 7) as u32));
+            let j = (x >> 20) as usize % (c.len() + 1);
+            insert(&mut c, j, (n, (x >> 3) as u32));
+            d.insert(j, (n, (x >> 3) as u32));
+            if n % 997 == 0 {
+                a.truncate(n as usize % 50);
+                b.truncate(n as usize % 50);
+            }
+            assert_eq!(a, b);
+            assert_eq!(c, d);
+        }
+        let len = c.len();
+        assert!(std::panic::catch_unwind(move || insert(&mut c, len + 1, (0, 0))).is_err());
+    }
 
     fn item<'a>(sku: &'a str, cat: &'a str, brand: &'a str, price: i64) -> Item<'a> {
         Item {
