@@ -460,10 +460,13 @@ function startWith(wasm, config) {
       .catch((e) => debugWarn(5, url, e && e.message));
   }
 
-  // Views of pages that were hidden and then discarded (no pagehide): report them
-  // with the time they had, once they are clearly not coming back.
-  function adoptViews() {
+  // What earlier pages left in storage, in one walk of its keys: the batches of
+  // pages left unacknowledged (adoptLeft), and the views of pages that were
+  // hidden and then discarded (no pagehide), reported with the time they had
+  // once they are clearly not coming back.
+  function adoptLeftovers() {
     for (const key of store.keys()) {
+      if (key.startsWith('left:')) adoptLeft(key, store.get(key));
       if (!key.startsWith('view:')) continue;
       try {
         const x = JSON.parse(store.get(key));
@@ -514,7 +517,7 @@ function startWith(wasm, config) {
   }
 
   function scan() {
-    adoptViews();
+    adoptLeftovers();
     learnItems();
     loadCatalog();
     setTimeout(loadModel, 0);
@@ -648,7 +651,6 @@ function startWith(wasm, config) {
     };
   }
   const go = () => {
-    for (const k of store.keys()) if (k.startsWith('left:')) adoptLeft(k, store.get(k));
     scan();
     later('flush', 0, pump);
   };
