@@ -184,6 +184,13 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// Reads 8 bytes.
+    pub fn array8(&mut self) -> Result<[u8; 8], DecodeError> {
+        let mut a = [0; 8];
+        a.copy_from_slice(self.bytes(8, "")?);
+        Ok(a)
+    }
+
     /// Reads an unsigned LEB128 varint of at most 64 bits.
     pub fn varint(&mut self, what: &'static str) -> Result<u64, DecodeError> {
         let mut v: u64 = 0;

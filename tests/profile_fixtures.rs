@@ -48,7 +48,7 @@
 //!   `brand=`, and `line=ITEM:QTY[:PRICE]` (a purchase line, repeatable).
 //! * **Values** are bare words or `"quoted"` with the escapes `\\ \" \n \t \r \0 \u{HEX}`;
 //!   a value may end with `*N` to repeat it N times: `name="x"*10240` is a 10 kB name.
-//! * **Directives**: `+T reload` stores the profile (`profile_string()`), then loads it
+//! * **Directives**: `+T reload` stores the profile (`profile_bytes()`), then loads it
 //!   into a new engine with `load_profile(stored, now = T)`, which applies retention and
 //!   shows the size bound's evictions; `+T at` only sets the summary time;
 //!   `config k=v ...` (before the first event) sets `profile::Config`; `show stored`
@@ -399,7 +399,7 @@ fn replay(f: &Fixture) -> Outcome {
             }
             Step::Reload { at: t } => {
                 at = *t;
-                let stored = engine.profile_string();
+                let stored = engine.profile_bytes();
                 for (_, b) in engine.leaving() {
                     carried.extend(codec::decode(&b).expect("the engine's own batch decodes").events);
                 }
@@ -648,7 +648,7 @@ fn frozen_v1_profile_still_decodes() {
     let at = Profile::decode(&bytes)
         .map(|p| p.updated)
         .unwrap_or_else(|err| panic!("the frozen v1 profile no longer decodes: {err}"));
-    e.load_profile(b64.trim(), at).expect("Engine::load_profile of the frozen v1 profile");
+    e.load_profile(&bytes, at).expect("Engine::load_profile of the frozen v1 profile");
     let got = summary(&e.profile, &cfg, at);
     assert!(
         got == want,
@@ -704,9 +704,9 @@ fn write_frozen_v1() {
     let o = replay(&f);
     assert!(o.rejected.is_empty() && o.invariant_failures.is_empty());
     // The expectation is what the stored string decodes to (scores kept to the thousandth).
-    let stored = o.engine.profile_string();
+    let stored = codec::b64_encode(&o.engine.profile_bytes());
     let mut e = new_engine(&f.cfg);
-    e.load_profile(&stored, o.engine.profile.updated).expect("the new v1 profile loads");
+    e.load_profile(&o.engine.profile_bytes(), o.engine.profile.updated).expect("the new v1 profile loads");
     std::fs::write(&b64, format!("{stored}\n")).unwrap();
     std::fs::write(&expect, summary(&e.profile, &f.cfg, e.profile.updated)).unwrap();
 }

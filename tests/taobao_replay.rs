@@ -16,7 +16,7 @@
 //! `profile::Config::default()` and the weights `Profile::apply` gives each kind
 //! (`src/profile.rs`: a view bumps 1, a cart add 3, a like 2; a purchase bumps
 //! nothing; no dwell here). Ties: any tied category is accepted. The profile is checked
-//! twice: in memory, and as stored (`profile_string()` loaded into a new engine, where
+//! twice: in memory, and as stored (`profile_bytes()` loaded into a new engine, where
 //! scores keep three decimals, so categories within 0.0011 of the best count as tied).
 //! Shoppers whose interests were cut (the in-memory interest cap, or evictions by the
 //! 16 KB size bound when stored) are reported apart and not asserted.
@@ -135,7 +135,7 @@ pub struct Replayed {
     pub events: usize,
     pub rejected: Vec<String>,
     pub last_ts: u64,
-    /// `profile_string()` length (base64 characters, what localStorage holds).
+    /// The stored profile's length in localStorage (base64 characters, as `btoa` writes them).
     pub stored_chars: usize,
     /// The encoded profile, bounded (`Profile::encode`).
     pub stored_bytes: usize,
@@ -191,7 +191,7 @@ pub fn replay(s: &Shopper) -> Replayed {
     }
     let last_ts = s.rows.last().map_or(0, |r| r.ts);
     let pc = &cfg.profile;
-    let stored = e.profile_string();
+    let stored = e.profile_bytes();
     let stored_bytes = e.profile.encode(pc).len();
     let unbounded_bytes = e.profile.encode(&profile::Config { max_bytes: usize::MAX, ..pc.clone() }).len();
     let top = |p: &profile::Profile| p.top("c:cat/", 1, last_ts, pc).into_iter().next();
@@ -209,7 +209,7 @@ pub fn replay(s: &Shopper) -> Replayed {
         events: s.rows.len(),
         rejected,
         last_ts,
-        stored_chars: stored.len(),
+        stored_chars: stored.len().div_ceil(3) * 4,
         stored_bytes,
         unbounded_bytes,
         // `c:cat` is bumped with every category: one more key than categories.
@@ -393,7 +393,7 @@ impl Report {
         let _ = writeln!(w, "stored profile per shopper            median      p90      max");
         let _ = writeln!(
             w,
-            "  profile_string() length (chars) {:>10} {:>8} {:>8}",
+            "  stored length (base64 chars)     {:>10} {:>8} {:>8}",
             self.chars[0], self.chars[1], self.chars[2]
         );
         let _ = writeln!(

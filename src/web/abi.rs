@@ -134,20 +134,20 @@ pub extern "C" fn b(h: *mut Core, i: i32) -> i32 {
 /// `Core::stored(which)`; also `Core::client()` (`which` 3).
 #[no_mangle]
 pub extern "C" fn sd(h: *mut Core, which: u32) -> i32 {
-    out_str(core(h).stored(which))
+    out(core(h).stored(which))
 }
 
 /// `Core::save_profile(stored, now, json)`.
 #[no_mangle]
 pub extern "C" fn sp(h: *mut Core, stored: i32, now: f64, json: bool) -> i32 {
-    let stored = Args::new().str(stored);
-    out_str(core(h).save_profile(stored, now, json))
+    let stored = Args::new().bytes(stored).unwrap_or(&[]);
+    out(core(h).save_profile(stored, now, json))
 }
 
 /// `Core::load(stored, now, what)`; also `Core::likes(item)` (`what` 3).
 #[no_mangle]
 pub extern "C" fn l(h: *mut Core, stored: i32, now: f64, what: u32) -> bool {
-    let stored = Args::new().str(stored);
+    let stored = Args::new().bytes(stored).unwrap_or(&[]);
     core(h).load(stored, now, what)
 }
 

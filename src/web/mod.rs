@@ -189,24 +189,25 @@ impl Core {
         self.batches.get(i.max(0) as usize).map(|b| b.1.clone())
     }
 
-    /// A string for storage, by `which`: 0 (or left out) the outbox; 1 the
-    /// profile; 2 the shopper's consent choice, as `set` (23) takes it; 3 the
-    /// client id (see [`Core::client`]).
-    pub fn stored(&mut self, which: u32) -> String {
+    /// What to store, by `which`: 0 (or left out) the outbox and 1 the profile,
+    /// as bytes (the glue keeps them as base64); 2 the shopper's consent
+    /// choice, as `set` (23) takes it, and 3 the client id (see
+    /// [`Core::client`]), as text.
+    pub fn stored(&mut self, which: u32) -> Vec<u8> {
         match which {
-            1 => self.e.profile_string(),
-            2 => self.e.consent.state.as_str().to_owned(),
-            3 => self.client(),
-            _ => self.e.outbox_string(),
+            1 => self.e.profile_bytes(),
+            2 => self.e.consent.state.as_str().into(),
+            3 => self.client().into_bytes(),
+            _ => self.e.outbox_bytes(),
         }
     }
 
     /// The profile to store, given what storage holds now (`stored`): another
     /// tab's writes are joined in first. Or (`json`; false when left out)
     /// everything kept on this device, as JSON.
-    pub fn save_profile(&mut self, stored: &str, now: f64, json: bool) -> String {
+    pub fn save_profile(&mut self, stored: &[u8], now: f64, json: bool) -> Vec<u8> {
         if json {
-            self.e.profile.to_json(ms(now), &self.e.cfg.profile)
+            self.e.profile.to_json(ms(now), &self.e.cfg.profile).into_bytes()
         } else {
             self.e.save_profile(stored, ms(now))
         }
@@ -218,10 +219,10 @@ impl Core {
     /// then stays as it was; of batches, what could be read is kept). With
     /// `what` 3, reads nothing: whether the shopper likes the item `stored`
     /// (see [`Core::likes`]; one export for both).
-    pub fn load(&mut self, stored: &str, now: f64, what: u32) -> bool {
+    pub fn load(&mut self, stored: &[u8], now: f64, what: u32) -> bool {
         match what {
             2 => self.e.merge_outbox(stored),
-            3 => self.likes(stored),
+            3 => self.likes(codec::utf8(stored).unwrap_or("")),
             _ => self.e.take_in(stored, ms(now), what == 1),
         }
     }

@@ -53,6 +53,22 @@ const one = (s) => ((s = String(s ?? '')), put(s, x.i(s.length * 3)));
 const out = (n) => mem().subarray(x.o()).subarray(0, n);
 const text = (n) => (n > 0 ? dec.decode(out(n)) : n ? undefined : '');
 const bytes = (n) => (n < 0 ? undefined : out(n).slice());
+// The profile and the outbox are bytes, kept in string storage as base64 by
+// the browser's own btoa/atob (no base64 code in the wasm). Unreadable base64
+// becomes one zero byte, which the wasm refuses as it refuses damaged bytes.
+const b64 = (n) => {
+  const b = out(n);
+  let s = '';
+  for (let i = 0; i < n; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return btoa(s);
+};
+const unb64 = (s) => {
+  try {
+    return Uint8Array.from(atob(s || ''), (c) => c.charCodeAt(0));
+  } catch (e) {
+    return new Uint8Array(1);
+  }
+};
 
 export class Core {
   constructor(site, client, nonce) {
@@ -76,14 +92,15 @@ export class Core {
   batch(i) {
     return bytes(x.b(this.h, i));
   }
+  // 0 (the outbox) and 1 (the profile) as base64; 2 and 3 as text.
   stored(which) {
-    return text(x.sd(this.h, which));
+    return (which & 2 ? text : b64)(x.sd(this.h, which));
   }
   save_profile(stored, now, json) {
-    return text(x.sp(this.h, one(stored), now, json));
+    return (json ? text : b64)(x.sp(this.h, ...args(unb64(stored)), now, json));
   }
   load(stored, now, what) {
-    return !!x.l(this.h, one(stored), now, what);
+    return !!x.l(this.h, ...args(unb64(stored)), now, what);
   }
   likes(item) {
     return !!x.l(this.h, one(item), 0, 3);
