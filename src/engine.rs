@@ -82,9 +82,9 @@ pub enum Field {
     Order = 7,
     /// Custom event name.
     Name = 8,
-    /// A raw search query, reduced to normalized terms.
-    Query = 9,
-    /// One search term (already normalized by the caller).
+    /// One search term (already normalized by the caller: the glue reduces a
+    /// search query to terms as [`event::normalize_terms`] does, and reads a
+    /// price written as text as [`event::parse_price`] does: www/src/text.js).
     Term = 10,
     /// Display name of the item (kept on the device only).
     InfoName = 11,
@@ -92,17 +92,17 @@ pub enum Field {
     InfoImage = 12,
     /// Product page URL of the item (kept on the device only).
     InfoUrl = 13,
-    /// A price written as text (`"89,90"`), parsed without floats.
-    PriceText = 14,
 }
 
 impl Field {
     /// From its code.
     pub fn from_code(c: u8) -> Option<Field> {
         use Field::*;
-        [Item, Category, Brand, Currency, Url, Slot, Rec, Order, Name, Query, Term, InfoName, InfoImage, InfoUrl, PriceText]
+        // 9 and 14 were a search query and a price as text: the glue reads those now.
+        [Some(Item), Some(Category), Some(Brand), Some(Currency), Some(Url), Some(Slot), Some(Rec), Some(Order), Some(Name), None, Some(Term), Some(InfoName), Some(InfoImage), Some(InfoUrl)]
             .get(c as usize)
             .copied()
+            .flatten()
     }
 }
 
@@ -241,9 +241,7 @@ impl Engine {
             Field::InfoImage => &mut info.image,
             Field::InfoUrl => &mut info.url,
             Field::Url => return e.url = Some(page_path(value)),
-            Field::Query => return e.terms = event::normalize_terms(value),
             Field::Term => return e.terms.push(value.to_owned()),
-            Field::PriceText => return e.price = Some(event::parse_price(value).unwrap_or(-1)),
         };
         *slot = Some(value.to_owned());
     }
@@ -790,6 +788,13 @@ mod tests {
         Engine::new(Config::new("demo"), [7; 16], 0xabcd)
     }
 
+    /// A search query, as the glue sets it: its normalized terms (www/src/text.js).
+    fn query(e: &mut Engine, q: &str) {
+        for t in event::normalize_terms(q) {
+            e.set(Field::Term, &t);
+        }
+    }
+
     fn view(e: &mut Engine, item: &str, t: u64) -> Result<(), Invalid> {
         e.begin("view", t);
         e.set(Field::Item, item);
@@ -821,7 +826,7 @@ mod tests {
         assert_eq!(e.waiting(), (1, 0));
         // Search queries become normalized terms; page URLs lose their query.
         e.begin("search", T);
-        e.set(Field::Query, "Trail SHOES?");
+        query(&mut e, "Trail SHOES?");
         e.commit(T, true, 1).unwrap();
         e.begin("page", T);
         e.set(Field::Url, "/p?email=a@b.c#x");
@@ -1223,7 +1228,7 @@ mod tests {
         e.cfg.search_category_only = true;
         let search = |e: &mut Engine, q: &str, cat: Option<&str>| {
             e.begin("search", T);
-            e.set(Field::Query, q);
+            query(e, q);
             if let Some(c) = cat {
                 e.set(Field::Category, c);
             }
@@ -1246,7 +1251,7 @@ mod tests {
         e.consent.mode = Mode::Anonymous;
         view(&mut e, "A", T).unwrap();
         e.begin("search", T);
-        e.set(Field::Query, "my name");
+        query(&mut e, "my name");
         e.commit(T, true, 1).unwrap();
         e.begin("page", T);
         e.set(Field::Url, "/p");

@@ -514,9 +514,10 @@ pub fn parse_price(s: &str) -> Option<i64> {
     (cents <= limits::MAX_PRICE).then_some(cents)
 }
 
-/// `char::is_whitespace` (Unicode White_Space) without its lookup table.
+/// What JS's `String#trim` trims (ECMAScript WhiteSpace and LineTerminator), as
+/// the glue does (www/src/text.js): Unicode White_Space but U+0085, and U+FEFF.
 fn is_white_space(c: char) -> bool {
-    matches!(c, '\t'..='\r' | ' ' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
+    matches!(c, '\t'..='\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' | '\u{feff}')
 }
 
 /// Converts a JS number (units) to hundredths; `None` for NaN, infinities or
@@ -807,10 +808,11 @@ mod tests {
     }
 
     #[test]
-    fn white_space_is_the_standard_librarys() {
+    fn white_space_is_what_js_trims() {
+        // Unicode White_Space, less U+0085 and plus U+FEFF (ECMAScript WhiteSpace and LineTerminator).
         for u in 0..=0x10FFFFu32 {
             if let Some(c) = char::from_u32(u) {
-                assert_eq!(is_white_space(c), c.is_whitespace(), "{u:x}");
+                assert_eq!(is_white_space(c), (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}', "{u:x}");
             }
         }
     }
@@ -844,7 +846,7 @@ mod tests {
             assert_eq!(parse_price(s), want, "{s}");
         }
         fn old_parse_price(s: &str) -> Option<i64> {
-            let s = s.trim();
+            let s = s.trim_matches(|c: char| (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}');
             let (int, frac) = match s.rfind(['.', ',']) {
                 Some(i) if s.len() - i - 1 <= 2 => (s.get(..i).unwrap_or(""), s.get(i + 1..).unwrap_or("")),
                 _ => (s, ""),
@@ -884,5 +886,83 @@ mod tests {
         assert_eq!(price_from_f64(89.9), Some(8990));
         assert_eq!(price_from_f64(-1.0), None);
         assert_eq!(price_from_f64(f64::NAN), None);
+    }
+
+    /// The corpus the JS port (www/src/text.js) is checked against by
+    /// tests/e2e/text.test.mjs: inputs and what [`parse_price`] and
+    /// [`normalize_terms`] make of them, one JSON array per line. The terms use
+    /// characters whose lower case is the same by this table and by Unicode's
+    /// (the JS port lower-cases by `toLowerCase`, which covers every script).
+    /// `WRITE_TEXT_FIXTURES=1 cargo test --lib js_text_fixtures` rewrites it.
+    #[test]
+    fn js_text_fixtures_are_what_the_rust_reference_gives() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut prices: Vec<String> = ["89.90", "89.9", "89,90", "1 299.00", "1,299.00", "12", "0", "-5", "abc", "", "99999999999999999999", "\u{3000} 12,5\u{2029}", " 1.2.3 ", "12,345", "\u{85}", "12\u{85}", "\u{feff}12", "10000000", "10000000,01", "10000001", "1\u{a0}000,5", "1,\u{a0}5", "1,\u{a0}", "1,\u{e9}", "1\u{e0}", ",5", ".", "12.", "1,,", "1.5,123"]
+            .map(String::from)
+            .to_vec();
+        let alphabet = ['1', '9', '0', '.', ',', ' ', '\u{a0}', '\u{2003}', '\'', 'x', '-', '\u{85}', '\t', '\u{e9}', '\u{e0}', '\u{1a0}', '5', '\u{feff}', '\u{7ff}', '\u{800}', '\n'];
+        for _ in 0..2000 {
+            let r = next();
+            prices.push((0..(r % 13)).map(|i| alphabet[((r >> (8 + 4 * i)) % alphabet.len() as u64) as usize]).collect());
+        }
+        let mut terms: Vec<String> = ["  Trail RUNNER, size 42!! trail", "Zapatillas MONTA\u{d1}A", "\u{417}\u{418}\u{41c}\u{410} \u{2014} Ski/Snow", "\u{ab}\u{c4}rger\u{bb} \u{fc}ber\u{2026} \u{d6}k\u{f8}", "  ,,, ", ""]
+            .map(String::from)
+            .to_vec();
+        let letters = ['A', 'z', 'Q', 'm', '0', '9', '\u{e9}', '\u{c9}', '\u{df}', '\u{416}', '\u{436}', '\u{401}', '\u{3a9}', '\u{3c9}', '\u{100}', '\u{4e2d}', '\u{ff11}', '\u{d7}', '\u{f7}'];
+        let gaps = [' ', ',', '!', '-', '_', '\u{a0}', '\u{2014}', '\u{ab}', '\u{2026}', '\u{3000}', '\u{3001}', '\u{ff0e}', '\t', '\u{fe31}'];
+        for _ in 0..600 {
+            let r = next();
+            let n = r % 100;
+            let mut s = String::new();
+            let mut y = r;
+            for _ in 0..n {
+                y ^= y << 13;
+                y ^= y >> 7;
+                y ^= y << 17;
+                // Long words sometimes (up to ~60 letters), many short ones often.
+                let gap = if r & 1 == 0 { 4 } else { 40 };
+                s.push(if y % gap == 0 { gaps[(y >> 8) as usize % gaps.len()] } else { letters[(y >> 8) as usize % letters.len()] });
+            }
+            terms.push(s);
+        }
+        let line = |input: &str, out: String| {
+            let mut l = String::from("[");
+            crate::json::push_str(&mut l, input);
+            l.push(',');
+            l.push_str(&out);
+            l.push_str("]\n");
+            l
+        };
+        let price_lines: String = prices.iter().map(|s| line(s, parse_price(s).map_or("null".into(), |c| c.to_string()))).collect();
+        let term_lines: String = terms
+            .iter()
+            .map(|s| {
+                let mut out = String::from("[");
+                for (i, t) in normalize_terms(s).iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    crate::json::push_str(&mut out, t);
+                }
+                out.push(']');
+                line(s, out)
+            })
+            .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/text");
+        for (name, want) in [("prices.jsonl", &price_lines), ("terms.jsonl", &term_lines)] {
+            let path = dir.join(name);
+            if std::env::var_os("WRITE_TEXT_FIXTURES").is_some() {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, want).unwrap();
+            }
+            let got = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(got == *want, "{} is not what the Rust reference gives: run WRITE_TEXT_FIXTURES=1 cargo test --lib js_text_fixtures", path.display());
+        }
     }
 }

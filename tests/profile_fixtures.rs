@@ -78,6 +78,7 @@ use std::path::{Path, PathBuf};
 
 use vitrina::codec;
 use vitrina::engine::{Config, Engine, Field, Num};
+use vitrina::event::{normalize_terms, parse_price};
 use vitrina::profile::{self, Profile};
 
 /// The fixtures' start time: 2023-11-14T22:13:20Z.
@@ -332,11 +333,12 @@ fn build(e: &mut Engine, line: usize, at: u64, kind: &str, fields: &[(String, St
             "rec" => e.set(Field::Rec, v),
             "order" => e.set(Field::Order, v),
             "event" => e.set(Field::Name, v),
-            "query" => e.set(Field::Query, v),
+            // What the glue does with a query and a price as text (www/src/text.js).
+            "query" => normalize_terms(v).iter().for_each(|t| e.set(Field::Term, t)),
             "term" => e.set(Field::Term, v),
             "name" => e.set(Field::InfoName, v),
             "image" => e.set(Field::InfoImage, v),
-            "price_text" => e.set(Field::PriceText, v),
+            "price_text" => e.set_num(Num::Price, parse_price(v).map_or(f64::NAN, |c| c as f64 / 100.0)),
             "price" => e.set_num(Num::Price, num(v, k, line)),
             "qty" => e.set_num(Num::Qty, num(v, k, line)),
             "dwell" => e.set_num(Num::Dwell, num(v, k, line)),

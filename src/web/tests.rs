@@ -38,7 +38,6 @@ const CURRENCY: u8 = 3;
 const ORDER: u8 = 7;
 const NAME: u8 = 8;
 const INFO_NAME: u8 = 11;
-const PRICE_TEXT: u8 = 14;
 // Number codes: 15 price, 16 quantity, 17 dwell.
 const PRICE: u8 = 15;
 const QTY: u8 = 16;
@@ -112,7 +111,7 @@ fn events_are_reflected_in_the_profile_json() {
     assert_eq!(at(&p, "recent.0.views").as_f64(), Some(1.0));
     assert_eq!(c.state(1), 0, "send=false: applied to the profile, not queued");
 
-    assert_eq!(commit(&mut c, "cart-add", &[(ITEM, "SKU-1"), (PRICE_TEXT, "12,50")], &[(QTY, 2.0)], true), "");
+    assert_eq!(commit(&mut c, "cart-add", &[(ITEM, "SKU-1")], &[(QTY, 2.0), (PRICE, 12.5)], true), "");
     let p = profile(&mut c);
     assert_eq!(len(&p, "cart"), 1, "{}", text(&p));
     assert_eq!(at(&p, "cart.0.item").as_string().as_deref(), Some("SKU-1"));
@@ -172,7 +171,7 @@ fn invalid_events_are_refused_with_a_reason_and_change_nothing() {
         ("like", vec![(ITEM, "A\nB")], vec![], "item"),
         ("cart-add", vec![(ITEM, "A")], vec![(PRICE, -1.0)], "price"),
         ("cart-add", vec![(ITEM, "A")], vec![(PRICE, f64::NAN)], "price"),
-        ("cart-add", vec![(ITEM, "A"), (PRICE_TEXT, "-1")], vec![], "price"),
+        ("cart-add", vec![(ITEM, "A")], vec![(PRICE, f64::INFINITY)], "price"),
         ("cart-add", vec![(ITEM, "A")], vec![(QTY, 0.0)], "quantity"),
         ("purchase", vec![(ORDER, "O-2")], vec![(PRICE, 10.0)], "lines"),
     ];

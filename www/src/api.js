@@ -5,6 +5,7 @@
 // catches; a bad config gives one warning and a no-op widget.
 
 import { openStorage } from './storage.js';
+import { priceOf, termsOf } from './text.js';
 import { attr, cleanUrl, clickEvent, listClick, pageProduct, readItem, watchLists } from './capture.js';
 import { renderLikes, renderSlots, trendingNow } from './render.js';
 import { bindPanel, openPanel } from './panel.js';
@@ -28,7 +29,7 @@ function tell(code, ...a) {
 // String fields of the core's event builder (src/engine.rs: Field; src/web/mod.rs
 // set: 15 price, 16 quantity, 17 dwell, 18 a purchase line, 19 and 21 a custom
 // property's key and value, 20 a new event).
-const F = { item: 0, category: 1, brand: 2, currency: 3, slot: 5, rec: 6, order: 7, event: 8, query: 9, image: 12 };
+const F = { item: 0, category: 1, brand: 2, currency: 3, slot: 5, rec: 6, order: 7, event: 8, image: 12 };
 const FLUSH_DELAY = 1000;
 
 // Random words from a pool refilled 64 at a time: one getRandomValues call per
@@ -215,12 +216,13 @@ function startWith(wasm, config) {
     for (const k in p) {
       const x = p[k];
       if (x == null) continue;
-      if (k === 'price' || (k === 'value' && kind === 'purchase')) typeof x === 'string' ? core.set(14, x) : core.set(15, '', +x);
+      if (k === 'price' || (k === 'value' && kind === 'purchase')) core.set(15, '', typeof x === 'string' ? priceOf(x) : +x);
       else if (k === 'quantity' || k === 'qty') core.set(16, '', +x);
       else if (k === 'dwell') core.set(17, '', +x);
       else if (k === 'name') core.set(kind === 'custom' ? 8 : 11, String(x));
       else if (k === 'url') core.set(kind === 'page' ? 4 : 13, String(x));
       else if (k === 'terms' && Array.isArray(x)) x.forEach((t) => core.set(10, String(t)));
+      else if (k === 'query') termsOf(String(x)).forEach((t) => core.set(10, t));
       else if (k === 'lines' && Array.isArray(x))
         x.forEach((l) => l && core.set(18, String(l.item == null ? '' : l.item), +(l.quantity ?? l.qty ?? 1), l.price == null ? NaN : +l.price));
       else if (k === 'props' && typeof x === 'object') for (const q in x) core.set(19, q), core.set(21, String(x[q]));
