@@ -520,6 +520,22 @@ fn is_white_space(c: char) -> bool {
     matches!(c, '\t'..='\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' | '\u{feff}')
 }
 
+/// The path of a page URL or path: no origin, query string or fragment. The
+/// glue does this in JS (www/src/text.js `pathOf`); this is its reference.
+pub fn page_path(u: &str) -> String {
+    let b = u.as_bytes();
+    let end = b.iter().position(|&c| c == b'?' || c == b'#').unwrap_or(b.len());
+    // Offsets of ASCII bytes, so the cuts are on character boundaries.
+    let path = match b[..end].windows(3).position(|w| w == b"://") {
+        Some(i) => match b[i + 3..end].iter().position(|&c| c == b'/') {
+            Some(j) => u.get(i + 3 + j..end),
+            None => Some("/"),
+        },
+        None => u.get(..end),
+    };
+    path.unwrap_or("").to_owned()
+}
+
 /// Converts a JS number (units) to hundredths; `None` for NaN, infinities or
 /// negative values.
 pub fn price_from_f64(x: f64) -> Option<i64> {
@@ -808,6 +824,30 @@ mod tests {
     }
 
     #[test]
+    fn page_paths_are_what_the_standard_library_searches_give() {
+        fn old_page_path(u: &str) -> String {
+            let u = u.split(['?', '#']).next().unwrap_or("");
+            match u.find("://") {
+                Some(i) => {
+                    let rest = u.get(i + 3..).unwrap_or("");
+                    rest.find('/').and_then(|j| rest.get(j..)).unwrap_or("/").to_owned()
+                }
+                None => u.to_owned(),
+            }
+        }
+        for u in PATHS {
+            assert_eq!(page_path(u), old_page_path(u), "{u:?}");
+        }
+        assert_eq!(page_path("https://shop.example"), "/");
+    }
+
+    /// URLs and paths that stress [`page_path`].
+    const PATHS: [&str; 16] = [
+        "", "/", "?", "#", "://", "a://", "://x", "https://shop.example", "https://shop.example/", "https://a/b/c?d#e",
+        "/p?x://y/z", "ftp://h/p#://", "/\u{fc}/\u{f1}?\u{df}", "\u{fc}://\u{f1}/\u{df}", "http:/x", "a:b:c",
+    ];
+
+    #[test]
     fn white_space_is_what_js_trims() {
         // Unicode White_Space, less U+0085 and plus U+FEFF (ECMAScript WhiteSpace and LineTerminator).
         for u in 0..=0x10FFFFu32 {
@@ -890,7 +930,7 @@ mod tests {
 
     /// The corpus the JS port (www/src/text.js) is checked against by
     /// tests/e2e/text.test.mjs: inputs and what [`parse_price`] and
-    /// [`normalize_terms`] make of them, one JSON array per line. The terms use
+    /// [`normalize_terms`] (and [`page_path`]) make of them, one JSON array per line. The terms use
     /// characters whose lower case is the same by this table and by Unicode's
     /// (the JS port lower-cases by `toLowerCase`, which covers every script).
     /// `WRITE_TEXT_FIXTURES=1 cargo test --lib js_text_fixtures` rewrites it.
@@ -931,6 +971,12 @@ mod tests {
             }
             terms.push(s);
         }
+        let mut paths: Vec<String> = PATHS.map(String::from).to_vec();
+        let parts = ["/", "?", "#", ":", "://", "a", "\u{fc}", ".", "h", "//", "\n"];
+        for _ in 0..600 {
+            let r = next();
+            paths.push((0..(r % 12)).map(|i| parts[((r >> (8 + 4 * i)) % parts.len() as u64) as usize]).collect());
+        }
         let line = |input: &str, out: String| {
             let mut l = String::from("[");
             crate::json::push_str(&mut l, input);
@@ -955,7 +1001,15 @@ mod tests {
             })
             .collect();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/text");
-        for (name, want) in [("prices.jsonl", &price_lines), ("terms.jsonl", &term_lines)] {
+        let path_lines: String = paths
+            .iter()
+            .map(|s| {
+                let mut out = String::new();
+                crate::json::push_str(&mut out, &page_path(s));
+                line(s, out)
+            })
+            .collect();
+        for (name, want) in [("prices.jsonl", &price_lines), ("terms.jsonl", &term_lines), ("paths.jsonl", &path_lines)] {
             let path = dir.join(name);
             if std::env::var_os("WRITE_TEXT_FIXTURES").is_some() {
                 std::fs::create_dir_all(&dir).unwrap();

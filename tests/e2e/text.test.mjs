@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { priceOf, termsOf } from '../../www/src/text.js';
+import { pathOf, priceOf, termsOf } from '../../www/src/text.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const corpus = (name) =>
@@ -38,6 +38,12 @@ test('terms: what the Rust reference made of queries, on its whole corpus', () =
   const cases = corpus('terms.jsonl');
   assert.ok(cases.length > 600 && cases.some(([, t]) => t.length === 16) && cases.some(([, t]) => t.some((w) => [...w].length === 32)));
   for (const [q, terms] of cases) assert.deepEqual(termsOf(q), terms, JSON.stringify(q));
+});
+
+test('page paths: what the Rust reference cut, on its whole corpus', () => {
+  const cases = corpus('paths.jsonl');
+  assert.ok(cases.length > 600);
+  for (const [u, path] of cases) assert.equal(pathOf(u), path, JSON.stringify(u));
 });
 
 test('terms: every script is lower-cased now, not only Latin-1, Greek and Cyrillic', () => {

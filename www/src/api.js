@@ -5,7 +5,7 @@
 // catches; a bad config gives one warning and a no-op widget.
 
 import { openStorage } from './storage.js';
-import { priceOf, termsOf } from './text.js';
+import { pathOf, priceOf, termsOf } from './text.js';
 import { attr, cleanUrl, clickEvent, listClick, pageProduct, readItem, watchLists } from './capture.js';
 import { renderLikes, renderSlots, trendingNow } from './render.js';
 import { bindPanel, openPanel } from './panel.js';
@@ -220,7 +220,7 @@ function startWith(wasm, config) {
       else if (k === 'quantity' || k === 'qty') core.set(16, '', +x);
       else if (k === 'dwell') core.set(17, '', +x);
       else if (k === 'name') core.set(kind === 'custom' ? 8 : 11, String(x));
-      else if (k === 'url') core.set(kind === 'page' ? 4 : 13, String(x));
+      else if (k === 'url') kind === 'page' ? core.set(4, pathOf(String(x))) : core.set(13, String(x));
       else if (k === 'terms' && Array.isArray(x)) x.forEach((t) => core.set(10, String(t)));
       else if (k === 'query') termsOf(String(x)).forEach((t) => core.set(10, t));
       else if (k === 'lines' && Array.isArray(x))

@@ -31,3 +31,9 @@ export function termsOf(q) {
   }
   return out;
 }
+
+/** The path of a page URL or path: no origin, query string or fragment ("https://shop.example" is "/"). */
+export function pathOf(u) {
+  const m = /:\/\/[^/]*/.exec((u = u.replace(/[?#][^]*/, '')));
+  return m ? u.slice(m.index + m[0].length) || '/' : u;
+}
