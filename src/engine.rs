@@ -14,7 +14,7 @@
 
 use crate::codec;
 use crate::consent::{Consent, State};
-use crate::event::{self, Event, ItemInfo, Invalid, Kind, Line};
+use crate::event::{self, Event, ItemInfo, Invalid, Kind, Line, What};
 use crate::ldp;
 use crate::profile::{self, Profile};
 
@@ -293,7 +293,7 @@ impl Engine {
     /// [`Engine::commit_replica`] (`mode` 2) in one function, as `Core::commit`
     /// takes them.
     pub fn commit_as(&mut self, now: u64, mode: u32, rand: u32) -> Result<(), Invalid> {
-        let (e, info) = self.draft.take().ok_or(Invalid::Missing("event kind"))?;
+        let (e, info) = self.draft.take().ok_or(Invalid::Missing(What::EventKind))?;
         let replica = mode == 2;
         if replica && now < self.erased_at {
             // Recorded before an erase, by a tab that had not yet heard of it.
@@ -798,17 +798,17 @@ mod tests {
         assert_eq!(e.profile.recent[0].info.name.as_deref(), Some("Trail Runner"));
         assert_eq!(e.profile.recent[0].price, Some(8990));
         // Rejected events change nothing and queue nothing.
-        assert_eq!(view(&mut e, "", T), Err(Invalid::BadText("item")));
+        assert_eq!(view(&mut e, "", T), Err(Invalid::BadText(What::Item)));
         e.begin("cart-add", T);
         e.set(Field::Item, "A");
         e.set_num(Num::Price, -3.0);
-        assert_eq!(e.commit(T, true, 1), Err(Invalid::OutOfRange("price")));
+        assert_eq!(e.commit(T, true, 1), Err(Invalid::OutOfRange(What::Price)));
         e.begin("cart-add", T);
         e.set(Field::Item, "A");
         e.set_num(Num::Qty, 1.5);
-        assert_eq!(e.commit(T, true, 1), Err(Invalid::OutOfRange("quantity")));
+        assert_eq!(e.commit(T, true, 1), Err(Invalid::OutOfRange(What::Quantity)));
         assert!(!e.begin("nonsense", T));
-        assert_eq!(e.commit(T, true, 1), Err(Invalid::Missing("event kind")));
+        assert_eq!(e.commit(T, true, 1), Err(Invalid::Missing(What::EventKind)));
         assert_eq!(e.waiting(), (1, 0));
         // Search queries become normalized terms; page URLs lose their query.
         e.begin("search", T);

@@ -198,27 +198,174 @@ pub mod limits {
     pub const MAX_TS: u64 = 4_102_444_800_000;
 }
 
-/// Why an event was rejected.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why an event was rejected: what is wrong, and with which field ([`What`]).
+///
+/// In the wasm it leaves as a number ([`Invalid::code`]) that the JS's
+/// on-demand `www/src/messages.js` turns into the text [`Invalid::message`]
+/// gives natively: the field names are data the wasm does not carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Invalid {
     /// A required field is missing.
-    Missing(&'static str),
+    Missing(What),
     /// A text field is empty, too long, or has control characters.
-    BadText(&'static str),
+    BadText(What),
     /// A number is out of range.
-    OutOfRange(&'static str),
+    OutOfRange(What),
     /// Too many entries in a list.
-    TooMany(&'static str),
+    TooMany(What),
+}
+
+/// What an [`Invalid`] names: a field of an event (or of its item's display
+/// data), by its number in [`What::NAMES`] (and in `www/src/messages.js`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum What {
+    /// event kind
+    EventKind,
+    /// timestamp
+    Timestamp,
+    /// item
+    Item,
+    /// category
+    Category,
+    /// brand
+    Brand,
+    /// price
+    Price,
+    /// currency
+    Currency,
+    /// quantity
+    Quantity,
+    /// url
+    Url,
+    /// slot
+    Slot,
+    /// rec
+    Rec,
+    /// dwell
+    Dwell,
+    /// order
+    Order,
+    /// name
+    Name,
+    /// lines
+    Lines,
+    /// terms
+    Terms,
+    /// line item
+    LineItem,
+    /// line quantity
+    LineQuantity,
+    /// line price
+    LinePrice,
+    /// term
+    Term,
+    /// props
+    Props,
+    /// prop
+    Prop,
+    /// image
+    Image,
+}
+
+impl What {
+    /// Every field, by number.
+    pub const ALL: [What; 23] = [
+        What::EventKind,
+        What::Timestamp,
+        What::Item,
+        What::Category,
+        What::Brand,
+        What::Price,
+        What::Currency,
+        What::Quantity,
+        What::Url,
+        What::Slot,
+        What::Rec,
+        What::Dwell,
+        What::Order,
+        What::Name,
+        What::Lines,
+        What::Terms,
+        What::LineItem,
+        What::LineQuantity,
+        What::LinePrice,
+        What::Term,
+        What::Props,
+        What::Prop,
+        What::Image,
+    ];
+
+    /// The names, by number. Only native code reads them ([`Invalid::message`]);
+    /// the wasm passes the number ([`Invalid::code`]).
+    pub const NAMES: [&'static str; 23] = [
+        "event kind",
+        "timestamp",
+        "item",
+        "category",
+        "brand",
+        "price",
+        "currency",
+        "quantity",
+        "url",
+        "slot",
+        "rec",
+        "dwell",
+        "order",
+        "name",
+        "lines",
+        "terms",
+        "line item",
+        "line quantity",
+        "line price",
+        "term",
+        "props",
+        "prop",
+        "image",
+    ];
+
+    /// The field's name, as messages give it.
+    pub fn name(self) -> &'static str {
+        What::NAMES[self as usize]
+    }
 }
 
 impl Invalid {
-    /// A readable reason, built without the formatting machinery (kept out of the wasm).
+    /// The wasm's form (`Core::commit`): (what is wrong, from 1) × 32 + the
+    /// field's number, so never 0; [`Invalid::from_code`] reads it back.
+    pub fn code(self) -> u32 {
+        let (v, w) = match self {
+            Invalid::Missing(w) => (1, w),
+            Invalid::BadText(w) => (2, w),
+            Invalid::OutOfRange(w) => (3, w),
+            Invalid::TooMany(w) => (4, w),
+        };
+        v << 5 | w as u32
+    }
+
+    /// The error of a [`Invalid::code`] (none for a number no error has).
+    pub fn from_code(code: u32) -> Option<Invalid> {
+        let w = code & 31;
+        if w as usize >= What::NAMES.len() {
+            return None;
+        }
+        let w = What::ALL[w as usize];
+        Some(match code >> 5 {
+            1 => Invalid::Missing(w),
+            2 => Invalid::BadText(w),
+            3 => Invalid::OutOfRange(w),
+            4 => Invalid::TooMany(w),
+            _ => return None,
+        })
+    }
+
+    /// A readable reason, built without the formatting machinery.
     pub fn message(&self) -> String {
-        match self {
-            Invalid::Missing(w) => cat(&["missing ", w]),
-            Invalid::BadText(w) => cat(&["bad ", w, ": empty, too long or has control characters"]),
-            Invalid::OutOfRange(w) => cat(&[w, " out of range"]),
-            Invalid::TooMany(w) => cat(&["too many ", w]),
+        match *self {
+            Invalid::Missing(w) => cat(&["missing ", w.name()]),
+            Invalid::BadText(w) => cat(&["bad ", w.name(), ": empty, too long or has control characters"]),
+            Invalid::OutOfRange(w) => cat(&[w.name(), " out of range"]),
+            Invalid::TooMany(w) => cat(&["too many ", w.name()]),
         }
     }
 }
@@ -274,100 +421,100 @@ impl Event {
     pub fn validate(&self) -> Result<(), Invalid> {
         use limits::*;
         if !(MIN_TS..=MAX_TS).contains(&self.ts) {
-            return Err(Invalid::OutOfRange("timestamp"));
+            return Err(Invalid::OutOfRange(What::Timestamp));
         }
         if self.kind.needs_item() && self.item.is_none() {
-            return Err(Invalid::Missing("item"));
+            return Err(Invalid::Missing(What::Item));
         }
         if bad_text(&self.item, ID_LEN) {
-            return Err(Invalid::BadText("item"));
+            return Err(Invalid::BadText(What::Item));
         }
         if bad_text(&self.category, TEXT_LEN) {
-            return Err(Invalid::BadText("category"));
+            return Err(Invalid::BadText(What::Category));
         }
         if let Some(c) = &self.category {
             // No empty level: no leading, trailing or doubled '/'.
             let mut prev = b'/';
             for &b in c.as_bytes() {
                 if b == b'/' && prev == b'/' {
-                    return Err(Invalid::BadText("category"));
+                    return Err(Invalid::BadText(What::Category));
                 }
                 prev = b;
             }
             if prev == b'/' {
-                return Err(Invalid::BadText("category"));
+                return Err(Invalid::BadText(What::Category));
             }
         }
         if bad_text(&self.brand, TEXT_LEN) {
-            return Err(Invalid::BadText("brand"));
+            return Err(Invalid::BadText(What::Brand));
         }
         if bad_price(self.price) {
-            return Err(Invalid::OutOfRange("price"));
+            return Err(Invalid::OutOfRange(What::Price));
         }
         if let Some(c) = &self.currency {
             if !matches!(c.as_bytes(), [a, b, d] if a.is_ascii_uppercase() && b.is_ascii_uppercase() && d.is_ascii_uppercase()) {
-                return Err(Invalid::BadText("currency"));
+                return Err(Invalid::BadText(What::Currency));
             }
         }
         if let Some(q) = self.qty {
             if q == 0 || q > MAX_QTY {
-                return Err(Invalid::OutOfRange("quantity"));
+                return Err(Invalid::OutOfRange(What::Quantity));
             }
         }
         if bad_text(&self.url, TEXT_LEN) {
-            return Err(Invalid::BadText("url"));
+            return Err(Invalid::BadText(What::Url));
         }
         if bad_text(&self.slot, ID_LEN) {
-            return Err(Invalid::BadText("slot"));
+            return Err(Invalid::BadText(What::Slot));
         }
         if bad_text(&self.rec, ID_LEN) {
-            return Err(Invalid::BadText("rec"));
+            return Err(Invalid::BadText(What::Rec));
         }
         if let Some(d) = self.dwell_ms {
             if d > MAX_DWELL_MS {
-                return Err(Invalid::OutOfRange("dwell"));
+                return Err(Invalid::OutOfRange(What::Dwell));
             }
         }
         if bad_text(&self.order, ID_LEN) {
-            return Err(Invalid::BadText("order"));
+            return Err(Invalid::BadText(What::Order));
         }
         if bad_text(&self.name, ID_LEN) {
-            return Err(Invalid::BadText("name"));
+            return Err(Invalid::BadText(What::Name));
         }
         match self.kind {
-            Kind::Purchase if self.lines.is_empty() => return Err(Invalid::Missing("lines")),
+            Kind::Purchase if self.lines.is_empty() => return Err(Invalid::Missing(What::Lines)),
             // A search names its terms, or (when the shop sends only where searches
             // lead) the category it led to.
-            Kind::Search if self.terms.is_empty() && self.category.is_none() => return Err(Invalid::Missing("terms")),
-            Kind::Custom if self.name.is_none() => return Err(Invalid::Missing("name")),
+            Kind::Search if self.terms.is_empty() && self.category.is_none() => return Err(Invalid::Missing(What::Terms)),
+            Kind::Custom if self.name.is_none() => return Err(Invalid::Missing(What::Name)),
             _ => {}
         }
         if self.lines.len() > MAX_LINES {
-            return Err(Invalid::TooMany("lines"));
+            return Err(Invalid::TooMany(What::Lines));
         }
         for l in &self.lines {
             if !text_ok(&l.item, ID_LEN) {
-                return Err(Invalid::BadText("line item"));
+                return Err(Invalid::BadText(What::LineItem));
             }
             if l.qty == 0 || l.qty > MAX_QTY {
-                return Err(Invalid::OutOfRange("line quantity"));
+                return Err(Invalid::OutOfRange(What::LineQuantity));
             }
             if bad_price(l.price) {
-                return Err(Invalid::OutOfRange("line price"));
+                return Err(Invalid::OutOfRange(What::LinePrice));
             }
         }
         if self.terms.len() > MAX_TERMS {
-            return Err(Invalid::TooMany("terms"));
+            return Err(Invalid::TooMany(What::Terms));
         }
         if self.terms.iter().any(|t| !text_ok(t, ID_LEN)) {
-            return Err(Invalid::BadText("term"));
+            return Err(Invalid::BadText(What::Term));
         }
         if self.props.len() > MAX_PROPS {
-            return Err(Invalid::TooMany("props"));
+            return Err(Invalid::TooMany(What::Props));
         }
         for (k, v) in &self.props {
             if !text_ok(k, ID_LEN) || v.len() > TEXT_LEN || has_control(v) {
-                return Err(Invalid::BadText("prop"));
+                return Err(Invalid::BadText(What::Prop));
             }
         }
         Ok(())
@@ -390,13 +537,13 @@ impl ItemInfo {
     /// [`limits::TEXT_LEN`] bytes, no control characters.
     pub fn validate(&self) -> Result<(), Invalid> {
         if bad_text(&self.name, limits::TEXT_LEN) {
-            return Err(Invalid::BadText("name"));
+            return Err(Invalid::BadText(What::Name));
         }
         if bad_text(&self.image, limits::TEXT_LEN) {
-            return Err(Invalid::BadText("image"));
+            return Err(Invalid::BadText(What::Image));
         }
         if bad_text(&self.url, limits::TEXT_LEN) {
-            return Err(Invalid::BadText("url"));
+            return Err(Invalid::BadText(What::Url));
         }
         Ok(())
     }
@@ -549,6 +696,31 @@ pub fn price_from_f64(x: f64) -> Option<i64> {
 mod tests {
     use super::*;
 
+    /// `Invalid` as it was, with the field's name in it, and its message: the
+    /// reference of the texts.
+    #[derive(Debug, PartialEq)]
+    enum Old {
+        Missing(&'static str),
+        BadText(&'static str),
+        OutOfRange(&'static str),
+        TooMany(&'static str),
+    }
+    use Old as Invalid;
+
+    fn old_message(e: &Old) -> String {
+        match e {
+            Old::Missing(w) => ["missing ", w].concat(),
+            Old::BadText(w) => ["bad ", w, ": empty, too long or has control characters"].concat(),
+            Old::OutOfRange(w) => [w, " out of range"].concat(),
+            Old::TooMany(w) => ["too many ", w].concat(),
+        }
+    }
+
+    /// The messages of `e.validate()` and of the reference, for comparing.
+    fn said<E>(r: Result<(), E>, msg: impl Fn(&E) -> String) -> Result<(), String> {
+        r.map_err(|e| msg(&e))
+    }
+
     // The validation before it used flags (`bad_text`), as a reference.
     fn check_text(v: &Option<String>, max: usize, what: &'static str) -> Result<(), Invalid> {
         match v {
@@ -696,9 +868,9 @@ mod tests {
             for _ in 0..[0, 1, 17][r(3) as usize] {
                 e.props.push((opt(r).unwrap_or_default(), opt(r).unwrap_or_default()));
             }
-            assert_eq!(e.validate(), old_validate(&e), "{e:?}");
+            assert_eq!(said(e.validate(), super::Invalid::message), said(old_validate(&e), old_message), "{e:?}");
             let info = ItemInfo { name: opt(r), image: opt(r), url: opt(r) };
-            assert_eq!(info.validate(), old_validate_info(&info), "{info:?}");
+            assert_eq!(said(info.validate(), super::Invalid::message), said(old_validate_info(&info), old_message), "{info:?}");
         }
     }
 
@@ -757,8 +929,49 @@ mod tests {
             (Event::new(Kind::PageView, T), None),
         ];
         for (e, want) in cases {
-            assert_eq!(e.validate().err(), want, "{e:?}");
+            assert_eq!(e.validate().err().map(|w| w.message()), want.as_ref().map(old_message), "{e:?}");
         }
+    }
+
+    /// The names of the fields before they became [`What`]s, as every
+    /// rejection of an event wrote them (in `validate`, `ItemInfo::validate`
+    /// and the engine's `commit_as`).
+    const NAMES_OF_BEFORE: [&str; 23] = [
+        "event kind", "timestamp", "item", "category", "brand", "price", "currency", "quantity", "url", "slot", "rec", "dwell",
+        "order", "name", "lines", "terms", "line item", "line quantity", "line price", "term", "props", "prop", "image",
+    ];
+
+    #[test]
+    fn invalid_says_what_it_said_and_its_code_reads_back() {
+        let mut codes = Vec::new();
+        for (n, w) in What::ALL.into_iter().enumerate() {
+            assert_eq!(w as usize, n);
+            let name = NAMES_OF_BEFORE[n];
+            assert_eq!(w.name(), name);
+            for (new, old) in [
+                (super::Invalid::Missing(w), Old::Missing(name)),
+                (super::Invalid::BadText(w), Old::BadText(name)),
+                (super::Invalid::OutOfRange(w), Old::OutOfRange(name)),
+                (super::Invalid::TooMany(w), Old::TooMany(name)),
+            ] {
+                assert_eq!(new.message(), old_message(&old));
+                assert_eq!(new.to_string(), old_message(&old));
+                assert_eq!(super::Invalid::from_code(new.code()), Some(new));
+                assert_ne!(new.code(), 0, "0 is an accepted event");
+                codes.push(new.code());
+            }
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), 4 * 23, "one code per error");
+        for bad in [0, 1, 23, 31, 32 + 23, 63 + 5 * 32, 5 << 5, u32::MAX] {
+            assert_eq!(super::Invalid::from_code(bad), None, "{bad}");
+        }
+        // The texts www/src/messages.js gives (tests/e2e/messages.test.mjs checks it against these).
+        assert_eq!(super::Invalid::Missing(What::Item).code(), 34);
+        assert_eq!(super::Invalid::BadText(What::LinePrice).code(), 82);
+        assert_eq!(super::Invalid::OutOfRange(What::Timestamp).code(), 97);
+        assert_eq!(super::Invalid::TooMany(What::Image).code(), 150);
     }
 
     #[test]

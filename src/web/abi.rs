@@ -113,10 +113,10 @@ pub extern "C" fn s(h: *mut Core, code: u32, text: i32, num: f64, price: f64) ->
     core(h).set(code as u8, text, num, price)
 }
 
-/// `Core::commit(now, mode, rand)`: the reason as a string ("" if accepted).
+/// `Core::commit(now, mode, rand)`: 0, or the reason's code.
 #[no_mangle]
-pub extern "C" fn c(h: *mut Core, now: f64, mode: u32, rand: u32) -> i32 {
-    out_str(core(h).commit(now, mode, rand))
+pub extern "C" fn c(h: *mut Core, now: f64, mode: u32, rand: u32) -> u32 {
+    core(h).commit(now, mode, rand)
 }
 
 /// `Core::answer(status, retry_after, rand)`.

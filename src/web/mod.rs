@@ -24,6 +24,8 @@ mod tests;
 use crate::codec;
 use crate::consent::{Mode, State};
 use crate::engine::{Config, Engine, Field, Next, Num};
+#[cfg(doc)]
+use crate::event::Invalid;
 use crate::i18n;
 use crate::model::Model;
 use crate::recommend::{Item, Recommender};
@@ -155,12 +157,14 @@ impl Core {
     }
 
     /// Validates and applies the event; `mode` 1 queues it for sending, 2 it is
-    /// an event another tab recorded (and sends): profile only. Returns "" when
-    /// accepted, else why it was rejected.
-    pub fn commit(&mut self, now: f64, mode: u32, rand: u32) -> String {
+    /// an event another tab recorded (and sends): profile only. Returns 0 when
+    /// accepted, else why it was rejected as an [`Invalid::code`]
+    /// (`www/src/messages.js` has its texts, shown with `debug` on: the wasm
+    /// carries no field names).
+    pub fn commit(&mut self, now: f64, mode: u32, rand: u32) -> u32 {
         match self.e.commit_as(ms(now), mode, rand) {
-            Ok(()) => String::new(),
-            Err(why) => why.message(),
+            Ok(()) => 0,
+            Err(why) => why.code(),
         }
     }
 

@@ -43,6 +43,7 @@ const PAGES = {
   'erase.html': scriptTagPage({ setup: "localStorage.setItem('vitrina:stray', 'x'); localStorage.setItem('shop-key', 'keep');" }),
   'bare.html': BARE,
   'text.html': scriptTagPage({}),
+  'debug.html': scriptTagPage({ attrs: 'data-debug' }),
   'late.html': scriptTagPage({}),
   // The product is drawn by a deferred script that arrives late (see the route
   // below): the document is "interactive" well before it runs. `atLoad`: what
@@ -162,6 +163,28 @@ describe('JS glue in the browser', () => {
       const warnings = warningsOf(page);
       assert.equal(warnings.length, 1, `warnings:\n  ${warnings.join('\n  ')}`);
       assert.match(warnings[0], /^\[vitrina\] localStorage is not available; keeping data in memory/);
+      assertNoPageErrors(page);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('debug on: a refused event is warned about with the text of before (the wasm gives a code, messages.js the text)', async () => {
+    const page = await newPage(browser);
+    try {
+      await page.goto(`${site.url}/debug.html`);
+      await waitForWidget(page);
+      const tracked = await page.evaluate(() => {
+        const v = window.vitrina;
+        return [v.track('view', {}), v.track('cart-add', { item: 'A', quantity: 0 }), v.track('view', { item: 'A\u0007' }), v.track('like', { item: 'B' })];
+      });
+      assert.deepEqual(tracked, [false, false, false, true]);
+      await waitFor(() => warningsOf(page).length >= 3, { message: 'the three warnings' });
+      assert.deepEqual(warningsOf(page), [
+        '[vitrina] dropped a "view" event: missing item',
+        '[vitrina] dropped a "cart-add" event: quantity out of range',
+        '[vitrina] dropped a "view" event: bad item: empty, too long or has control characters',
+      ]);
       assertNoPageErrors(page);
     } finally {
       await page.close();

@@ -36,7 +36,7 @@ test('recommend: the glue builds the objects from the wasm answer', async () => 
     assert.equal(core.set(20, 'view', NOW), true);
     core.set(0, sku);
     if (category) core.set(1, category);
-    assert.equal(core.commit(NOW, 0, 1), '');
+    assert.equal(core.commit(NOW, 0, 1), 0);
   };
   core.add_item('S1', 'Shoe "One"', '/s1.png', '/s1', 'shoes/running', 'Stride', 89.9, true);
   core.add_item('S2', undefined, undefined, '/s2', 'shoes/running-trail', 'Stride', NaN, true);

@@ -19,11 +19,25 @@ const MUST = {
   ldpEpsilon: 'a number from 0.1 to 10',
   format: '"binary" or "json"',
 };
+// Why the wasm refused an event: src/event.rs `Invalid::code`, (what is wrong,
+// from 1) * 32 + the field it names, in the order of `What::NAMES`; the texts
+// are those of `Invalid::message`.
+const FIELDS = [
+  'event kind', 'timestamp', 'item', 'category', 'brand', 'price', 'currency', 'quantity', 'url', 'slot', 'rec', 'dwell',
+  'order', 'name', 'lines', 'terms', 'line item', 'line quantity', 'line price', 'term', 'props', 'prop', 'image',
+];
+const WRONG = [
+  ['missing ', ''],
+  ['bad ', ': empty, too long or has control characters'],
+  ['', ' out of range'],
+  ['too many ', ''],
+];
+export const invalid = (code) => WRONG[(code >> 5) - 1].join(FIELDS[code & 31]);
 export const MESSAGES = [
   /* 0 */ (why) => why + '; keeping data in memory',
   /* 1 */ () => 'part of the stored outbox was unreadable and has been dropped',
   /* 2 */ (kind) => 'unknown event kind "' + kind + '"',
-  /* 3 */ (kind, why) => 'dropped a "' + kind + '" event: ' + why,
+  /* 3 */ (kind, why) => 'dropped a "' + kind + '" event: ' + invalid(why),
   /* 4 */ (status) => 'the server refused a batch (HTTP ' + status + '); not retried',
   /* 5 */ (url, why) => 'could not load the catalogue ' + url + ' (' + why + ')',
   /* 6 */ (why) => 'could not load the model (' + why + '); slots rank without it',

@@ -83,8 +83,10 @@ export class Core {
   set(code, t, num, price) {
     return !!x.s(this.h, code, one(t), num, price);
   }
+  // 0, or why the event was refused as a number (src/event.rs Invalid::code;
+  // messages.js has the texts).
   commit(now, mode, rand) {
-    return text(x.c(this.h, now, mode, rand));
+    return x.c(this.h, now, mode, rand);
   }
   answer(status, retryAfter, rand) {
     return x.a(this.h, status, retryAfter, rand);
