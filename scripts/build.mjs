@@ -260,6 +260,24 @@ async function checkPanelText() {
     }
   }
   if (bad.length) throw new UserError(`www/src/panel-text.js: ${bad.join('; ')}`);
+  await checkTextNumbers();
+}
+
+// render.js names the wasm's texts by their number in src/i18n.rs (the order
+// of its EN table): each name must be the key at its number (LIKE_N for "like-n").
+async function checkTextNumbers() {
+  const rs = fs.readFileSync(P('src', 'i18n.rs'), 'utf8');
+  const en = /const EN: &\[\(&str, &str\)\] = &\[([\s\S]*?)\n\];/.exec(rs);
+  const keys = en ? [...en[1].matchAll(/^\s*\("([^"]+)",/gm)].map((m) => m[1]) : [];
+  const js = fs.readFileSync(P('www', 'src', 'render.js'), 'utf8');
+  const named = [...js.matchAll(/^export const ([A-Z_]+) = (\d+);$/gm)];
+  const bad = [];
+  if (keys.length < 20 || named.length < 10) bad.push(`found ${keys.length} keys in src/i18n.rs EN, ${named.length} numbers in render.js`);
+  for (const [, name, n] of named) {
+    const k = keys[+n];
+    if (!k || k.toUpperCase().replace(/-/g, '_') !== name) bad.push(`${name} = ${n} is "${k}" in src/i18n.rs`);
+  }
+  if (bad.length) throw new UserError(`www/src/render.js: ${bad.join('; ')}`);
 }
 
 const NPM_JS = ['api.js', 'capture.js', 'messages.js', 'panel.js', 'panel-dialog.js', 'panel-text.js', 'render.js', 'storage.js', `${OUT_NAME}.js`];

@@ -4,9 +4,12 @@
 //! is adding one table here and one there.
 //!
 //! The tables are written as (key, text) pairs and packed at compile time into
-//! one string of keys and one string of texts per language, in the order of the
-//! English table: the wasm carries the texts without a table of pointers, and a
-//! language that lacks a key does not compile.
+//! one string of texts per language, in the order of the English table: the
+//! wasm carries the texts without a table of pointers and without the keys, and
+//! a language that lacks a key does not compile. A text is asked for by its
+//! index in that order ([`key`], at compile time): the recommender's reasons,
+//! and the JS's `v.t(i)` through `Core::text` (its named constants are in
+//! `www/src/render.js`, which `scripts/build.mjs` checks against `EN`).
 
 /// Languages with a table, by their primary subtag.
 pub const LANGS: [&str; 2] = ["en", "es"];
@@ -62,12 +65,12 @@ const ES: &[(&str, &str)] = &[
 /// Separates the entries of a packed string (no text contains it).
 const SEP: u8 = 0;
 
-/// The size of the packed string of the texts (or, `keys`, the keys) of `t`.
-const fn packed_len(t: &[(&str, &str)], keys: bool) -> usize {
+/// The size of the packed string of the texts of `t`.
+const fn packed_len(t: &[(&str, &str)]) -> usize {
     let mut n = 0;
     let mut i = 0;
     while i < t.len() {
-        n += if keys { t[i].0.len() } else { t[i].1.len() } + 1;
+        n += t[i].1.len() + 1;
         i += 1;
     }
     n
@@ -88,18 +91,29 @@ const fn same(a: &str, b: &str) -> bool {
     true
 }
 
-/// The keys of `EN` (`keys`), or the texts of `t` in the order of the keys of
-/// `EN`, each followed by [`SEP`]. Fails to compile when `t` lacks a key.
-const fn pack<const N: usize>(t: &[(&str, &str)], keys: bool) -> [u8; N] {
+/// The index of `key` in `t` (a compile error, out of bounds, when `t` lacks it).
+const fn index_in(t: &[(&str, &str)], key: &str) -> usize {
+    let mut i = 0;
+    while !same(t[i].0, key) {
+        i += 1;
+    }
+    i
+}
+
+/// The index of the text `key` (the order of `EN`), as [`text_in`] takes it;
+/// in a `const`, a key `EN` lacks does not compile.
+pub const fn key(key: &str) -> usize {
+    index_in(EN, key)
+}
+
+/// The texts of `t` in the order of the keys of `EN`, each followed by
+/// [`SEP`]. Fails to compile when `t` lacks a key.
+const fn pack<const N: usize>(t: &[(&str, &str)]) -> [u8; N] {
     let mut out = [0u8; N];
     let mut o = 0;
     let mut k = 0;
     while k < EN.len() {
-        let mut i = 0;
-        while !same(t[i].0, EN[k].0) {
-            i += 1; // out of bounds (a compile error) when t lacks the key
-        }
-        let s = if keys { t[i].0.as_bytes() } else { t[i].1.as_bytes() };
+        let s = t[index_in(t, EN[k].0)].1.as_bytes();
         let mut j = 0;
         while j < s.len() {
             assert!(s[j] != SEP);
@@ -122,12 +136,8 @@ const fn text(b: &'static [u8]) -> &'static str {
     }
 }
 
-const KEYS: &str = text(&pack::<{ packed_len(EN, true) }>(EN, true));
-/// The texts of each language of [`LANGS`], in the order of [`KEYS`].
-const TEXTS: [&str; 2] = [
-    text(&pack::<{ packed_len(EN, false) }>(EN, false)),
-    text(&pack::<{ packed_len(ES, false) }>(ES, false)),
-];
+/// The texts of each language of [`LANGS`], in the order of `EN`.
+const TEXTS: [&str; 2] = [text(&pack::<{ packed_len(EN) }>(EN)), text(&pack::<{ packed_len(ES) }>(ES))];
 
 /// The primary language subtag Vitrina will use for a page language such as
 /// `es-ES` (English when there is no table for it).
@@ -177,30 +187,33 @@ fn old_which(lang: &str) -> usize {
     0
 }
 
-/// The text for `key` in `lang` (as returned by [`pick`]); the key itself when
-/// there is none.
+/// The text for the key `key` in `lang` (as returned by [`pick`]); the key
+/// itself when there is none. (By the key's name: for native callers and tests;
+/// the wasm asks by index, [`text_in`].)
 pub fn t<'a>(lang: &str, key: &'a str) -> &'a str {
-    text_in(LANGS.iter().position(|l| *l == lang).unwrap_or(0), key)
+    match EN.iter().position(|(k, _)| *k == key) {
+        Some(i) => text_in(LANGS.iter().position(|l| *l == lang).unwrap_or(0), i),
+        None => key,
+    }
 }
 
-/// [`t`] with the language as an index in [`LANGS`] (a [`which`] result).
-pub fn text_in(lang: usize, key: &str) -> &str {
-    // The keys and the texts side by side, entry by entry.
+/// The text number `key` (a [`key`] result) in the language `lang`, an index
+/// in [`LANGS`] (a [`which`] result); "" for a number with no text.
+pub fn text_in(lang: usize, key: usize) -> &'static str {
     let texts = TEXTS[lang];
-    let (keys, x) = (KEYS.as_bytes(), texts.as_bytes());
+    let x = texts.as_bytes();
     let (mut k, mut from) = (0, 0);
     let mut i = 0;
     while i < x.len() {
         if x[i] == SEP {
-            let e = k + keys[k..].iter().position(|&c| c == SEP).unwrap_or(0);
-            if keys[k..e] == *key.as_bytes() {
-                return texts.get(from..i).unwrap_or(key);
+            if k == key {
+                return texts.get(from..i).unwrap_or("");
             }
-            (k, from) = (e + 1, i + 1);
+            (k, from) = (k + 1, i + 1);
         }
         i += 1;
     }
-    key
+    ""
 }
 
 #[cfg(test)]
@@ -222,6 +235,45 @@ mod tests {
             n += (which(&s) == 1) as u32;
         }
         assert!(n > 1000, "{n} Spanish cases");
+    }
+
+    /// The texts as they were shown before they were asked for by index (the
+    /// keys as JS and the recommender named them), in the order of `EN`: what
+    /// `www/src/render.js`'s constants (checked against `EN` by the build) and
+    /// the recommender's `WHY` give.
+    const BEFORE: [(&str, &str, &str); 21] = [
+        ("like", "Like", "Me gusta"),
+        ("liked", "Liked", "Te gusta"),
+        ("unliked", "Like removed", "Ya no te gusta"),
+        ("likes", "likes", "me gusta"),
+        ("viewed", "You viewed this", "Lo has visto"),
+        ("viewed-times", "Viewed {n} times", "Visto {n} veces"),
+        ("empty-recent", "Products you look at will show up here.", "Aquí aparecerán los productos que mires."),
+        ("trending", "Trending", "Tendencia"),
+        ("bestseller", "Bestseller in {c}", "Lo más vendido en {c}"),
+        ("bought-n", "Bought {n} times", "Comprado {n} veces"),
+        ("carts-n", "In {n} carts", "En {n} carritos"),
+        ("views-n", "{n} views", "{n} visitas"),
+        ("paused", "Personalization is paused.", "La personalización está en pausa."),
+        ("panel-open", "Your data", "Tus datos"),
+        ("why-because-viewed", "Because you viewed {x}", "Porque viste {x}"),
+        ("why-similar-to", "Similar to {x}", "Parecido a {x}"),
+        ("why-goes-with", "Goes with {x}", "Combina con {x}"),
+        ("why-completes", "Completes your {x}", "Completa tu {x}"),
+        ("why-interest", "Popular in {x}", "Popular en {x}"),
+        ("why-trending", "Trending now", "En tendencia"),
+        ("why-popular", "Popular right now", "Popular ahora"),
+    ];
+
+    #[test]
+    fn the_texts_by_index_are_those_of_before() {
+        for (i, (k, en, es)) in BEFORE.into_iter().enumerate() {
+            assert_eq!(key(k), i, "{k}");
+            assert_eq!(text_in(0, i), en, "{k}");
+            assert_eq!(text_in(1, i), es, "{k}");
+            assert_eq!((t("en", k), t("es", k)), (en, es), "{k}");
+        }
+        assert_eq!(EN.len(), BEFORE.len());
     }
 
     #[test]
@@ -254,6 +306,14 @@ mod tests {
         }
         assert_eq!(t("es", "no-such-key"), "no-such-key");
         assert_eq!(t("es", ""), "");
+        // By index, in the order of `EN`; past the last, nothing.
+        for (lang, table) in [(0, EN), (1, ES)] {
+            for (k, v) in table {
+                assert_eq!(text_in(lang, key(k)), *v);
+            }
+            assert_eq!(text_in(lang, EN.len()), "");
+            assert_eq!(text_in(lang, usize::MAX), "");
+        }
         assert_eq!(pick("ES_mx"), "es");
         assert_eq!(pick("En-GB"), "en");
         assert_eq!(pick(""), "en");

@@ -163,10 +163,21 @@ pub struct Why {
     pub arg: u32,
 }
 
-/// The texts of reasons ([`Why::key`]), as [`i18n`](crate::i18n) keys. The
-/// first, "popular", is also what an item has when no other reason applies.
-pub const WHY: [&str; 7] =
-    ["why-popular", "why-because-viewed", "why-similar-to", "why-goes-with", "why-completes", "why-interest", "why-trending"];
+/// The texts of reasons ([`Why::key`]), as [`i18n`](crate::i18n) text numbers
+/// (of the keys `why-popular`, `why-because-viewed`, ...). The first, "popular",
+/// is also what an item has when no other reason applies.
+pub const WHY: [u8; 7] = {
+    use crate::i18n::key;
+    [
+        key("why-popular") as u8,
+        key("why-because-viewed") as u8,
+        key("why-similar-to") as u8,
+        key("why-goes-with") as u8,
+        key("why-completes") as u8,
+        key("why-interest") as u8,
+        key("why-trending") as u8,
+    ]
+};
 const POPULAR: u8 = 0;
 const BECAUSE_VIEWED: u8 = 1;
 const SIMILAR_TO: u8 = 2;
@@ -900,7 +911,7 @@ impl Recommender {
                     p => push_i64(&mut out, p),
                 }
                 out.push_str(",\"");
-                out.push_str(crate::i18n::text_in(lang, WHY[key as usize]));
+                out.push_str(crate::i18n::text_in(lang, WHY[key as usize] as usize));
                 out.push_str("\"]");
             }
         }
@@ -1087,7 +1098,7 @@ mod tests {
         let recs = r.recommend(Slot::ForYou, None, 3, &p, T + 10, &cfg);
         assert_eq!(skus(&r, &recs)[0], "J2", "{recs:?}");
         // The reason names the last level of the item's own category.
-        assert_eq!((WHY[recs[0].why.key as usize], recs[0].why.arg as usize), ("why-interest", recs[0].index));
+        assert_eq!((WHY[recs[0].why.key as usize] as usize, recs[0].why.arg as usize), (crate::i18n::key("why-interest"), recs[0].index));
         // Browsing running shoes moves it.
         let p = profile_of(&[(Kind::ProductView, "J1", "apparel/jackets"), (Kind::ProductView, "R1", "shoes/running"), (Kind::ProductView, "R2", "shoes/running")]);
         let recs = r.recommend(Slot::ForYou, None, 2, &p, T + 10, &cfg);
@@ -1102,7 +1113,7 @@ mod tests {
         let p = profile_of(&[(Kind::ProductView, "R1", "shoes/running")]);
         let recs = r.recommend(Slot::ForYou, None, 3, &p, T + 10, &cfg);
         assert_eq!(skus(&r, &recs)[0], "B1");
-        assert_eq!((WHY[recs[0].why.key as usize], recs[0].why.arg as usize), ("why-because-viewed", r.index_of("R1").unwrap()));
+        assert_eq!((WHY[recs[0].why.key as usize] as usize, recs[0].why.arg as usize), (crate::i18n::key("why-because-viewed"), r.index_of("R1").unwrap()));
         assert!(!skus(&r, &recs).contains(&"UNKNOWN".to_string()), "items the page cannot draw are skipped");
     }
 
@@ -1147,8 +1158,8 @@ mod tests {
         r.set_popularity("B1", 50.0, false);
         let recs = r.recommend(Slot::Trending, None, 4, &Profile::default(), T, &cfg);
         assert_eq!(skus(&r, &recs), ["C1", "B1"]);
-        assert_eq!(WHY[recs[0].why.key as usize], "why-trending");
-        assert_eq!(WHY[recs[1].why.key as usize], "why-popular");
+        assert_eq!(WHY[recs[0].why.key as usize] as usize, crate::i18n::key("why-trending"));
+        assert_eq!(WHY[recs[1].why.key as usize] as usize, crate::i18n::key("why-popular"));
     }
 
     /// `feat` with the scores and reasons `sc`.
@@ -1479,14 +1490,14 @@ mod tests {
     /// glue fills `{x}` only when an item is named.
     #[test]
     fn reason_texts_need_no_escaping() {
-        for lang in crate::i18n::LANGS {
+        for lang in 0..crate::i18n::LANGS.len() {
             for k in WHY {
-                let t = crate::i18n::t(lang, k);
-                assert_ne!(t, k, "{lang} lacks {k}");
+                let t = crate::i18n::text_in(lang, k as usize);
+                assert_ne!(t, "", "{lang} lacks {k}");
                 assert!(!t.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20), "{lang} {k}: {t}");
             }
             for (i, k) in WHY.iter().enumerate() {
-                let has = crate::i18n::t(lang, k).contains("{x}");
+                let has = crate::i18n::text_in(lang, *k as usize).contains("{x}");
                 assert_eq!(has, i != POPULAR as usize && i != TRENDING as usize, "{lang} {k}: `answer` knows which texts name something");
             }
         }

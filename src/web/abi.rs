@@ -182,14 +182,10 @@ pub extern "C" fn r(h: *mut Core, slot: i32, anchor: i32, limit: u32, lang: i32,
     out_str(core(h).recommend(slot, anchor, limit, lang, now))
 }
 
-/// `Core::text(lang, key)`, or with no key (-1) `Core::lang(lang)`: one
-/// export for both.
+/// `Core::text(lang, key)`, or with a negative key (-1) `Core::lang(lang)`:
+/// one export for both.
 #[no_mangle]
 pub extern "C" fn t(lang: i32, key: i32) -> i32 {
-    let mut a = Args::new();
-    let (lang, key) = (a.str(lang), a.opt(key));
-    out_str(match key {
-        Some(key) => Core::text(lang, key),
-        None => Core::lang(lang),
-    })
+    let lang = Args::new().str(lang);
+    out_str(if key < 0 { Core::lang(lang) } else { Core::text(lang, key as u32) })
 }

@@ -278,9 +278,11 @@ impl Core {
         self.r.answer(slot, anchor, limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::which(lang))
     }
 
-    /// A shopper-facing text in the page's language.
-    pub fn text(lang: &str, key: &str) -> String {
-        i18n::text_in(i18n::which(lang), key).to_owned()
+    /// A shopper-facing text in the page's language, by its number in
+    /// src/i18n.rs (`i18n::key`; named in `www/src/render.js`); "" for a number
+    /// with no text.
+    pub fn text(lang: &str, key: u32) -> String {
+        i18n::text_in(i18n::which(lang), key as usize).to_owned()
     }
 
     /// The language Vitrina uses for a page language (`es-ES` → `es`).

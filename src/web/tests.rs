@@ -397,9 +397,12 @@ fn languages_and_texts() {
     assert_eq!(Core::lang("en_GB"), "en");
     assert_eq!(Core::lang("xx"), "en");
     assert_eq!(Core::lang(""), "en");
-    assert_eq!(Core::text("en", "likes"), "likes");
-    assert_eq!(Core::text("es", "like"), "Me gusta");
-    assert_eq!(Core::text("es", "no-such-key"), "no-such-key");
+    // By number, as www/src/render.js names them (LIKES 3, LIKE 0).
+    assert_eq!(Core::text("en", 3), "likes");
+    assert_eq!(Core::text("es", 0), "Me gusta");
+    assert_eq!(Core::text("es-ES", 20), "Popular ahora");
+    assert_eq!(Core::text("fr", 12), "Personalization is paused.");
+    assert_eq!(Core::text("es", 21), "", "no such text");
 }
 
 #[wasm_bindgen_test]

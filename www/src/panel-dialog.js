@@ -45,13 +45,16 @@ const CSS =
 let css = 0; // VARS + CSS + the bar widths, made once
 const P = {}; // the panel, built once: dlg, root, body, live, pause, x, opener
 let el; // render.js's el()
-let t; // the panel's texts in the widget's language (src/i18n.rs pick), else the widget's own (v.t)
+let t; // the panel's texts in the widget's language (src/i18n.rs pick), else the widget's own (v.t, by the number in H)
 
-/** Opens the panel; focus returns to `opener` when it closes. `H`: render.js's helpers. */
+/**
+ * Opens the panel; focus returns to `opener` when it closes. `H`: render.js's
+ * helpers, and the numbers of the widget's texts the panel shows (`paused`).
+ */
 export function openPanel(v, opener, H) {
   el = H.el;
   const text = TEXT[v.core.constructor.lang(v.locale)] || TEXT.en;
-  t = (k) => text[k] || v.t(k);
+  t = (k) => text[k] || v.t(H[k]);
   P.opener = opener;
   if (!P.dlg) build(v, H);
   draw(v, H);

@@ -2,14 +2,14 @@
 // itself (panel-dialog.js) is loaded on demand, the first time the shopper opens
 // it: most shoppers never do, so it is not part of the main module.
 
-import { catLabel, el, fmtMoney, money, shadow } from './render.js';
+import { PANEL_OPEN, PAUSED, catLabel, el, fmtMoney, money, shadow } from './render.js';
 
 /** Makes every `[data-vitrina-panel]` element open the panel (shown once Vitrina runs). */
 export function bindPanel(v) {
   for (const b of document.querySelectorAll('[data-vitrina-panel]')) {
     if (b.vitrina) continue;
     b.vitrina = 1;
-    if (!b.textContent.trim()) b.textContent = v.t('panel-open');
+    if (!b.textContent.trim()) b.textContent = v.t(PANEL_OPEN);
     b.setAttribute('aria-haspopup', 'dialog');
     b.hidden = false;
     b.addEventListener('click', (e) => {
@@ -29,7 +29,9 @@ export function openPanel(v, from) {
   const opener = from || document.activeElement;
   dialog = dialog || import('./panel-dialog.js');
   return dialog
-    .then((m) => m.openPanel(v, opener, { catLabel, el, fmtMoney, money, shadow }))
+    // render.js's helpers, and the number of the widget's text the panel shows
+    // too (the panel chunk imports nothing).
+    .then((m) => m.openPanel(v, opener, { catLabel, el, fmtMoney, money, shadow, paused: PAUSED }))
     .catch((e) => {
       dialog = null; // try again next time (the chunk may not have loaded)
       console.warn('[vitrina] could not open the panel: ' + (e && e.message));

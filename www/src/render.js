@@ -14,6 +14,24 @@
 
 import { attr, cleanUrl } from './capture.js';
 
+// The shopper's texts of src/i18n.rs, by their number there (the order of its
+// `EN` table), as v.t(n) asks the wasm for them (Core.text): the wasm carries no
+// keys. scripts/build.mjs checks each name against the key at its number.
+export const LIKE = 0;
+export const LIKED = 1;
+export const UNLIKED = 2;
+export const LIKES = 3;
+export const VIEWED = 4;
+export const VIEWED_TIMES = 5;
+export const EMPTY_RECENT = 6;
+export const TRENDING = 7;
+export const BESTSELLER = 8;
+export const BOUGHT_N = 9;
+export const CARTS_N = 10;
+export const VIEWS_N = 11;
+export const PAUSED = 12;
+export const PANEL_OPEN = 13;
+
 const fmts = {};
 const nf = (key, lang, opts) => {
   if (!fmts[key])
@@ -147,14 +165,14 @@ export function renderLikes(v, only) {
     const key = liked + ' ' + n + v.locale;
     if (b.vitrina === key) continue;
     // A change of state (a click, the API, another tab) is announced.
-    if (b.vitrina && !b.vitrina.startsWith(liked)) v.live.textContent = v.t(liked ? 'liked' : 'unliked') + (n ? ', ' + n + ' ' + v.t('likes') : '');
+    if (b.vitrina && !b.vitrina.startsWith(liked)) v.live.textContent = v.t(liked ? LIKED : UNLIKED) + (n ? ', ' + n + ' ' + v.t(LIKES) : '');
     b.vitrina = key;
     b.classList.add('vitrina-like');
     if (b.localName === 'button' && !b.hasAttribute('type')) b.type = 'button';
     b.setAttribute('aria-pressed', liked);
     const icon = el('span', 'vitrina-like-icon', liked ? '♥' : '♡');
     icon.setAttribute('aria-hidden', 'true');
-    b.replaceChildren(icon, el('span', 'vitrina-like-label', v.t('like')), ...(n ? [el('span', 'vitrina-like-count', n)] : []));
+    b.replaceChildren(icon, el('span', 'vitrina-like-label', v.t(LIKE)), ...(n ? [el('span', 'vitrina-like-count', n)] : []));
   }
   // Badges say only what the data supports: "Bestseller in …" for the top of a
   // category and "Trending" when the feed says so, the likes above the threshold.
@@ -169,9 +187,9 @@ export function renderLikes(v, only) {
     const own = (b.closest('[data-vitrina-category]') || b).getAttribute('data-vitrina-category') + '/';
     const n = count(b, item, v.core.likes(item));
     const facts = [
-      cat && ['bestseller', fill(v.t('bestseller'), 'c', (own.startsWith(cat + '/') && attr(b, 'category-label')) || catLabel(cat))],
-      f.trending && ['trending', v.t('trending')],
-      n && ['likes', n + ' ' + v.t('likes')],
+      cat && ['bestseller', fill(v.t(BESTSELLER), 'c', (own.startsWith(cat + '/') && attr(b, 'category-label')) || catLabel(cat))],
+      f.trending && ['trending', v.t(TRENDING)],
+      n && ['likes', n + ' ' + v.t(LIKES)],
     ].filter(Boolean);
     b.classList.add('vitrina-badge');
     b.replaceChildren(...facts.map(([k, text]) => el('span', 'vitrina-fact vitrina-' + k, text)));
@@ -209,7 +227,7 @@ export function renderSlots(v) {
     else if (kind === 'recently-viewed')
       list = profile.recent
         .filter((r) => r.item !== v.currentItem())
-        .map((r) => ({ ...r, reason: r.views > 1 ? fill(v.t('viewed-times'), 'n', r.views) : v.t('viewed') }));
+        .map((r) => ({ ...r, reason: r.views > 1 ? fill(v.t(VIEWED_TIMES), 'n', r.views) : v.t(VIEWED) }));
     else if (!/^(for-you|similar|bought-together|cart-complements)$/.test(kind)) v.debugWarn(11, kind);
     else if (v.recommend && (item || kind[0] !== 's' && kind[0] !== 'b'))
       try {
@@ -242,13 +260,13 @@ function trending(v, profile) {
   const score = (c) => n(c, 'purchases') * 8 + n(c, 'carts') * 4 + (c.likes || 0) * 2 + n(c, 'views');
   let ids = Object.keys(f.items).filter((id) => id !== v.currentItem() && (info[id] || f.items[id].name));
   if (ids.some((id) => f.items[id].trending)) ids = ids.filter((id) => f.items[id].trending);
-  const why = [['purchases', v.t('bought-n')], ['carts', v.t('carts-n')], ['likes', '{n} ' + v.t('likes')], ['views', v.t('views-n')]];
+  const why = [['purchases', v.t(BOUGHT_N)], ['carts', v.t(CARTS_N)], ['likes', '{n} ' + v.t(LIKES)], ['views', v.t(VIEWS_N)]];
   return ids
     .sort((a, b) => score(f.items[b]) - score(f.items[a]))
     .map((id) => {
       const c = f.items[id];
       const k = why.find(([key]) => c[key]);
-      const reason = c.trending ? v.t('trending') : k && fill(k[1], 'n', fmtCount(c[k[0]], v.locale));
+      const reason = c.trending ? v.t(TRENDING) : k && fill(k[1], 'n', fmtCount(c[k[0]], v.locale));
       return { item: id, name: c.name, url: c.url, image: c.image, ...info[id], reason };
     });
 }
@@ -317,7 +335,7 @@ function draw(v, slot, kind, n, list, paused) {
     ul.setAttribute('role', 'list');
     ul.append(...cards.map((c) => el('li').appendChild(c).parentNode));
     const note = empty && kind === 'recently-viewed';
-    root.replaceChildren(...root.querySelectorAll('style'), note ? el('p', 0, v.t(paused ? 'paused' : 'empty-recent')) : ul);
+    root.replaceChildren(...root.querySelectorAll('style'), note ? el('p', 0, v.t(paused ? PAUSED : EMPTY_RECENT)) : ul);
     empty = empty && !note;
   }
   slot.hidden = empty;

@@ -145,8 +145,9 @@ export class Core {
       return o;
     });
   }
+  // A shopper's text by its number (src/i18n.rs; named in render.js).
   static text(lang, key) {
-    return text(x.t(...args(lang, key)));
+    return text(x.t(one(lang), key));
   }
   static lang(lang) {
     return text(x.t(one(lang), -1));
