@@ -874,12 +874,11 @@ impl Recommender {
     /// reason has `{x}`: the catalogue index of the item whose name (else SKU)
     /// it gives, or the last level of a category, as text (the glue shows
     /// "running-shoes" as "running shoes"), or null; its price in hundredths,
-    /// or null; the reason's text in `lang` (an
-    /// [`i18n::which`](crate::i18n::which) result; the texts need no escaping, a
-    /// test checks). A text with `{x}` and nothing to name is the plain
-    /// "popular" one.
-    #[allow(clippy::too_many_arguments)]
-    pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config, lang: usize) -> String {
+    /// or null; the reason, as the number of its text ([`WHY`], an
+    /// [`i18n::key`](crate::i18n::key)), which the glue asks for in the page's
+    /// language. A text with `{x}` and nothing to name is the plain "popular"
+    /// one.
+    pub fn answer(&mut self, slot: &str, anchor: Option<&str>, limit: usize, profile: &Profile, now: u64, cfg: &profile::Config) -> String {
         use crate::json::{push_i64, push_u64};
         let mut out = String::from("[");
         if let Some(kind) = Slot::parse(slot) {
@@ -910,9 +909,9 @@ impl Recommender {
                     NO_PRICE => out.push_str("null"),
                     p => push_i64(&mut out, p),
                 }
-                out.push_str(",\"");
-                out.push_str(crate::i18n::text_in(lang, WHY[key as usize] as usize));
-                out.push_str("\"]");
+                out.push(',');
+                push_u64(&mut out, WHY[key as usize] as u64);
+                out.push(']');
             }
         }
         out.push(']');
@@ -1453,11 +1452,15 @@ mod tests {
     /// The page's objects as the glue builds them from `answer` (the same
     /// steps as `Core.recommend` in `www/src/vitrina_core.js`), written as the
     /// JSON the wasm answered before.
-    fn as_glue(answer: &str, glue: &[Glue], slot: &str) -> String {
+    /// What the glue makes of an answer, the texts in the language `lang` (an
+    /// index in `LANGS`).
+    fn as_glue(answer: &str, glue: &[Glue], slot: &str, lang: usize) -> String {
         use crate::json::Obj;
         let mut out = String::from("[");
         for (n, row) in parse_answer(answer).into_iter().enumerate() {
-            let [V::Num(i), j, price, V::Str(text)] = &row[..] else { panic!("{answer}") };
+            let [V::Num(i), j, price, V::Num(t)] = &row[..] else { panic!("{answer}") };
+            let text = crate::i18n::text_in(lang, *t as usize);
+            assert!(WHY.contains(&(*t as u8)), "{answer}");
             let it = &glue[*i as usize];
             if n > 0 {
                 out.push(',');
@@ -1486,8 +1489,9 @@ mod tests {
         out
     }
 
-    /// `answer` writes the reasons' texts into its JSON as they are, and the
-    /// glue fills `{x}` only when an item is named.
+    /// The reasons have texts in every language, plain ones (the glue puts them
+    /// on the page as they are), and the glue fills `{x}` only when an item is
+    /// named.
     #[test]
     fn reason_texts_need_no_escaping() {
         for lang in 0..crate::i18n::LANGS.len() {
@@ -1669,8 +1673,8 @@ mod tests {
                     );
                 }
                 let want = old.recommend_json(slot, anchor, limit, &p, now, &cfg, lang);
-                let got = new.answer(slot, anchor, limit, &p, now, &cfg, crate::i18n::which(lang));
-                assert_eq!(as_glue(&got, &glue, slot), want, "case {case}: {slot} {anchor:?} {limit} {lang}\n{got}");
+                let got = new.answer(slot, anchor, limit, &p, now, &cfg);
+                assert_eq!(as_glue(&got, &glue, slot, crate::i18n::which(lang)), want, "case {case}: {slot} {anchor:?} {limit} {lang}\n{got}");
                 runs += 1;
                 nonempty += (want.len() > 2) as u32;
             }

@@ -174,12 +174,12 @@ pub extern "C" fn sn(h: *mut Core, anchor: i32, n: u32) -> i32 {
     out(unsafe { core::slice::from_raw_parts(v.as_ptr().cast::<u8>(), v.len() * 4) }.to_vec())
 }
 
-/// `Core::recommend(slot, anchor, limit, lang, now)`.
+/// `Core::recommend(slot, anchor, limit, now)`.
 #[no_mangle]
-pub extern "C" fn r(h: *mut Core, slot: i32, anchor: i32, limit: u32, lang: i32, now: f64) -> i32 {
+pub extern "C" fn r(h: *mut Core, slot: i32, anchor: i32, limit: u32, now: f64) -> i32 {
     let mut a = Args::new();
-    let (slot, anchor, lang) = (a.str(slot), a.opt(anchor), a.str(lang));
-    out_str(core(h).recommend(slot, anchor, limit, lang, now))
+    let (slot, anchor) = (a.str(slot), a.opt(anchor));
+    out_str(core(h).recommend(slot, anchor, limit, now))
 }
 
 /// `Core::text(lang, key)`, or with a negative key (-1) `Core::lang(lang)`:

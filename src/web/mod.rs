@@ -273,9 +273,10 @@ impl Core {
     /// Ranks a slot (`for-you`, `similar`, `bought-together`, `trending`,
     /// `cart-complements`) for the glue, which builds the page's
     /// `[{item, name, image, url, price, reason, rec}]` from it (see
-    /// [`Recommender::answer`]): the reason in the page's language.
-    pub fn recommend(&mut self, slot: &str, anchor: Option<&str>, limit: u32, lang: &str, now: f64) -> String {
-        self.r.answer(slot, anchor, limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile, i18n::which(lang))
+    /// [`Recommender::answer`]): the reason as the number of its text, which
+    /// the glue asks [`Core::text`] for in the page's language.
+    pub fn recommend(&mut self, slot: &str, anchor: Option<&str>, limit: u32, now: f64) -> String {
+        self.r.answer(slot, anchor, limit.min(50) as usize, &self.e.profile, ms(now), &self.e.cfg.profile)
     }
 
     /// A shopper-facing text in the page's language, by its number in

@@ -470,7 +470,7 @@ fn a_long_session_stops_growing_the_memory() {
             let p = c.save_profile(b"", NOW, false);
             assert!(!p.is_empty());
             let _ = c.stored(0);
-            let _ = c.recommend("for-you", None, 8, "es", NOW);
+            let _ = c.recommend("for-you", None, 8, NOW);
             let _ = c.save_profile(b"", NOW, true);
         }
         if round % 200 == 199 {

@@ -125,12 +125,11 @@ export class Core {
   }
   // [{item, name, image, url, price, reason, rec}] from the wasm's answer
   // (src/recommend.rs, `answer`): per item, its index, what the reason names
-  // (the index of an item, or a category as text), its price and the reason's
-  // text. Fields the item lacks are left out, as when the wasm answered with
-  // the objects themselves.
+  // (the index of an item, or a category as text), its price and the number of
+  // the reason's text (asked for in `lang`). Fields the item lacks are left out,
+  // as when the wasm answered with the objects themselves.
   recommend(slot, anchor, limit, lang, now) {
-    const [s, a, l] = args(slot, anchor, lang);
-    return JSON.parse(text(x.r(this.h, s, a, limit, l, now))).map(([i, j, price, t], n) => {
+    return JSON.parse(text(x.r(this.h, ...args(slot, anchor), limit, now))).map(([i, j, price, t], n) => {
       const [item, name, image, url] = this.c[i];
       const o = {
         item,
@@ -138,7 +137,7 @@ export class Core {
         image,
         url,
         price: price ?? undefined,
-        reason: t.replace('{x}', () => (typeof j == 'string' ? j.replace(/[-_]/g, ' ') : (j = this.c[j])[1] ?? j[0])),
+        reason: Core.text(lang, t).replace('{x}', () => (typeof j == 'string' ? j.replace(/[-_]/g, ' ') : (j = this.c[j])[1] ?? j[0])),
         rec: slot + '.' + n + '.' + item,
       };
       for (const k in o) if (o[k] === undefined) delete o[k];
