@@ -280,14 +280,20 @@ async function checkTextNumbers() {
   if (bad.length) throw new UserError(`www/src/render.js: ${bad.join('; ')}`);
 }
 
-const NPM_JS = ['api.js', 'capture.js', 'messages.js', 'panel.js', 'panel-dialog.js', 'panel-text.js', 'render.js', 'storage.js', `${OUT_NAME}.js`];
+const NPM_JS = ['api.js', 'capture.js', 'messages.js', 'panel.js', 'panel-dialog.js', 'panel-text.js', 'render.js', 'storage.js', 'text.js', `${OUT_NAME}.js`];
 function npmFiles() {
   fs.mkdirSync(paths.npmDist, { recursive: true });
   // What wasm-bindgen wrote here before the glue was written by hand.
   fs.rmSync(path.join(paths.npmDist, `${OUT_NAME}.d.ts`), { force: true });
   for (const v of VARIANTS) fs.copyFileSync(distWasm(v), path.join(paths.npmDist, path.basename(distWasm(v))));
   // The shared JS face (www/src/*.js but the script-tag entry points), with the
-  // glue, ships as-is in the npm package.
+  // glue, ships as-is in the npm package: a new module must be listed here and in
+  // www/npm/package.json "files", or the package's imports break.
+  const files = JSON.parse(fs.readFileSync(P('www', 'npm', 'package.json'), 'utf8')).files || [];
+  for (const f of fs.readdirSync(P('www', 'src'))) {
+    if (!f.endsWith('.js') || f === 'loader.js' || f === 'core.js') continue;
+    if (!NPM_JS.includes(f) || !files.includes('dist/' + f)) throw new UserError(`www/src/${f} is not in the npm package.`, 'add it to NPM_JS in scripts/build.mjs and to "files" in www/npm/package.json.');
+  }
   for (const f of NPM_JS) fs.copyFileSync(P('www', 'src', f), path.join(paths.npmDist, f));
 }
 

@@ -9,9 +9,9 @@
 // loads instead. The total is the default page's; the full build's total is
 // printed and held to a ratchet of its own (`totalGzipFull`).
 // Fails (exit 1) when total gzip exceeds the ceiling or loader gzip > 2,048 bytes.
-// The ceiling is a ratchet: it sits just above today's size so no change can grow
-// the download unnoticed, and is lowered as the size work lands until it reaches
-// the target of 35,000 bytes (stretch 25,000). See docs/size.md.
+// The default page's ceiling is the target, 35,000 bytes (reached in the sixth round,
+// docs/size.md); the stretch goal is 25,000. The full build's ceiling is a ratchet:
+// it sits just above today's size so no change can grow it unnoticed.
 // Builds (release) first when www/dist is missing.
 import fs from 'node:fs';
 import zlib from 'node:zlib';
@@ -19,7 +19,7 @@ import { logger, main, rel, table } from './lib.mjs';
 import { build, paths } from './build.mjs';
 
 const log = logger('size');
-export const BUDGET = { totalGzip: 36800, totalGzipFull: 39700, totalGzipTarget: 35000, totalGzipStretch: 25000, loaderGzip: 2048 };
+export const BUDGET = { totalGzip: 35000, totalGzipFull: 37850, totalGzipTarget: 35000, totalGzipStretch: 25000, loaderGzip: 2048 };
 
 export function measure(file) {
   const buf = fs.readFileSync(file);
@@ -86,7 +86,7 @@ export async function size() {
   const target = total.gzip <= BUDGET.totalGzipTarget
     ? `within the target of ${BUDGET.totalGzipTarget} B`
     : `target ${BUDGET.totalGzipTarget} B: ${total.gzip - BUDGET.totalGzipTarget} B over`;
-  console.log(`budget: total gzip ${total.gzip}/${BUDGET.totalGzip} B (ratchet ceiling), with the full wasm ${totalFull.gzip}/${BUDGET.totalGzipFull} B, loader gzip ${by.loader.gzip}/${BUDGET.loaderGzip} B — ${failures.length ? 'EXCEEDED' : 'ok'}; ${target}; ${stretch}`);
+  console.log(`budget: total gzip ${total.gzip}/${BUDGET.totalGzip} B (ceiling), with the full wasm ${totalFull.gzip}/${BUDGET.totalGzipFull} B, loader gzip ${by.loader.gzip}/${BUDGET.loaderGzip} B — ${failures.length ? 'EXCEEDED' : 'ok'}; ${target}; ${stretch}`);
   for (const f of failures) console.log(`budget exceeded: ${f} (see docs/size.md; \`npm run size\` after a release build)`);
   console.log(`total: ${total.raw} raw, ${total.gzip} gzip, ${total.brotli} brotli`);
   return failures.length ? 1 : 0;

@@ -64,7 +64,7 @@ const b64 = (n) => {
 };
 const unb64 = (s) => {
   try {
-    return Uint8Array.from(atob(s || ''), (c) => c.charCodeAt(0));
+    return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
   } catch (e) {
     return new Uint8Array(1);
   }
